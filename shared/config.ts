@@ -1,0 +1,262 @@
+/**
+ * Configuration from the environment: the one documented list of variables,
+ * and typed readers that fail with a clear message on bad values.
+ * Command-line flags (see `cli.ts`) override these per program.
+ */
+import { ConfigError } from "./errors.ts";
+import { LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
+import { DEFAULT_DB, TOPICS } from "./names.ts";
+
+/** One environment variable the programs read. */
+export interface EnvVarDoc {
+  name: string;
+  default: string;
+  description: string;
+  /** Which programs read it. */
+  used_by: string;
+  /** A secret: never logged, never baked into images. */
+  secret?: boolean;
+}
+
+/** Every environment variable, with its default and meaning. README and `.env.example` list the same. */
+export const ENV_VARS: readonly EnvVarDoc[] = [
+  {
+    name: "KAFKA_BROKERS",
+    default: "127.0.0.1:9092",
+    description: "Comma-separated Kafka bootstrap servers",
+    used_by: "all",
+  },
+  { name: "KAFKA_CLIENT_ID", default: "iot-pipeline", description: "Prefix of Kafka client ids", used_by: "all" },
+  {
+    name: "KAFKA_TOPIC",
+    default: TOPICS.readings,
+    description: "Topic of sensor readings",
+    used_by: "producer, processor",
+  },
+  { name: "KAFKA_DLQ_TOPIC", default: TOPICS.deadLetters, description: "Dead-letter topic", used_by: "processor" },
+  {
+    name: "KAFKA_ALERTS_TOPIC",
+    default: TOPICS.alerts,
+    description: "Topic of new and resolved alerts",
+    used_by: "processor",
+  },
+  {
+    name: "KAFKA_PARTITIONS",
+    default: "3",
+    description: "Partitions when a topic has to be created",
+    used_by: "producer, processor",
+  },
+  {
+    name: "MONGO_URL",
+    default: "mongodb://127.0.0.1:27017",
+    description: "MongoDB connection string (may hold credentials)",
+    used_by: "processor, web",
+    secret: true,
+  },
+  { name: "MONGO_DB", default: DEFAULT_DB, description: "Database name", used_by: "processor, web" },
+  {
+    name: "MONGO_USERNAME",
+    default: "",
+    description: "MongoDB user, when not in MONGO_URL",
+    used_by: "processor, web",
+  },
+  {
+    name: "MONGO_PASSWORD",
+    default: "",
+    description: "MongoDB password, when not in MONGO_URL",
+    used_by: "processor, web",
+    secret: true,
+  },
+  {
+    name: "MONGO_AUTH_SOURCE",
+    default: "",
+    description: "Authentication database (default: the driver's)",
+    used_by: "processor, web",
+  },
+  { name: "LOG_LEVEL", default: "info", description: "debug, info, warn or error", used_by: "all" },
+  {
+    name: "LOG_FORMAT",
+    default: "pretty",
+    description: "pretty (terminal) or json (one object per line)",
+    used_by: "all",
+  },
+  {
+    name: "PRODUCER_RATE",
+    default: "1000",
+    description: "Messages per second (0 = as fast as possible)",
+    used_by: "producer",
+  },
+  { name: "PRODUCER_SENSORS", default: "1000", description: "Number of simulated sensors", used_by: "producer" },
+  {
+    name: "PRODUCER_METRICS_PORT",
+    default: "0",
+    description: "Port of the producer's /metrics and /healthz (0 = off)",
+    used_by: "producer",
+  },
+  { name: "PROCESSOR_GROUP", default: "iot-processor", description: "Kafka consumer group", used_by: "processor" },
+  {
+    name: "PROCESSOR_METRICS_PORT",
+    default: "9101",
+    description: "Port of the processor's /metrics and /healthz (0 = off)",
+    used_by: "processor",
+  },
+  {
+    name: "PROCESSOR_WINDOWS",
+    default: "10,60",
+    description: "Tumbling window sizes in seconds",
+    used_by: "processor",
+  },
+  {
+    name: "PROCESSOR_ALLOWED_LATENESS_MS",
+    default: "10000",
+    description: "Allowed lateness behind the watermark",
+    used_by: "processor",
+  },
+  {
+    name: "RAW_RETENTION_DAYS",
+    default: "7",
+    description: "Days raw readings are kept (TTL index plus a cleanup job)",
+    used_by: "processor",
+  },
+  { name: "WEB_HOST", default: "127.0.0.1", description: "Address the dashboard listens on", used_by: "web" },
+  { name: "WEB_PORT", default: "8000", description: "Port of the dashboard", used_by: "web" },
+  {
+    name: "WEB_ALLOWED_ORIGINS",
+    default: "",
+    description: "Extra origins allowed to open the WebSocket (comma-separated)",
+    used_by: "web",
+  },
+  {
+    name: "WEB_AUTH_TOKEN",
+    default: "",
+    description: "When set, acknowledging alerts requires this bearer token",
+    used_by: "web",
+    secret: true,
+  },
+];
+
+/** Reads typed values from an environment map. */
+export class EnvReader {
+  constructor(readonly env: Record<string, string | undefined>) {}
+
+  #raw(name: string): string {
+    const v = this.env[name];
+    if (v !== undefined && v.trim() !== "") return v.trim();
+    const doc = ENV_VARS.find((d) => d.name === name);
+    if (!doc) throw new ConfigError(`Unknown configuration variable ${name}`);
+    return doc.default;
+  }
+
+  /** A string, with the documented default. */
+  string(name: string): string {
+    return this.#raw(name);
+  }
+
+  /** A string or undefined when empty. */
+  optional(name: string): string | undefined {
+    const v = this.#raw(name);
+    return v === "" ? undefined : v;
+  }
+
+  /** An integer within bounds. */
+  int(name: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+    const v = this.#raw(name);
+    const n = Number(v);
+    if (!/^-?\d+$/.test(v) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${v}"`);
+    }
+    return n;
+  }
+
+  /** A number within bounds. */
+  number(name: string, min = 0, max = Number.MAX_VALUE): number {
+    const v = this.#raw(name);
+    const n = Number(v);
+    if (v === "" || !Number.isFinite(n) || n < min || n > max) {
+      throw new ConfigError(`${name} must be a number from ${min} to ${max}, got "${v}"`);
+    }
+    return n;
+  }
+
+  /** A comma-separated list, empty entries dropped. */
+  list(name: string): string[] {
+    return this.#raw(name).split(",").map((s) => s.trim()).filter((s) => s !== "");
+  }
+
+  /** One of a fixed set of values. */
+  oneOf<T extends string>(name: string, values: readonly T[]): T {
+    const v = this.#raw(name);
+    if (!(values as readonly string[]).includes(v)) {
+      throw new ConfigError(`${name} must be one of ${values.join(", ")}, got "${v}"`);
+    }
+    return v as T;
+  }
+}
+
+/** Kafka connection settings. */
+export interface KafkaConfig {
+  brokers: string[];
+  clientId: string;
+}
+
+/** MongoDB connection settings. */
+export interface MongoConfig {
+  url: string;
+  db: string;
+  username?: string;
+  password?: string;
+  authSource?: string;
+}
+
+/** Settings common to every program. */
+export interface CommonConfig {
+  kafka: KafkaConfig;
+  mongo: MongoConfig;
+  topics: { readings: string; deadLetters: string; alerts: string };
+  partitions: number;
+  log: { level: LogLevel; format: LogFormat };
+}
+
+/** Parses a broker list "host:port,host:port", failing on malformed entries. */
+export function parseBrokers(value: string, source = "KAFKA_BROKERS"): string[] {
+  const brokers = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (brokers.length === 0) throw new ConfigError(`${source} must name at least one broker`);
+  for (const b of brokers) {
+    const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(b);
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+      throw new ConfigError(`${source} entry "${b}" must be host:port`);
+    }
+  }
+  return brokers;
+}
+
+/** Loads the common settings from the environment (default: the process environment). */
+export function loadCommonConfig(env: Record<string, string | undefined> = Deno.env.toObject()): CommonConfig {
+  const r = new EnvReader(env);
+  const url = r.string("MONGO_URL");
+  if (!/^mongodb(\+srv)?:\/\//.test(url)) {
+    throw new ConfigError(`MONGO_URL must start with mongodb:// or mongodb+srv://`);
+  }
+  return {
+    kafka: { brokers: parseBrokers(r.string("KAFKA_BROKERS")), clientId: r.string("KAFKA_CLIENT_ID") },
+    mongo: {
+      url,
+      db: r.string("MONGO_DB"),
+      username: r.optional("MONGO_USERNAME"),
+      password: r.optional("MONGO_PASSWORD"),
+      authSource: r.optional("MONGO_AUTH_SOURCE"),
+    },
+    topics: {
+      readings: r.string("KAFKA_TOPIC"),
+      deadLetters: r.string("KAFKA_DLQ_TOPIC"),
+      alerts: r.string("KAFKA_ALERTS_TOPIC"),
+    },
+    partitions: r.int("KAFKA_PARTITIONS", 1, 1000),
+    log: { level: r.oneOf("LOG_LEVEL", LOG_LEVELS), format: r.oneOf("LOG_FORMAT", ["pretty", "json"] as const) },
+  };
+}
+
+/** Hides the password of a connection string for logs. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]+):([^@/]+)@/, "//$1:***@");
+}

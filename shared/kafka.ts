@@ -1,0 +1,92 @@
+/** Kafka client factory and topic helpers (kafkajs). */
+import { type Admin, type ITopicConfig, Kafka, type KafkaConfig as KafkaJsConfig, logLevel } from "kafkajs";
+import type { KafkaConfig } from "./config.ts";
+import type { Logger } from "./log.ts";
+
+/** Options of `createKafka`. */
+export interface CreateKafkaOptions {
+  /** Suffix of the client id, e.g. "producer". */
+  role: string;
+  logger: Logger;
+  /** Overrides of kafkajs settings (retry, timeouts). */
+  overrides?: Partial<KafkaJsConfig>;
+}
+
+const LEVELS: Record<number, "error" | "warn" | "info" | "debug"> = {
+  [logLevel.ERROR]: "error",
+  [logLevel.WARN]: "warn",
+  [logLevel.INFO]: "info",
+  [logLevel.DEBUG]: "debug",
+};
+
+// Errors kafkajs logs at ERROR level although it retries them itself.
+const TRANSIENT =
+  /coordinator is loading|coordinator is not available|not the correct coordinator|leadership election|There is no leader|rebalance/i;
+
+// kafkajs schedules timers with negative delays, which Deno's Node layer
+// reports as a TimeoutNegativeWarning on stderr; the delay is clamped to 1 ms
+// either way, so the warning is noise. Other warnings still print.
+let warningFilterInstalled = false;
+async function installWarningFilter(): Promise<void> {
+  if (warningFilterInstalled) return;
+  warningFilterInstalled = true;
+  const { default: process } = await import("node:process");
+  const original = process.emitWarning.bind(process);
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const name = typeof warning === "string" ? String(rest[0] ?? "") : warning.name;
+    if (name === "TimeoutNegativeWarning") return;
+    (original as (...a: unknown[]) => void)(warning, ...rest);
+  }) as typeof process.emitWarning;
+}
+
+/** Creates a kafkajs client whose logs go to our logger. */
+export async function createKafka(config: KafkaConfig, options: CreateKafkaOptions): Promise<Kafka> {
+  await installWarningFilter();
+  // Our producers choose their partitioner explicitly; the v2 migration notice is noise.
+  try {
+    Deno.env.set("KAFKAJS_NO_PARTITIONER_WARNING", "1");
+  } catch { /* no env permission: the notice stays */ }
+  const log = options.logger.child("kafka");
+  return new Kafka({
+    clientId: `${config.clientId}-${options.role}`,
+    brokers: config.brokers,
+    connectionTimeout: 3000,
+    requestTimeout: 30000,
+    retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5000 },
+    logLevel: log.enabled("debug") ? logLevel.DEBUG : logLevel.WARN,
+    logCreator: () => ({ namespace, level, log: entry }) => {
+      const { message, timestamp: _t, logger: _l, ...fields } = entry;
+      let lvl = LEVELS[level] ?? "info";
+      if (lvl === "error" && TRANSIENT.test(String(fields.error ?? message))) lvl = "debug";
+      log[lvl](namespace ? `${namespace}: ${message}` : String(message), fields);
+    },
+    ...options.overrides,
+  });
+}
+
+/** A topic the pipeline needs, with its partitions and configs. */
+export interface TopicSpec {
+  topic: string;
+  numPartitions: number;
+  configs?: Record<string, string>;
+}
+
+/** Creates missing topics (existing ones are left as they are). Returns the names created. */
+export async function ensureTopics(admin: Admin, topics: TopicSpec[]): Promise<string[]> {
+  const existing = new Set(await admin.listTopics());
+  const missing = topics.filter((t) => !existing.has(t.topic));
+  if (missing.length === 0) return [];
+  const specs: ITopicConfig[] = missing.map((t) => ({
+    topic: t.topic,
+    numPartitions: t.numPartitions,
+    replicationFactor: -1,
+    configEntries: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
+  }));
+  try {
+    await admin.createTopics({ topics: specs, waitForLeaders: true });
+  } catch (e) {
+    // Another process may have created it between list and create.
+    if (!/already exists/i.test(String((e as Error).message))) throw e;
+  }
+  return missing.map((t) => t.topic);
+}
