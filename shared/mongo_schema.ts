@@ -70,6 +70,15 @@ export async function ensureSchema(db: Db, rawRetentionDays?: number): Promise<S
       await db.collection(name).createIndexes(indexes);
       report.indexes += indexes.length;
     } catch (e) {
+      // A changed retention: the TTL index exists with another expireAfterSeconds.
+      const ttl = indexes.find((i) => i.expireAfterSeconds !== undefined);
+      if (ttl && (e as { code?: number }).code === 85) {
+        await db.command({ collMod: name, index: { name: ttl.name, expireAfterSeconds: ttl.expireAfterSeconds } });
+        report.warnings.push(`Index ${name}.${ttl.name}: retention changed to ${ttl.expireAfterSeconds} s`);
+        await db.collection(name).createIndexes(indexes.filter((i) => i !== ttl));
+        report.indexes += indexes.length;
+        continue;
+      }
       // One by one, so that one unsupported option does not cost the others.
       for (const spec of indexes) {
         try {
@@ -79,7 +88,6 @@ export async function ensureSchema(db: Db, rawRetentionDays?: number): Promise<S
           report.warnings.push(`Index ${name}.${spec.name} not created: ${(err as Error).message}`);
         }
       }
-      if (report.warnings.length === 0) throw e;
     }
   }
   return report;
