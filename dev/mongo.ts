@@ -23,6 +23,15 @@ export interface LocalMongoOptions {
   onLine?: (line: string) => void;
   /** Start-up deadline in ms. */
   startTimeoutMs?: number;
+  /**
+   * mongo-java-server never trims its oplog, so a long run grows its heap
+   * without bound. When set, oplog entries older than this are deleted every
+   * 10 s (change streams resuming from before that fail, as on a real server
+   * whose oplog rolled over). Ignored for mongod.
+   */
+  oplogRetentionSeconds?: number;
+  /** Progress messages (e.g. the oplog trimming notice). */
+  log?: (message: string) => void;
 }
 
 /** Whether an executable is on PATH. */
@@ -42,6 +51,8 @@ export class LocalMongo {
   #engine?: MongoEngine;
   #proc?: ManagedProcess;
   #dbPath?: string;
+  #trimTimer?: ReturnType<typeof setInterval>;
+  #trimClient?: MongoClient;
 
   constructor(readonly options: LocalMongoOptions = {}) {
     this.port = options.port || freePort();
@@ -125,6 +136,33 @@ export class LocalMongo {
       );
     }
     if (this.#engine === "mongod") await this.#initiateReplicaSet(timeout);
+    else if (this.options.oplogRetentionSeconds) this.#startOplogTrimming(this.options.oplogRetentionSeconds);
+  }
+
+  #startOplogTrimming(seconds: number): void {
+    this.options.log?.(
+      `mongo-java-server never trims its oplog: keeping the last ${seconds} s of it so that memory stays bounded`,
+    );
+    const client = new MongoClient(this.url, { serverSelectionTimeoutMS: 2000 });
+    this.#trimClient = client;
+    let busy = false;
+    this.#trimTimer = setInterval(async () => {
+      if (busy) return;
+      busy = true;
+      try {
+        await client.db("local").collection("oplog.rs").deleteMany({
+          wall: { $lt: new Date(Date.now() - seconds * 1000) },
+        });
+      } catch { /* server stopping or busy: next round */ }
+      busy = false;
+    }, 10_000);
+  }
+
+  async #stopOplogTrimming(): Promise<void> {
+    clearInterval(this.#trimTimer);
+    this.#trimTimer = undefined;
+    await this.#trimClient?.close(true).catch(() => {});
+    this.#trimClient = undefined;
   }
 
   async #initiateReplicaSet(timeoutMs: number): Promise<void> {
@@ -152,11 +190,13 @@ export class LocalMongo {
 
   /** Stops the server (its in-memory data is gone for mongo-java-server). */
   async stop(): Promise<void> {
+    await this.#stopOplogTrimming();
     await this.#proc?.stop(10_000);
   }
 
   /** Kills the server at once. */
   async kill(): Promise<void> {
+    await this.#stopOplogTrimming();
     await this.#proc?.kill();
   }
 

@@ -54,6 +54,8 @@ export async function startServices(options: StartServicesOptions = {}): Promise
     mongo = new LocalMongo({
       port: options.mongoPort,
       heap: options.mongoHeap ?? "3g",
+      oplogRetentionSeconds: 600,
+      log,
       onLine: options.onLine && ((l) => options.onLine!("mongo", l)),
     });
     log(`Starting MongoDB-protocol server on 127.0.0.1:${mongo.port} ...`);

@@ -53,3 +53,32 @@ Deno.test("bulk upserts are idempotent and a change stream sees inserts and upda
     await mongo.close();
   }
 });
+
+Deno.test("the stand-in's oplog is trimmed to its retention and change streams keep working", opts, async () => {
+  const { LocalMongo } = await import("../../dev/mongo.ts");
+  const { MongoClient } = await import("mongodb");
+  const messages: string[] = [];
+  const local = new LocalMongo({ engine: "java", oplogRetentionSeconds: 1, log: (m) => messages.push(m) });
+  await local.start();
+  const client = new MongoClient(local.url);
+  try {
+    assert.match(messages.join("\n"), /never trims its oplog/);
+    const col = client.db("t").collection("c");
+    await col.insertMany(Array.from({ length: 500 }, (_, i) => ({ i })));
+    const oplog = client.db("local").collection("oplog.rs");
+    assert.ok((await oplog.countDocuments()) >= 500);
+    await waitFor(async () => (await oplog.countDocuments()) === 0, { timeoutMs: 20_000, what: "trimmed oplog" });
+    const stream = col.watch();
+    await stream.tryNext();
+    await col.insertOne({ after: true });
+    const ev = await waitFor(async () => (await stream.tryNext()) ?? undefined, {
+      timeoutMs: 5000,
+      what: "change event",
+    });
+    assert.equal(ev.operationType, "insert");
+    await stream.close();
+  } finally {
+    await client.close(true);
+    await local.dispose();
+  }
+});
