@@ -1,0 +1,143 @@
+/**
+ * `deno task up`: runs the whole stack without Docker — local Kafka and MongoDB
+ * (or those named by KAFKA_BROKERS / MONGO_URL), the processor, the web
+ * dashboard and a producer — with prefixed logs, and prints the dashboard URL
+ * once everything is ready. Ctrl-C stops producer, processor, web, then the
+ * services. A program that dies is reported with its log tail; exit code 1.
+ */
+import { parseFlags, runMain, usage } from "@iot/shared";
+import { startServices } from "./stack.ts";
+import { Supervisor } from "./supervisor.ts";
+
+const FLAGS = {
+  rate: { type: "number", default: 1000, min: 0, help: "Producer messages per second (0 = as fast as possible)" },
+  sensors: { type: "number", default: 1000, min: 1, max: 100000, integer: true, help: "Simulated sensors" },
+  producer: { type: "boolean", default: true, help: "Run a producer (--no-producer: feed it yourself)" },
+  processors: { type: "number", default: 1, min: 1, max: 8, integer: true, help: "Processor instances" },
+  "web-port": { type: "number", default: 8000, min: 1, max: 65535, integer: true, help: "Dashboard port" },
+  "metrics-port": {
+    type: "number",
+    default: 9101,
+    min: 1,
+    max: 65535,
+    integer: true,
+    help: "First processor's /metrics port (next ones +1)",
+  },
+  "kafka-port": { type: "number", default: 9092, min: 1, max: 65535, integer: true, help: "Local Kafka port" },
+  "mongo-port": { type: "number", default: 27017, min: 1, max: 65535, integer: true, help: "Local MongoDB port" },
+  "ready-timeout": { type: "number", default: 120, min: 5, help: "Seconds each program may take to become ready" },
+} as const;
+
+/** Raw readings kept by the processor when the in-memory stand-in holds them (it keeps all in the JVM heap). */
+const STAND_IN_RETENTION_DAYS = "0.0104"; // 15 minutes
+
+runMain(async () => {
+  const flags = parseFlags(Deno.args, FLAGS);
+  if (flags.help) {
+    console.log(usage("deno task up", "Runs the whole pipeline locally and prints the dashboard URL.", FLAGS));
+    return 0;
+  }
+  const root = new URL("../", import.meta.url).pathname;
+  const out = new TextEncoder();
+  const sup = new Supervisor({
+    root,
+    color: Deno.stdout.isTerminal(),
+    write: (line) => Deno.stdout.writeSync(out.encode(line + "\n")),
+  });
+  let signalled: string | undefined;
+  let wake: (reason: string) => void = () => {};
+  const signal = new Promise<string>((resolve) => (wake = resolve));
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(sig, () => {
+      if (signalled) return;
+      signalled = sig;
+      wake(sig);
+    });
+  }
+
+  const timeout = flags["ready-timeout"] * 1000;
+  const services = await startServices({
+    kafkaPort: flags["kafka-port"],
+    mongoPort: flags["mongo-port"],
+    log: (m) => sup.say(m),
+    onLine: (svc, line) => sup.options.write(sup.prefix(svc) + line),
+  });
+  const base: Record<string, string> = {
+    ...Deno.env.toObject(),
+    KAFKA_BROKERS: services.kafkaBrokers,
+    MONGO_URL: services.mongoUrl,
+  };
+  if (services.mongo?.engine === "java" && !base.RAW_RETENTION_DAYS) {
+    base.RAW_RETENTION_DAYS = STAND_IN_RETENTION_DAYS;
+    sup.say("The in-memory MongoDB stand-in keeps raw readings for 15 minutes (RAW_RETENTION_DAYS overrides)");
+  }
+  const webUrl = `http://127.0.0.1:${flags["web-port"]}`;
+  let code = 0;
+  try {
+    const startAll = async () => {
+      for (let i = 0; i < flags.processors; i++) {
+        const port = flags["metrics-port"] + i;
+        await sup.start({
+          name: flags.processors > 1 ? `processor${i + 1}` : "processor",
+          script: "processor/main.ts",
+          env: { ...base, PROCESSOR_METRICS_PORT: String(port) },
+          healthUrl: `http://127.0.0.1:${port}/healthz`,
+        }, timeout);
+      }
+      await sup.start({
+        name: "web",
+        script: "web/main.ts",
+        env: { ...base, WEB_PORT: String(flags["web-port"]), WEB_HOST: base.WEB_HOST ?? "127.0.0.1" },
+        healthUrl: `${webUrl}/healthz`,
+      }, timeout);
+      if (flags.producer) {
+        await sup.start({
+          name: "producer",
+          script: "producer/main.ts",
+          args: ["--rate", String(flags.rate), "--sensors", String(flags.sensors)],
+          env: base,
+        }, timeout);
+      }
+    };
+    const first = await Promise.race([
+      startAll().then(() => "ready"),
+      signal,
+      sup.failed.then((m) => {
+        throw new Error(m);
+      }),
+      services.failed.then((m) => {
+        throw new Error(m);
+      }),
+    ]);
+    if (first === "ready") {
+      sup.say("");
+      sup.say(`Dashboard:  ${webUrl}`);
+      sup.say(`Kafka:      ${services.kafkaBrokers}    MongoDB: ${services.mongoUrl}`);
+      sup.say(
+        flags.producer
+          ? `Producer:   ${flags.rate} msg/s from ${flags.sensors} sensors`
+          : "Producer:   not started (--no-producer)",
+      );
+      sup.say("Press Ctrl-C to stop everything.");
+      sup.say("");
+      const reason = await Promise.race([signal, sup.failed, services.failed]);
+      if (!reason.startsWith("SIG")) {
+        sup.say(reason);
+        code = 1;
+      }
+    }
+  } catch (e) {
+    sup.say(`error: ${(e as Error).message}`);
+    code = 1;
+  } finally {
+    sup.say(`shutting down${signalled ? ` (${signalled})` : ""} ...`);
+    const processors = flags.processors > 1
+      ? Array.from({ length: flags.processors }, (_, i) => `processor${i + 1}`)
+      : ["processor"];
+    await sup.stopAll(["producer", ...processors, "web"]);
+    sup.say("stopping services ...");
+    await services.stop();
+    sup.say("all stopped");
+  }
+  return code;
+});
