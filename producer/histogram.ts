@@ -52,7 +52,7 @@ export class LogHistogram {
     let seen = 0;
     for (let i = 0; i < BUCKETS; i++) {
       seen += this.#counts[i];
-      if (seen >= rank) return Math.min(this.#max, valueOf(i));
+      if (seen >= rank) return i === BUCKETS - 1 ? this.#max : Math.min(this.#max, valueOf(i));
     }
     return this.#max;
   }
