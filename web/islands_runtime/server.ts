@@ -61,7 +61,7 @@ function IslandBoundary({ island, props }: BoundaryProps): VNode {
   current.islands.push({ id, name: island.name, props: data });
   return h(
     "div",
-    { "data-island": island.name, "data-island-id": String(id), style: "display:contents" },
+    { "data-island": island.name, "data-island-id": String(id) },
     h(InsideIsland.Provider, { value: true }, inner),
   ) as VNode;
 }

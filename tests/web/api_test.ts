@@ -1,0 +1,252 @@
+/**
+ * The dashboard's HTTP surface via `app.request()` against the MongoDB-protocol
+ * server: JSON API with validated parameters, pages rendered with data and a
+ * CSP nonce, acknowledge with and without the token, health and metrics.
+ */
+import assert from "node:assert/strict";
+import { type AlertDoc, COLLECTIONS, createLogger } from "@iot/shared";
+import { useMongo } from "../../dev/testing.ts";
+import { createApp } from "../../web/mod.ts";
+import { alertDoc, seedDashboard } from "./fixtures.ts";
+
+const logger = createLogger({ name: "test", level: "warn" });
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+Deno.test("dashboard API, pages and acknowledge against the MongoDB-protocol server", opts, async (t) => {
+  const mongo = await useMongo();
+  const db = mongo.client.db(mongo.dbName);
+  const web = createApp({ db, logger });
+  const secured = createApp({ db, logger, authToken: "s3cret-token" });
+  const app = web.app;
+  try {
+    await seedDashboard(db);
+
+    await t.step("GET /api/windows returns windows, filtered and bounded", async () => {
+      const r = await app.request("/api/windows?type=humidity&location=office-lab&limit=5");
+      assert.equal(r.status, 200);
+      const body = await r.json();
+      assert.equal(body.windows.length, 5);
+      for (const w of body.windows) {
+        assert.equal(w.sensor_type, "humidity");
+        assert.equal(w.location, "office-lab");
+        assert.equal(typeof w.start, "number");
+      }
+      assert.ok(body.windows[0].start > body.windows[4].start, "newest first");
+      const all = await (await app.request("/api/windows")).json();
+      assert.equal(all.windows.length, 500, "default limit");
+      const since = body.windows[1].updated;
+      const newer = await (await app.request(`/api/windows?type=humidity&location=office-lab&since=${since}`)).json();
+      assert.equal(newer.windows.length, 1, "since = strictly newer updates");
+      const sensor = await (await app.request("/api/windows?kind=sensor&sensor=sensor_0001&size=10")).json();
+      assert.ok(sensor.windows.length > 5);
+      assert.ok(sensor.windows.every((w: { sensor_id: string }) => w.sensor_id === "sensor_0001"));
+    });
+
+    await t.step("bad query parameters are a 400 with a JSON error", async () => {
+      for (
+        const path of [
+          "/api/windows?limit=0",
+          "/api/windows?limit=5001",
+          "/api/windows?limit=abc",
+          "/api/windows?size=30",
+          "/api/windows?kind=other",
+          "/api/windows?type=plasma",
+          "/api/windows?location=%3Cscript%3E",
+          "/api/windows?since=yesterday",
+          "/api/windows?bogus=1",
+          "/api/alerts?state=open",
+          "/api/alerts?severity=info",
+          "/api/alerts?limit=501",
+          "/api/alerts?acknowledged=maybe",
+          "/api/sensors/sensor_0001?limit=1001",
+          "/api/sensors/not-a-sensor",
+          "/api/pipeline?x=1",
+          "/api/tiles?type=x",
+        ]
+      ) {
+        const r = await app.request(path);
+        assert.equal(r.status, 400, path);
+        assert.match(r.headers.get("content-type") ?? "", /application\/json/, path);
+        const body = await r.json();
+        assert.equal(typeof body.error, "string", path);
+        assert.ok(body.error.length > 5, path);
+      }
+    });
+
+    await t.step("GET /api/alerts filters by state and severity", async () => {
+      const firing = await (await app.request("/api/alerts?state=firing")).json();
+      assert.deepEqual(firing.alerts.map((a: { id: string }) => a.id).sort(), [
+        "sensor_0001|threshold|1",
+        "sensor_0014|silence|1",
+      ]);
+      const warn = await (await app.request("/api/alerts?severity=warning&state=resolved")).json();
+      assert.deepEqual(warn.alerts.map((a: { id: string }) => a.id), ["sensor_0009|zscore|1"]);
+      const limited = await (await app.request("/api/alerts?limit=1")).json();
+      assert.equal(limited.alerts.length, 1);
+      assert.equal(limited.alerts[0].id, "sensor_0001|threshold|1", "most recently seen first");
+    });
+
+    await t.step("GET /api/sensors/:id and /api/pipeline", async () => {
+      const s = await (await app.request("/api/sensors/sensor_0001?limit=50")).json();
+      assert.equal(s.readings.length, 50);
+      assert.ok(s.readings[0].t < s.readings[49].t, "oldest first");
+      assert.equal(s.alerts[0].id, "sensor_0001|threshold|1");
+      const p = await (await app.request("/api/pipeline")).json();
+      assert.equal(p.deadLetters.count, 3);
+      assert.equal(p.deadLetters.latest[0].reason, "invalid_json");
+      assert.equal(p.kafka.status, "disabled");
+      assert.deepEqual(p.stats.map((s: { id: string }) => s.id), ["processor:host-1", "producer:host-1"]);
+      const tiles = (await (await app.request("/api/tiles")).json()).tiles;
+      assert.deepEqual(
+        { rate: tiles.rateIn, open: tiles.openAlerts, silent: tiles.silentSensors, lag: tiles.e2eLagMs },
+        { rate: 1012, open: 2, silent: 1, lag: 180 },
+      );
+      assert.equal(tiles.readingsStored, 120);
+    });
+
+    await t.step("pages render current data on first paint, with a CSP nonce on every script", async () => {
+      const r = await app.request("/?type=temperature");
+      assert.equal(r.status, 200);
+      const csp = r.headers.get("content-security-policy") ?? "";
+      const nonce = /'nonce-([^']+)'/.exec(csp)?.[1];
+      assert.ok(nonce, csp);
+      assert.ok(!csp.includes("unsafe-inline"));
+      const html = await r.text();
+      for (const m of html.matchAll(/<script\b[^>]*>/g)) assert.ok(m[0].includes(`nonce="${nonce}"`), m[0]);
+      assert.match(html, /data-island="WindowCharts"/);
+      assert.match(html, /data-tile="open"><div class="label">Open alerts<\/div><div class="value">1</, "filtered");
+      assert.match(html, /data-cell="temperature\/office-lab">\d/);
+      assert.ok(!html.includes('data-cell="humidity/'), "type filter applied");
+      assert.ok(html.includes("temperature 48.2 °C above 45"), "alert feed rendered");
+      const boot = /<script type="module" nonce="[^"]+" src="(\/static\/_build\/boot-[A-Z0-9]+\.js)">/.exec(html);
+      assert.ok(boot, "boot script");
+      const js = await app.request(boot[1]);
+      assert.equal(js.status, 200);
+      assert.match(js.headers.get("cache-control") ?? "", /immutable/);
+      assert.match(js.headers.get("content-type") ?? "", /javascript/);
+      await js.body?.cancel();
+      for (const path of ["/alerts?state=firing", "/pipeline", "/sensors/sensor_0001"]) {
+        const p = await app.request(path);
+        assert.equal(p.status, 200, path);
+        const text = await p.text();
+        assert.ok(text.includes("data-island"), path);
+      }
+      const alertsPage = await (await app.request("/alerts?state=resolved")).text();
+      assert.ok(alertsPage.includes("z-score 4.1"));
+      assert.ok(!alertsPage.includes("no reading for 60 s"));
+      const pipe = await (await app.request("/pipeline")).text();
+      assert.ok(pipe.includes("Unexpected token } in JSON"));
+      assert.ok(pipe.includes("Kafka not configured"));
+      assert.equal((await app.request("/?type=plasma")).status, 400);
+      assert.equal((await app.request("/sensors/..%2Fetc")).status, 400);
+      assert.equal((await app.request("/nowhere")).status, 404);
+      assert.equal((await app.request("/static/../deno.json")).status, 404);
+    });
+
+    await t.step("values from the database are escaped in the page and in island props", async () => {
+      await db.collection<AlertDoc>(COLLECTIONS.alerts).insertOne(
+        alertDoc("evil", { message: "</script><script>alert(1)</script><img src=x onerror=alert(2)>" }),
+      );
+      const html = await (await app.request("/alerts")).text();
+      assert.ok(!html.includes("<img src=x"), "text escaped");
+      assert.ok(!html.includes("</script><script>alert(1)"), "props escaped");
+      assert.ok(html.includes("\\u003c/script\\u003e"));
+      await db.collection(COLLECTIONS.alerts).deleteOne({ _id: "evil" as never });
+    });
+
+    await t.step("acknowledge sets acknowledged and leaves the processor's state", async () => {
+      const id = "sensor_0001|threshold|1";
+      const path = `/api/alerts/${encodeURIComponent(id)}/ack`;
+      const r = await app.request(path, { method: "POST" });
+      assert.equal(r.status, 200);
+      const body = await r.json();
+      assert.equal(body.alert.acknowledged, true);
+      const doc = await db.collection<AlertDoc>(COLLECTIONS.alerts).findOne({ _id: id });
+      assert.equal(doc?.acknowledged, true);
+      assert.equal(doc?.state, "firing");
+      assert.ok(doc?.acknowledged_at instanceof Date);
+      assert.equal(doc?.acknowledged_by, "dashboard");
+      assert.equal((await app.request("/api/alerts/nope/ack", { method: "POST" })).status, 404);
+    });
+
+    await t.step("with WEB_AUTH_TOKEN set, acknowledge needs the bearer token", async () => {
+      const id = "sensor_0014|silence|1";
+      const path = `/api/alerts/${encodeURIComponent(id)}/ack`;
+      const none = await secured.app.request(path, { method: "POST" });
+      assert.equal(none.status, 401);
+      assert.equal(typeof (await none.json()).error, "string");
+      const wrong = await secured.app.request(path, { method: "POST", headers: { authorization: "Bearer nope" } });
+      assert.equal(wrong.status, 401);
+      await wrong.body?.cancel();
+      const col = db.collection<AlertDoc>(COLLECTIONS.alerts);
+      assert.equal((await col.findOne({ _id: id }))?.acknowledged, false);
+      const ok = await secured.app.request(path, {
+        method: "POST",
+        headers: { authorization: "Bearer s3cret-token" },
+      });
+      assert.equal(ok.status, 200);
+      await ok.body?.cancel();
+      assert.equal((await col.findOne({ _id: id }))?.acknowledged, true);
+      assert.equal((await col.findOne({ _id: id }))?.state, "firing");
+    });
+
+    await t.step("the no-JavaScript acknowledge form posts, checks the token and the origin", async () => {
+      const id = "sensor_0009|zscore|1";
+      const path = `/alerts/${encodeURIComponent(id)}/ack`;
+      const form = (token: string) => {
+        const f = new URLSearchParams({ token });
+        return { method: "POST", body: f, headers: { "content-type": "application/x-www-form-urlencoded" } };
+      };
+      const bad = await secured.app.request(`http://localhost${path}`, {
+        ...form("x"),
+        headers: { ...form("x").headers, origin: "http://localhost" },
+      });
+      assert.equal(bad.status, 401);
+      await bad.body?.cancel();
+      const cross = await secured.app.request(`http://localhost${path}`, {
+        ...form("s3cret-token"),
+        headers: { ...form("x").headers, origin: "http://evil.example" },
+      });
+      assert.equal(cross.status, 403, "cross-site form post refused");
+      await cross.body?.cancel();
+      const ok = await secured.app.request(`http://localhost${path}`, {
+        ...form("s3cret-token"),
+        headers: { ...form("x").headers, origin: "http://localhost" },
+      });
+      assert.equal(ok.status, 303);
+      assert.equal(ok.headers.get("location"), "/alerts");
+      const doc = await db.collection<AlertDoc>(COLLECTIONS.alerts).findOne({ _id: id });
+      assert.equal(doc?.acknowledged, true);
+      assert.equal(doc?.state, "resolved");
+    });
+
+    await t.step("/healthz and /metrics", async () => {
+      const h = await app.request("/healthz");
+      assert.equal(h.status, 200);
+      assert.equal((await h.json()).ok, true);
+      const m = await (await app.request("/metrics")).text();
+      assert.match(m, /web_http_requests_total\{method="GET",route="\/api\/windows",status="200"\} \d+/);
+      assert.match(m, /web_http_requests_total\{method="GET",route="\/api\/windows",status="400"\} \d+/);
+      assert.match(m, /# TYPE web_ws_clients gauge/);
+      assert.match(m, /# TYPE web_ws_frames_sent_total counter/);
+    });
+  } finally {
+    await web.close();
+    await secured.close();
+    await mongo.close();
+  }
+});
+
+Deno.test("/healthz is 503 when MongoDB is unreachable", opts, async () => {
+  const { MongoClient } = await import("mongodb");
+  const client = new MongoClient("mongodb://127.0.0.1:1", { serverSelectionTimeoutMS: 300 });
+  const web = createApp({ db: client.db("x"), logger });
+  try {
+    const r = await web.app.request("/healthz");
+    assert.equal(r.status, 503);
+    assert.equal((await r.json()).ok, false);
+  } finally {
+    await web.close();
+    await client.close();
+  }
+});

@@ -1,0 +1,108 @@
+/** Strict query-parameter validation: unknown or malformed parameters are a 400 with a JSON error. */
+import { isLocation, isSensorType, type Location, LOCATIONS, SENSOR_TYPES, type SensorType } from "@iot/shared";
+
+/** A query parameter is unknown or malformed. */
+export class ParamError extends Error {
+  override name = "ParamError";
+}
+
+/** How one parameter is read. */
+export type ParamSpec =
+  | { type: "int"; min: number; max: number; default?: number }
+  | { type: "enum"; values: readonly string[]; default?: string }
+  | { type: "sensorType" }
+  | { type: "location" }
+  | { type: "sensorId" }
+  | { type: "time" }
+  | { type: "bool" };
+
+type ParamValue<S extends ParamSpec> = S extends { type: "int" } ? number
+  : S extends { type: "time" } ? Date
+  : S extends { type: "bool" } ? boolean
+  : S extends { type: "sensorType" } ? SensorType
+  : S extends { type: "location" } ? Location
+  : string;
+
+/** Parsed parameters: those with a default are always present. */
+export type Params<T extends Record<string, ParamSpec>> = {
+  [K in keyof T]: T[K] extends { default: unknown } ? ParamValue<T[K]> : ParamValue<T[K]> | undefined;
+};
+
+/** Sensor ids as the producer makes them (`sensor_0001`), bounded in length. */
+export const SENSOR_ID_RE = /^sensor_\d{4,8}$/;
+
+/** Earliest and latest accepted times (guards against absurd ranges). */
+const MIN_TIME = Date.UTC(2000, 0, 1);
+const MAX_TIME = Date.UTC(2100, 0, 1);
+
+/** Parses a time given as epoch milliseconds or an ISO 8601 string. */
+export function parseTime(raw: string, name = "time"): Date {
+  const n = /^\d{1,15}$/.test(raw)
+    ? Number(raw)
+    : /^\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:\d{2})$/.test(raw)
+    ? Date.parse(raw)
+    : NaN;
+  if (!Number.isFinite(n) || n < MIN_TIME || n > MAX_TIME) {
+    throw new ParamError(`Parameter ${name} must be epoch milliseconds or an ISO 8601 time, got "${raw}"`);
+  }
+  return new Date(n);
+}
+
+/** Validates the query of a request against the specs. */
+export function parseParams<T extends Record<string, ParamSpec>>(
+  query: Record<string, string[]>,
+  specs: T,
+): Params<T> {
+  const out: Record<string, unknown> = {};
+  for (const name of Object.keys(query)) {
+    if (!(name in specs)) {
+      throw new ParamError(`Unknown parameter ${name} (allowed: ${Object.keys(specs).join(", ") || "none"})`);
+    }
+    if (query[name].length > 1) throw new ParamError(`Parameter ${name} given more than once`);
+  }
+  for (const [name, spec] of Object.entries(specs)) {
+    const raw = query[name]?.[0];
+    if (raw === undefined || raw === "") {
+      if ("default" in spec && spec.default !== undefined) out[name] = spec.default;
+      continue;
+    }
+    if (raw.length > 200) throw new ParamError(`Parameter ${name} is too long`);
+    out[name] = parseOne(name, spec, raw);
+  }
+  return out as Params<T>;
+}
+
+function parseOne(name: string, spec: ParamSpec, raw: string): unknown {
+  switch (spec.type) {
+    case "int": {
+      const n = Number(raw);
+      if (!/^-?\d+$/.test(raw) || n < spec.min || n > spec.max) {
+        throw new ParamError(`Parameter ${name} must be an integer from ${spec.min} to ${spec.max}, got "${raw}"`);
+      }
+      return n;
+    }
+    case "enum":
+      if (!spec.values.includes(raw)) {
+        throw new ParamError(`Parameter ${name} must be one of ${spec.values.join(", ")}, got "${raw}"`);
+      }
+      return raw;
+    case "sensorType":
+      if (!isSensorType(raw)) {
+        throw new ParamError(`Parameter ${name} must be one of ${SENSOR_TYPES.join(", ")}, got "${raw}"`);
+      }
+      return raw;
+    case "location":
+      if (!isLocation(raw)) {
+        throw new ParamError(`Parameter ${name} must be one of ${LOCATIONS.join(", ")}, got "${raw}"`);
+      }
+      return raw;
+    case "sensorId":
+      if (!SENSOR_ID_RE.test(raw)) throw new ParamError(`Parameter ${name} must be a sensor id like sensor_0001`);
+      return raw;
+    case "time":
+      return parseTime(raw, name);
+    case "bool":
+      if (raw !== "true" && raw !== "false") throw new ParamError(`Parameter ${name} must be true or false`);
+      return raw === "true";
+  }
+}

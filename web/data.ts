@@ -1,0 +1,207 @@
+/** The dashboard's MongoDB reads and its one write (acknowledging an alert). */
+import type { Db, Filter } from "mongodb";
+import {
+  type AlertDoc,
+  COLLECTIONS,
+  type DeadLetterDoc,
+  type Location,
+  type PipelineStatsDoc,
+  type ReadingDoc,
+  type SensorType,
+  type WindowDoc,
+  type WindowKind,
+} from "@iot/shared";
+import {
+  toWireAlert,
+  toWireDeadLetter,
+  toWireReading,
+  toWireStats,
+  toWireWindow,
+  type WireAlert,
+  type WireDeadLetter,
+  type WireReading,
+  type WireStats,
+  type WireWindow,
+} from "./lib/wire.ts";
+
+/** Type and location filters of the overview (from the URL). */
+export interface Filters {
+  type?: SensorType;
+  location?: Location;
+}
+
+/** Query of `windows()`. */
+export interface WindowQuery extends Filters {
+  kind: WindowKind;
+  size: number;
+  sensor?: string;
+  since?: Date;
+  limit: number;
+}
+
+/** Query of `alerts()`. */
+export interface AlertQuery extends Filters {
+  state?: "firing" | "resolved";
+  severity?: "warning" | "critical";
+  acknowledged?: boolean;
+  sensor?: string;
+  since?: Date;
+  limit: number;
+}
+
+/** Headline numbers of the overview. */
+export interface Tiles {
+  /** Messages per second into the processors (sum of fresh heartbeats), undefined when none runs. */
+  rateIn?: number;
+  readingsStored: number;
+  openAlerts: number;
+  silentSensors: number;
+  /** Median end-to-end lag reported by the processors (worst of them). */
+  e2eLagMs?: number;
+  processors: number;
+}
+
+/** Everything the overview shows. */
+export interface Overview {
+  tiles: Tiles;
+  windows: WireWindow[];
+  alerts: WireAlert[];
+  now: number;
+}
+
+/** A heartbeat older than this is not counted as a running program. */
+export const STALE_HEARTBEAT_MS = 30_000;
+
+/** How far back the overview charts reach. */
+export const OVERVIEW_SPAN_MS = 10 * 60_000;
+
+/** The dashboard's data access. */
+export class DashboardData {
+  constructor(readonly db: Db) {}
+
+  #windows() {
+    return this.db.collection<WindowDoc>(COLLECTIONS.windows);
+  }
+  #alerts() {
+    return this.db.collection<AlertDoc>(COLLECTIONS.alerts);
+  }
+
+  /** Windows, newest first. */
+  async windows(q: WindowQuery): Promise<WireWindow[]> {
+    const f: Filter<WindowDoc> = { kind: q.kind, size_s: q.size };
+    if (q.type) f.sensor_type = q.type;
+    if (q.location) f.location = q.location;
+    if (q.sensor) f.sensor_id = q.sensor;
+    if (q.since) f.updated_at = { $gt: q.since };
+    const docs = await this.#windows().find(f).sort({ window_start: -1 }).limit(q.limit).toArray();
+    return docs.map(toWireWindow);
+  }
+
+  /** Alerts, most recently seen first. */
+  async alerts(q: AlertQuery): Promise<WireAlert[]> {
+    const f: Filter<AlertDoc> = {};
+    if (q.state) f.state = q.state;
+    if (q.severity) f.severity = q.severity;
+    if (q.acknowledged !== undefined) f.acknowledged = q.acknowledged;
+    if (q.sensor) f.sensor_id = q.sensor;
+    if (q.type) f.sensor_type = q.type;
+    if (q.location) f.location = q.location;
+    if (q.since) f.updated_at = { $gt: q.since };
+    const docs = await this.#alerts().find(f).sort({ last_seen: -1 }).limit(q.limit).toArray();
+    return docs.map(toWireAlert);
+  }
+
+  /** Heartbeats of running programs (fresh ones only unless `all`). */
+  async stats(all = false, now = Date.now()): Promise<WireStats[]> {
+    const f: Filter<PipelineStatsDoc> = all ? {} : { updated_at: { $gt: new Date(now - STALE_HEARTBEAT_MS) } };
+    const docs = await this.db.collection<PipelineStatsDoc>(COLLECTIONS.pipelineStats).find(f).sort({ _id: 1 })
+      .limit(100).toArray();
+    return docs.map(toWireStats);
+  }
+
+  /** Headline numbers. */
+  async tiles(filters: Filters = {}, now = Date.now()): Promise<Tiles> {
+    const open: Filter<AlertDoc> = { state: "firing" };
+    if (filters.type) open.sensor_type = filters.type;
+    if (filters.location) open.location = filters.location;
+    const [stats, readingsStored, openAlerts, silentSensors] = await Promise.all([
+      this.stats(false, now),
+      this.db.collection(COLLECTIONS.readings).estimatedDocumentCount(),
+      this.#alerts().countDocuments(open),
+      this.#alerts().countDocuments({ ...open, rule: "silence" }),
+    ]);
+    return { ...tilesFromStats(stats), readingsStored, openAlerts, silentSensors };
+  }
+
+  /** The overview: tiles, the last 10 minutes of 10 s type/location windows, the latest alerts. */
+  async overview(filters: Filters, now = Date.now()): Promise<Overview> {
+    const f: Filter<WindowDoc> = {
+      kind: "type_location",
+      size_s: 10,
+      window_start: { $gte: new Date(now - OVERVIEW_SPAN_MS) },
+    };
+    if (filters.type) f.sensor_type = filters.type;
+    if (filters.location) f.location = filters.location;
+    const [tiles, windows, alerts] = await Promise.all([
+      this.tiles(filters, now),
+      this.#windows().find(f).sort({ window_start: -1 }).limit(5000).toArray(),
+      this.alerts({ ...filters, limit: 20 }),
+    ]);
+    return { tiles, windows: windows.map(toWireWindow), alerts, now };
+  }
+
+  /** Latest raw readings of a sensor, oldest first. */
+  async readings(sensorId: string, limit: number, since?: Date): Promise<WireReading[]> {
+    const f: Filter<ReadingDoc> = { sensor_id: sensorId };
+    if (since) f.timestamp = { $gt: since };
+    const docs = await this.db.collection<ReadingDoc>(COLLECTIONS.readings).find(f).sort({ timestamp: -1 })
+      .limit(limit).toArray();
+    return docs.map(toWireReading).reverse();
+  }
+
+  /** Dead letters: total count and the latest ones. */
+  async deadLetters(limit: number): Promise<{ count: number; latest: WireDeadLetter[] }> {
+    const col = this.db.collection<DeadLetterDoc>(COLLECTIONS.deadLetters);
+    const [count, latest] = await Promise.all([
+      col.countDocuments({}),
+      col.find({}).sort({ failed_at: -1 }).limit(limit).toArray(),
+    ]);
+    return { count, latest: latest.map(toWireDeadLetter) };
+  }
+
+  /**
+   * Marks an alert acknowledged (the processor's `state` is left alone).
+   * Returns the updated alert, or undefined when there is no such alert.
+   */
+  async acknowledge(id: string, by: string, now = new Date()): Promise<WireAlert | undefined> {
+    const col = this.#alerts();
+    const r = await col.updateOne(
+      { _id: id },
+      { $set: { acknowledged: true, acknowledged_at: now, acknowledged_by: by, updated_at: now } },
+    );
+    if (r.matchedCount === 0) return undefined;
+    const doc = await col.findOne({ _id: id });
+    return doc ? toWireAlert(doc) : undefined;
+  }
+
+  /** Whether the database answers a ping. */
+  async ping(): Promise<boolean> {
+    try {
+      await this.db.command({ ping: 1 });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/** Rate, lag and processor count from fresh heartbeats. */
+export function tilesFromStats(stats: WireStats[]): { rateIn?: number; e2eLagMs?: number; processors: number } {
+  const procs = stats.filter((s) => s.role === "processor");
+  const lags = procs.map((s) => s.e2e_lag_ms).filter((v): v is number => typeof v === "number");
+  return {
+    rateIn: procs.length ? procs.reduce((a, s) => a + s.rate, 0) : undefined,
+    e2eLagMs: lags.length ? Math.max(...lags) : undefined,
+    processors: procs.length,
+  };
+}

@@ -1,0 +1,156 @@
+/** A sensor's page content: recent readings chart, window stats and alerts, kept live. */
+import type { VNode } from "preact";
+import { useEffect, useRef, useState } from "preact/hooks";
+import { Chart } from "chart.js/auto";
+import { addAlerts, addWindows, alerts, IS_BROWSER, startLive, timeOfDay, windows } from "../client/live.ts";
+import type { WireAlert, WireReading, WireWindow } from "../lib/wire.ts";
+import { fmt } from "../lib/windows.ts";
+
+/** Props of `SensorLive`. */
+export interface SensorLiveProps {
+  sensorId: string;
+  unit: string;
+  readings: WireReading[];
+  windows: WireWindow[];
+  alerts: WireAlert[];
+}
+
+let seeded = false;
+const MAX_READINGS = 300;
+
+/** The sensor view. */
+export default function SensorLive(props: SensorLiveProps): VNode {
+  if (IS_BROWSER && !seeded) {
+    seeded = true;
+    addWindows(props.windows);
+    addAlerts(props.alerts);
+  }
+  const [readings, setReadings] = useState(props.readings);
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const chart = useRef<Chart | null>(null);
+
+  useEffect(() => {
+    startLive({ sensor: props.sensorId, kind: "sensor", size: 10 });
+    if (!canvas.current) return;
+    chart.current = new Chart(canvas.current, {
+      type: "line",
+      data: { labels: [], datasets: [] },
+      options: {
+        animation: false,
+        maintainAspectRatio: false,
+        plugins: { legend: { display: false } },
+        scales: {
+          x: { ticks: { color: "#8a98a8", maxTicksLimit: 8 }, grid: { color: "#24303c" } },
+          y: { ticks: { color: "#8a98a8" }, grid: { color: "#24303c" } },
+        },
+        elements: { point: { radius: 0 } },
+      },
+    });
+    let last = props.readings.at(-1)?.t ?? 0;
+    const poll = setInterval(async () => {
+      try {
+        const q = last ? `?since=${last}&limit=500` : "?limit=500";
+        const r = await fetch(`/api/sensors/${encodeURIComponent(props.sensorId)}${q}`);
+        if (!r.ok) return;
+        const body = await r.json();
+        const fresh: WireReading[] = body.readings ?? [];
+        if (fresh.length) {
+          last = fresh[fresh.length - 1].t;
+          setReadings((prev) => [...prev, ...fresh].slice(-MAX_READINGS));
+        }
+      } catch { /* offline */ }
+    }, 2000);
+    return () => {
+      clearInterval(poll);
+      chart.current?.destroy();
+    };
+  }, []);
+
+  useEffect(() => {
+    const c = chart.current;
+    if (!c) return;
+    c.data.labels = readings.map((r) => timeOfDay(r.t));
+    c.data.datasets = [{
+      label: "value",
+      data: readings.map((r) => r.value),
+      borderColor: "#4fb3ff",
+      borderWidth: 1.5,
+    }];
+    c.update("none");
+  }, [readings]);
+
+  const win = (IS_BROWSER ? [...windows.value.values()] : props.windows)
+    .filter((w) => w.sensor_id === props.sensorId)
+    .sort((a, b) => b.start - a.start || b.size_s - a.size_s)
+    .slice(0, 12);
+  const al = (IS_BROWSER ? [...alerts.value.values()] : props.alerts)
+    .filter((a) => a.sensor_id === props.sensorId)
+    .sort((a, b) => b.last_seen - a.last_seen);
+  const latest = readings.at(-1);
+
+  return (
+    <div>
+      <h2>Recent readings</h2>
+      <figure class="chart">
+        <figcaption>
+          <span>{props.sensorId}</span>
+          <span class="latest" data-testid="latest-reading">
+            {latest ? `${fmt(latest.value)} ${props.unit} at ${timeOfDay(latest.t)}` : "no readings"}
+          </span>
+        </figcaption>
+        <div class="canvas">
+          <canvas ref={canvas} aria-label="recent readings" />
+        </div>
+      </figure>
+      <div class="cols">
+        <div>
+          <h2>Window stats</h2>
+          {win.length === 0 ? <p class="empty">No windows yet.</p> : (
+            <table data-testid="sensor-windows">
+              <thead>
+                <tr>
+                  <th>Start</th>
+                  <th class="num">Size</th>
+                  <th class="num">Count</th>
+                  <th class="num">Avg</th>
+                  <th class="num">Min</th>
+                  <th class="num">Max</th>
+                  <th>Final</th>
+                </tr>
+              </thead>
+              <tbody>
+                {win.map((w) => (
+                  <tr key={w.id}>
+                    <td>{timeOfDay(w.start)}</td>
+                    <td class="num">{w.size_s} s</td>
+                    <td class="num">{w.count}</td>
+                    <td class="num">{fmt(w.avg)}</td>
+                    <td class="num">{fmt(w.min)}</td>
+                    <td class="num">{fmt(w.max)}</td>
+                    <td>{w.final ? "yes" : "open"}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </div>
+        <div>
+          <h2>Alerts</h2>
+          {al.length === 0 ? <p class="empty">No alerts for this sensor.</p> : (
+            <ul class="feed">
+              {al.map((a) => (
+                <li key={a.id} data-alert={a.id}>
+                  <span class={`sev ${a.severity}`}>{a.severity}</span> <b>{a.rule}</b>{" "}
+                  <span class={`state ${a.state}`}>{a.state}</span>
+                  {a.acknowledged && <span class="acked">✓ acknowledged</span>}
+                  <div>{a.message}</div>
+                  <div class="meta">first {timeOfDay(a.first_seen)} · last {timeOfDay(a.last_seen)} · ×{a.count}</div>
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+      </div>
+    </div>
+  );
+}

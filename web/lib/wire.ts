@@ -1,0 +1,199 @@
+/**
+ * What the browser receives (API responses, WebSocket frames, island props):
+ * the MongoDB documents of `shared/documents.ts` with dates as epoch milliseconds.
+ * Browser-safe: type-only imports from shared.
+ */
+import type {
+  AlertDoc,
+  AlertRule,
+  AlertState,
+  DeadLetterDoc,
+  PipelineStatsDoc,
+  ReadingDoc,
+  Severity,
+  WindowDoc,
+  WindowKind,
+} from "../../shared/documents.ts";
+
+/** A window as sent to the browser. */
+export interface WireWindow {
+  id: string;
+  kind: WindowKind;
+  group: string;
+  sensor_type: string;
+  location: string;
+  sensor_id?: string;
+  size_s: number;
+  start: number;
+  avg: number;
+  min: number;
+  max: number;
+  count: number;
+  final: boolean;
+  updated: number;
+}
+
+/** An alert as sent to the browser. */
+export interface WireAlert {
+  id: string;
+  rule: AlertRule;
+  severity: Severity;
+  sensor_id: string;
+  sensor_type: string;
+  location: string;
+  value: number;
+  threshold: number;
+  message: string;
+  first_seen: number;
+  last_seen: number;
+  count: number;
+  state: AlertState;
+  acknowledged: boolean;
+  acknowledged_at?: number;
+  acknowledged_by?: string;
+  updated: number;
+}
+
+/** A program heartbeat as sent to the browser. */
+export interface WireStats {
+  id: string;
+  role: string;
+  instance: string;
+  updated: number;
+  rate: number;
+  totals: Record<string, number>;
+  lag?: Record<string, number>;
+  e2e_lag_ms?: number;
+}
+
+/** A dead letter as sent to the browser. */
+export interface WireDeadLetter {
+  id: string;
+  reason: string;
+  detail: string;
+  topic: string;
+  partition: number;
+  offset: string;
+  preview: string;
+  size: number;
+  failed_at: number;
+}
+
+/** A raw reading as sent to the browser. */
+export interface WireReading {
+  id: string;
+  value: number;
+  status: string;
+  t: number;
+}
+
+/** Live mode of one collection's feed. */
+export type LiveMode = "change-stream" | "polling" | "starting";
+
+/** A server → browser WebSocket frame. */
+export type Frame =
+  | { t: "hello"; modes: Record<string, LiveMode>; now: number }
+  | { t: "mode"; modes: Record<string, LiveMode> }
+  | {
+    t: "batch";
+    windows?: WireWindow[];
+    alerts?: WireAlert[];
+    stats?: WireStats[];
+    deadLetters?: WireDeadLetter[];
+  }
+  /** Too much was pending for a slow client: fetch a fresh snapshot over HTTP. */
+  | { t: "resync" };
+
+/** A browser → server subscription message. */
+export interface Subscription {
+  t: "sub";
+  types?: string[];
+  locations?: string[];
+  sensor?: string;
+  /** Window kind/size of interest (default type_location/10). */
+  kind?: WindowKind;
+  size?: number;
+}
+
+const ms = (d: Date | string | number | undefined): number | undefined =>
+  d === undefined || d === null ? undefined : new Date(d).getTime();
+
+/** Converts a window document. */
+export function toWireWindow(d: WindowDoc): WireWindow {
+  const w: WireWindow = {
+    id: String(d._id),
+    kind: d.kind,
+    group: d.group,
+    sensor_type: d.sensor_type,
+    location: d.location,
+    size_s: d.size_s,
+    start: ms(d.window_start) ?? 0,
+    avg: d.avg,
+    min: d.min,
+    max: d.max,
+    count: d.count,
+    final: Boolean(d.final),
+    updated: ms(d.updated_at) ?? 0,
+  };
+  if (d.sensor_id) w.sensor_id = d.sensor_id;
+  return w;
+}
+
+/** Converts an alert document. */
+export function toWireAlert(d: AlertDoc): WireAlert {
+  const a: WireAlert = {
+    id: String(d._id),
+    rule: d.rule ?? d.type,
+    severity: d.severity,
+    sensor_id: d.sensor_id,
+    sensor_type: d.sensor_type,
+    location: d.location,
+    value: d.value,
+    threshold: d.threshold,
+    message: d.message,
+    first_seen: ms(d.first_seen) ?? 0,
+    last_seen: ms(d.last_seen) ?? 0,
+    count: d.count,
+    state: d.state,
+    acknowledged: Boolean(d.acknowledged),
+    updated: ms(d.updated_at) ?? 0,
+  };
+  if (d.acknowledged_at) a.acknowledged_at = ms(d.acknowledged_at);
+  if (d.acknowledged_by) a.acknowledged_by = d.acknowledged_by;
+  return a;
+}
+
+/** Converts a heartbeat document. */
+export function toWireStats(d: PipelineStatsDoc): WireStats {
+  const s: WireStats = {
+    id: String(d._id),
+    role: d.role,
+    instance: d.instance,
+    updated: ms(d.updated_at) ?? 0,
+    rate: d.rate,
+    totals: d.totals ?? {},
+  };
+  if (d.lag) s.lag = d.lag;
+  if (typeof d.e2e_lag_ms === "number") s.e2e_lag_ms = d.e2e_lag_ms;
+  return s;
+}
+
+/** Converts a dead-letter document. */
+export function toWireDeadLetter(d: DeadLetterDoc): WireDeadLetter {
+  return {
+    id: String(d._id),
+    reason: d.reason,
+    detail: d.detail,
+    topic: d.origin?.topic ?? "",
+    partition: d.origin?.partition ?? -1,
+    offset: d.origin?.offset ?? "",
+    preview: d.preview ?? "",
+    size: d.size ?? 0,
+    failed_at: ms(d.failed_at) ?? 0,
+  };
+}
+
+/** Converts a reading document. */
+export function toWireReading(d: ReadingDoc): WireReading {
+  return { id: String(d._id), value: d.value, status: d.status, t: ms(d.timestamp) ?? 0 };
+}

@@ -1,0 +1,41 @@
+/** Overview: tiles, live charts, location × type grid and the alert feed, filtered by type and location. */
+import type { VNode } from "preact";
+import { FilterForm } from "../components/Filters.tsx";
+import { Layout } from "../components/Layout.tsx";
+import { parseParams } from "../api/params.ts";
+import AlertFeed from "../islands/AlertFeed.tsx";
+import LiveTiles from "../islands/LiveTiles.tsx";
+import LocationGrid from "../islands/LocationGrid.tsx";
+import WindowCharts from "../islands/WindowCharts.tsx";
+import type { RouteContext } from "./context.ts";
+import { latestByGroup } from "../lib/windows.ts";
+
+/** Query parameters of the overview. */
+export const PARAMS = { type: { type: "sensorType" }, location: { type: "location" } } as const;
+
+/** The overview page. */
+export default async function OverviewPage(ctx: RouteContext): Promise<VNode> {
+  const f = parseParams(ctx.query, PARAMS);
+  const o = await ctx.data.overview(f);
+  return (
+    <Layout title="Overview" path="/">
+      <h1>Overview</h1>
+      <FilterForm action="/" type={f.type} location={f.location} />
+      <LiveTiles tiles={o.tiles} type={f.type} location={f.location} />
+      <h2>10 s windows per type (average, min–max band)</h2>
+      <WindowCharts windows={o.windows} now={o.now} type={f.type} location={f.location} />
+      <div class="cols">
+        <div>
+          <h2>Latest average by location</h2>
+          <LocationGrid windows={[...latestByGroup(o.windows).values()]} type={f.type} location={f.location} />
+        </div>
+        <div>
+          <h2>
+            Alerts <a href="/alerts">all</a>
+          </h2>
+          <AlertFeed alerts={o.alerts} type={f.type} location={f.location} />
+        </div>
+      </div>
+    </Layout>
+  );
+}

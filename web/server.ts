@@ -1,0 +1,134 @@
+/** Starting and stopping the dashboard server (used by `main.ts`, `deno task up` and tests). */
+import type { MongoClient } from "mongodb";
+import {
+  type CommonConfig,
+  createLogger,
+  createMongoClient,
+  EnvReader,
+  loadCommonConfig,
+  type Logger,
+  PROCESSOR_GROUP,
+  redactUrl,
+  Registry,
+} from "@iot/shared";
+import { createApp, defaultClientAssets, type WebApp } from "./app.tsx";
+import { stopBuilder } from "./islands_runtime/build.ts";
+import { KafkaMonitor } from "./kafka_monitor.ts";
+
+/** Settings of the dashboard. */
+export interface WebConfig {
+  host: string;
+  port: number;
+  allowedOrigins: string[];
+  authToken?: string;
+  common: CommonConfig;
+}
+
+/** Reads the dashboard settings from the environment (flags override host and port). */
+export function loadWebConfig(env: Record<string, string | undefined> = Deno.env.toObject()): WebConfig {
+  const r = new EnvReader(env);
+  return {
+    host: r.string("WEB_HOST"),
+    port: r.int("WEB_PORT", 0, 65535),
+    allowedOrigins: r.list("WEB_ALLOWED_ORIGINS"),
+    authToken: r.optional("WEB_AUTH_TOKEN"),
+    common: loadCommonConfig(env),
+  };
+}
+
+/** Options of `startWeb`. */
+export interface StartWebOptions {
+  /** Settings (default: from the environment). */
+  config?: WebConfig;
+  /** Overrides of the config's listen address (port 0 = any free port). */
+  host?: string;
+  port?: number;
+  /** An already connected client to use (not closed by `stop()`); otherwise one is created from the config. */
+  mongoClient?: MongoClient;
+  dbName?: string;
+  /** Kafka brokers for pipeline stats; `false` disables Kafka. Default: the config's brokers. */
+  kafka?: string[] | false;
+  /** Kafka consumer group whose lag is shown. */
+  group?: string;
+  logger?: Logger;
+  registry?: Registry;
+  liveMode?: "auto" | "polling";
+  /** Build the client bundles before listening (default true). */
+  prebuild?: boolean;
+}
+
+/** A running dashboard. */
+export interface WebHandle {
+  /** Base URL, e.g. `http://127.0.0.1:8000`. */
+  url: string;
+  port: number;
+  web: WebApp;
+  /** Graceful stop: closes WebSockets, change streams, Kafka and (if owned) the Mongo client. */
+  stop(): Promise<void>;
+}
+
+/** Starts the dashboard server. */
+export async function startWeb(options: StartWebOptions = {}): Promise<WebHandle> {
+  const config = options.config ?? loadWebConfig();
+  const log = options.logger ??
+    createLogger({ name: "web", level: config.common.log.level, format: config.common.log.format });
+  const registry = options.registry ?? new Registry();
+  const ownsClient = !options.mongoClient;
+  const client = options.mongoClient ?? createMongoClient(config.common.mongo, { appName: "iot-web" });
+  if (ownsClient) {
+    log.info("connecting to MongoDB", { url: redactUrl(config.common.mongo.url) });
+    await client.connect();
+  }
+  const db = client.db(options.dbName ?? config.common.mongo.db);
+  const brokers = options.kafka === false ? undefined : options.kafka ?? config.common.kafka.brokers;
+  const kafka = new KafkaMonitor({
+    kafka: brokers ? { brokers, clientId: config.common.kafka.clientId } : undefined,
+    topic: config.common.topics.readings,
+    group: options.group ?? Deno.env.get("PROCESSOR_GROUP") ?? PROCESSOR_GROUP,
+    logger: log.child("kafka"),
+  });
+  const web = createApp({
+    db,
+    logger: log,
+    registry,
+    authToken: config.authToken,
+    allowedOrigins: config.allowedOrigins,
+    kafka,
+    liveMode: options.liveMode,
+  });
+  if (options.prebuild !== false) {
+    const t = performance.now();
+    const assets = await defaultClientAssets();
+    log.info("client bundles built", {
+      ms: Math.round(performance.now() - t),
+      islands: Object.keys(assets.islands).length,
+    });
+  }
+  const abort = new AbortController();
+  const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve({
+    hostname: options.host ?? config.host,
+    port: options.port ?? config.port,
+    signal: abort.signal,
+    onListen: (addr) => resolve(addr as Deno.NetAddr),
+  }, web.app.fetch);
+  const addr = await listening;
+  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${addr.port}`;
+  log.info("dashboard listening", { url, auth: config.authToken ? "token" : "none" });
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    port: addr.port,
+    web,
+    stop: () =>
+      stopping ??= (async () => {
+        await web.close();
+        abort.abort();
+        await server.finished.catch(() => {});
+        if (ownsClient) await client.close().catch(() => {});
+        await stopBuilder().catch(() => {});
+        log.info("dashboard stopped");
+      })(),
+  };
+}
