@@ -3,7 +3,7 @@
  * fleet's records on an open-loop schedule, sends them in batches with several
  * requests in flight, keeps statistics, and flushes on stop.
  */
-import { CompressionTypes, type Kafka, type Message, Partitioners, type Producer } from "kafkajs";
+import { CompressionTypes, type Kafka, type Message, Partitioners } from "kafkajs";
 import {
   createKafka,
   createLogger,
@@ -14,6 +14,7 @@ import {
   TOPICS,
 } from "@iot/shared";
 import { FleetGenerator, type GeneratedRecord, type ScenarioOptions } from "./generator.ts";
+import { NativeProducer, type SendOutcome } from "./native_client.ts";
 import { randomSeed } from "./random.ts";
 import { RateController } from "./rate.ts";
 import { emptyTally, ProducerStats, type StatsSnapshot } from "./stats.ts";
@@ -23,6 +24,9 @@ export type Acks = "all" | "1" | "0";
 
 /** Compression of record batches. */
 export type Compression = "none" | "gzip";
+
+/** Kafka client: the built-in lean producer (fast) or kafkajs. */
+export type ClientKind = "native" | "kafkajs";
 
 /** Options of `startProducer` / `runProducer`. Only `brokers` is required. */
 export interface ProducerOptions {
@@ -48,6 +52,8 @@ export interface ProducerOptions {
   scenarios?: ScenarioOptions;
   /** Acknowledgement level (default `all`). */
   acks?: Acks;
+  /** Kafka client sending the records (default `native`; kafkajs still creates the topic). */
+  client?: ClientKind;
   /** Idempotent producer (default: true when acks is `all`). */
   idempotent?: boolean;
   /** Batch compression (default none). */
@@ -112,6 +118,12 @@ export class ProducerConnectError extends Error {
 
 const ACKS: Record<Acks, number> = { all: -1, "1": 1, "0": 0 };
 
+/** Sends a batch of records and reports how many were acknowledged. */
+interface RecordSender {
+  send(records: GeneratedRecord[]): Promise<SendOutcome>;
+  close(): Promise<void>;
+}
+
 /** Starts a producer and returns a handle to watch and stop it. */
 export function startProducer(options: ProducerOptions): ProducerHandle {
   const run = new ProducerRun(options);
@@ -156,6 +168,7 @@ class ProducerRun {
   #inFlightRecords = 0;
   #rate: RateController | undefined;
   #healthy = false;
+  #connected = false;
   #registry = new Registry();
   #metrics = {
     acked: this.#registry.counter("producer_messages_acked_total", "Records acknowledged by the broker"),
@@ -189,6 +202,7 @@ class ProducerRun {
       connectTimeoutMs: options.connectTimeoutMs ?? 30_000,
       flushTimeoutMs: options.flushTimeoutMs ?? 30_000,
       clientId: options.clientId ?? "iot-pipeline",
+      client: options.client ?? "native",
     };
     this.idempotent = options.idempotent ?? this.o.acks === "all";
     if (this.idempotent && this.o.acks !== "all") {
@@ -222,12 +236,12 @@ class ProducerRun {
       scenarios: this.o.scenarios,
     });
     const server = this.#serveMetrics();
-    let producer: Producer | undefined;
+    let producer: RecordSender | undefined;
     let statsTimer: ReturnType<typeof setInterval> | undefined;
     try {
       const kafka = await createKafka({ brokers: this.o.brokers, clientId: this.o.clientId }, {
         role: "producer",
-        logger: withoutRetryNotice(this.log),
+        logger: kafkaLogger(this.log, () => !this.#connected),
       });
       try {
         producer = await this.#connect(kafka);
@@ -235,6 +249,7 @@ class ProducerRun {
         this.#rejectReady(e);
         throw e;
       }
+      this.#connected = true;
       this.#healthy = true;
       this.#resolveReady();
       this.log.info("Producing", {
@@ -245,6 +260,7 @@ class ProducerRun {
         acks: this.o.acks,
         idempotent: this.idempotent,
         compression: this.o.compression,
+        client: this.o.client,
       });
       const start = performance.now();
       this.stats.restart(start);
@@ -262,7 +278,7 @@ class ProducerRun {
     } finally {
       if (statsTimer !== undefined) clearInterval(statsTimer);
       this.#healthy = false;
-      await producer?.disconnect().catch((e) => this.log.warn("Disconnect failed", { error: e }));
+      await producer?.close().catch((e) => this.log.warn("Disconnect failed", { error: e }));
       await server?.shutdown().catch(() => {});
     }
     const final = this.#report(true);
@@ -270,14 +286,9 @@ class ProducerRun {
     return { stats: final, acknowledged: final.total, failed, seed: this.seed, sequences: generator.sequences() };
   }
 
-  async #connect(kafka: Kafka): Promise<Producer> {
+  async #connect(kafka: Kafka): Promise<RecordSender> {
     const admin = kafka.admin();
-    const producer = kafka.producer({
-      idempotent: this.idempotent,
-      allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
-      retry: { retries: this.o.retries, initialRetryTime: 100, maxRetryTime: 5000 },
-    });
+    let sender: RecordSender | undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -288,39 +299,88 @@ class ProducerRun {
         );
       }, this.o.connectTimeoutMs);
     });
+    const slow = setTimeout(() => {
+      this.log.warn("Kafka is not reachable yet; retrying until the connect deadline", {
+        brokers: this.o.brokers.join(","),
+        deadline_s: this.o.connectTimeoutMs / 1000,
+      });
+    }, Math.min(3000, this.o.connectTimeoutMs / 2));
     const stopped = new Promise<never>((_, reject) => {
       this.#wake = () => reject(new ProducerConnectError("Stopped before Kafka was reached"));
     });
+    let abandoned = false;
     try {
       await Promise.race([
         (async () => {
           await admin.connect();
           const created = await ensureTopics(admin, [{ topic: this.o.topic, numPartitions: this.o.partitions }]);
           if (created.length) this.log.info("Created topic", { topic: this.o.topic, partitions: this.o.partitions });
-          await producer.connect();
+          const s = this.o.client === "native" ? await this.#nativeSender() : await this.#kafkajsSender(kafka);
+          if (abandoned) await s.close();
+          else sender = s;
         })(),
         deadline,
         stopped,
       ]);
-      return producer;
+      return sender!;
     } catch (e) {
-      await producer.disconnect().catch(() => {});
+      abandoned = true;
+      await sender?.close().catch(() => {});
       throw e;
     } finally {
       this.#wake = undefined;
       clearTimeout(timer);
+      clearTimeout(slow);
       await admin.disconnect().catch(() => {});
     }
   }
 
-  async #loop(producer: Producer, generator: FleetGenerator, start: number): Promise<void> {
+  async #nativeSender(): Promise<RecordSender> {
+    const native = await NativeProducer.connect({
+      brokers: this.o.brokers,
+      clientId: `${this.o.clientId}-producer`,
+      topic: this.o.topic,
+      acks: ACKS[this.o.acks] as -1 | 0 | 1,
+      idempotent: this.idempotent,
+      compression: this.o.compression,
+      retries: this.o.retries,
+      maxInFlight: this.o.maxInFlight,
+      logger: this.log.child("kafka"),
+    });
+    return {
+      send: (records) => native.send(records, Date.now()),
+      close: () => Promise.resolve(native.close()),
+    };
+  }
+
+  async #kafkajsSender(kafka: Kafka): Promise<RecordSender> {
+    const producer = kafka.producer({
+      idempotent: this.idempotent,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      retry: { retries: this.o.retries, initialRetryTime: 100, maxRetryTime: 5000 },
+    });
+    await producer.connect();
+    const acks = ACKS[this.o.acks];
+    const compression = this.o.compression === "gzip" ? CompressionTypes.GZIP : CompressionTypes.None;
+    return {
+      send: (records) => {
+        const messages: Message[] = records.map((r) => ({ key: r.key, value: r.value as string }));
+        return producer.send({ topic: this.o.topic, acks, timeout: 30_000, compression, messages }).then(
+          () => ({ acked: records.length, failed: 0 }),
+          (e) => ({ acked: 0, failed: records.length, error: e as Error }),
+        );
+      },
+      close: () => producer.disconnect(),
+    };
+  }
+
+  async #loop(producer: RecordSender, generator: FleetGenerator, start: number): Promise<void> {
     const rate = this.#rate!;
     const endAt = this.options.durationS !== undefined && this.options.durationS > 0
       ? start + this.options.durationS * 1000
       : Number.POSITIVE_INFINITY;
     const limit = this.options.count ?? Number.POSITIVE_INFINITY;
-    const acks = ACKS[this.o.acks];
-    const compression = this.o.compression === "gzip" ? CompressionTypes.GZIP : CompressionTypes.None;
     let generated = 0;
     let behindLoggedAt = Number.NEGATIVE_INFINITY;
     while (!this.#stopRequested && generated < limit) {
@@ -343,7 +403,7 @@ class ProducerRun {
       const records: GeneratedRecord[] = [];
       generator.fill(records, n, Date.now());
       generated += n;
-      this.#send(producer, records, acks, compression);
+      this.#send(producer, records);
       now = performance.now();
       this.#metrics.lag.set(rate.lagMs(now) / 1000);
       // At full speed, let timers and I/O run between batches.
@@ -351,12 +411,10 @@ class ProducerRun {
     }
   }
 
-  #send(producer: Producer, records: GeneratedRecord[], acks: number, compression: CompressionTypes): void {
+  #send(producer: RecordSender, records: GeneratedRecord[]): void {
     const tally = emptyTally();
-    const messages: Message[] = new Array(records.length);
     for (let i = 0; i < records.length; i++) {
       const r = records[i];
-      messages[i] = { key: r.key, value: r.value as string };
       tally.byType[r.sensorType]++;
       tally.byStatus[r.status]++;
       if (r.kind === "duplicate") tally.duplicates++;
@@ -367,20 +425,23 @@ class ProducerRun {
     this.#metrics.sent.inc(tally.count);
     this.#inFlightRecords += tally.count;
     this.#metrics.inFlight.set(this.#inFlightRecords);
-    const p: Promise<void> = producer.send({ topic: this.o.topic, acks, timeout: 30_000, compression, messages })
-      .then(
-        () => {
-          const latency = performance.now() - enqueued;
-          this.stats.onAcked(tally, latency);
-          this.#metrics.acked.inc(tally.count);
+    const p: Promise<void> = producer.send(records)
+      .catch((e: unknown): SendOutcome => ({ acked: 0, failed: records.length, error: e as Error }))
+      .then((outcome) => {
+        const latency = performance.now() - enqueued;
+        if (outcome.failed === 0) this.stats.onAcked(tally, latency);
+        else {
+          // Partly acknowledged: the distributions count whole batches only.
+          if (outcome.acked > 0) this.stats.onAcked({ ...emptyTally(), count: outcome.acked }, latency);
+          this.stats.onFailed(outcome.failed);
+          this.#metrics.failed.inc(outcome.failed);
+          this.log.error("Send failed definitively", { records: outcome.failed, error: outcome.error });
+        }
+        if (outcome.acked > 0) {
+          this.#metrics.acked.inc(outcome.acked);
           this.#metrics.latency.observe(latency / 1000);
-        },
-        (e: unknown) => {
-          this.stats.onFailed(tally.count);
-          this.#metrics.failed.inc(tally.count);
-          this.log.error("Send failed definitively", { records: tally.count, error: e });
-        },
-      )
+        }
+      })
       .finally(() => {
         this.#inFlightRecords -= tally.count;
         this.#metrics.inFlight.set(this.#inFlightRecords);
@@ -464,13 +525,18 @@ class ProducerRun {
 // (and the exit code says so) instead of blocking shutdown forever.
 const RETRY_NOTICE = /Limiting retries for the idempotent producer/;
 
-function withoutRetryNotice(logger: Logger): Logger {
+/**
+ * The logger given to kafkajs: drops the retry notice, and while connecting
+ * turns kafkajs' per-attempt connection errors (with stacks) into debug lines;
+ * the producer reports a failed connect once, clearly.
+ */
+function kafkaLogger(logger: Logger, connecting: () => boolean): Logger {
   const wrap = (inner: Logger): Logger => ({
     name: inner.name,
     debug: (m, f) => inner.debug(m, f),
     info: (m, f) => inner.info(m, f),
     warn: (m, f) => RETRY_NOTICE.test(m) ? inner.debug(m, f) : inner.warn(m, f),
-    error: (m, f) => inner.error(m, f),
+    error: (m, f) => connecting() ? inner.debug(m, f) : inner.error(m, f),
     child: (name) => wrap(inner.child(name)),
     enabled: (level) => inner.enabled(level),
   });
