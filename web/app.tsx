@@ -212,7 +212,7 @@ export function createApp(options: AppOptions): WebApp {
   // Static files; the content-hashed bundles are cached for a year.
   app.get("/static/*", async (c) => {
     const rel = decodeURIComponent(c.req.path.slice("/static/".length));
-    if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_.-]+)*$/.test(rel) || rel.split("/").some((p) => p.startsWith("."))) {
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$/.test(rel)) {
       return c.text("Not found", 404);
     }
     if (rel.startsWith("_build/")) await assets();

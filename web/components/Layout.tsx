@@ -24,6 +24,7 @@ export function Layout(props: LayoutProps): VNode {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${props.title} · IoT pipeline`}</title>
         <link rel="stylesheet" href="/static/style.css" />
+        <link rel="icon" href="/static/favicon.svg" type="image/svg+xml" />
       </head>
       <body>
         <header class="top">

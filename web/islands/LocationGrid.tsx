@@ -30,29 +30,27 @@ export default function LocationGrid(props: LocationGridProps): VNode {
     <table class="grid" data-testid="grid">
       <thead>
         <tr>
-          <th>type \ location</th>
-          {locations.map((l) => <th key={l}>{l}</th>)}
+          <th>location \ type</th>
+          {types.map((t) => <th key={t}>{t} ({SENSOR_RANGES[t].unit})</th>)}
         </tr>
       </thead>
       <tbody>
-        {types.map((t) => {
-          const r = SENSOR_RANGES[t];
-          return (
-            <tr key={t}>
-              <th>{t} ({r.unit})</th>
-              {locations.map((l) => {
-                const w = latest.get(`${t}/${l}`);
-                return w
-                  ? (
-                    <td key={l} class={`heat-${heatLevel(w.avg, r.normalMin, r.normalMax)}`} data-cell={`${t}/${l}`}>
-                      {fmt(w.avg, 1)}
-                    </td>
-                  )
-                  : <td key={l} class="empty" data-cell={`${t}/${l}`}>–</td>;
-              })}
-            </tr>
-          );
-        })}
+        {locations.map((l) => (
+          <tr key={l}>
+            <th>{l}</th>
+            {types.map((t) => {
+              const r = SENSOR_RANGES[t];
+              const w = latest.get(`${t}/${l}`);
+              return w
+                ? (
+                  <td key={t} class={`heat-${heatLevel(w.avg, r.normalMin, r.normalMax)}`} data-cell={`${t}/${l}`}>
+                    {fmt(w.avg, 1)}
+                  </td>
+                )
+                : <td key={t} class="empty" data-cell={`${t}/${l}`}>–</td>;
+            })}
+          </tr>
+        ))}
       </tbody>
     </table>
   );
