@@ -39,6 +39,20 @@ export interface KafkaMonitorOptions {
   timeoutMs?: number;
 }
 
+/** The kafkajs client's own connection errors at debug level: the monitor reports unreachability once itself. */
+function quiet(logger: Logger): Logger {
+  const q: Logger = {
+    name: logger.name,
+    debug: (m, f) => logger.debug(m, f),
+    info: (m, f) => logger.debug(m, f),
+    warn: (m, f) => logger.debug(m, f),
+    error: (m, f) => logger.debug(m, f),
+    child: (name) => quiet(logger.child(name)),
+    enabled: (level) => logger.enabled(level),
+  };
+  return q;
+}
+
 /** Samples Kafka on demand (cached), never throwing. */
 export class KafkaMonitor {
   #admin?: Promise<Admin>;
@@ -135,7 +149,7 @@ export class KafkaMonitor {
     this.#admin ??= (async () => {
       const kafka = await createKafka(this.options.kafka!, {
         role: "web",
-        logger: this.options.logger,
+        logger: quiet(this.options.logger),
         overrides: { retry: { retries: 1, initialRetryTime: 200, maxRetryTime: 1000 }, connectionTimeout: 2000 },
       });
       const admin = kafka.admin();

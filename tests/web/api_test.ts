@@ -220,6 +220,21 @@ Deno.test("dashboard API, pages and acknowledge against the MongoDB-protocol ser
       assert.equal(doc?.state, "resolved");
     });
 
+    await t.step("origins listed in WEB_ALLOWED_ORIGINS may post; others may not", async () => {
+      const withOrigins = createApp({ db, logger, allowedOrigins: ["https://ops.example"] });
+      try {
+        const path = `http://localhost/api/alerts/${encodeURIComponent("sensor_0001|threshold|1")}/ack`;
+        const ok = await withOrigins.app.request(path, { method: "POST", headers: { origin: "https://ops.example" } });
+        assert.equal(ok.status, 200);
+        await ok.body?.cancel();
+        const no = await withOrigins.app.request(path, { method: "POST", headers: { origin: "https://evil.example" } });
+        assert.equal(no.status, 403);
+        assert.equal(typeof (await no.json()).error, "string");
+      } finally {
+        await withOrigins.close();
+      }
+    });
+
     await t.step("/healthz and /metrics", async () => {
       const h = await app.request("/healthz");
       assert.equal(h.status, 200);
