@@ -1,1 +1,65 @@
-export {};
+/**
+ * The stream processor as a library: `startProcessor(options)` starts an
+ * instance in this process and returns a handle to stop it gracefully.
+ * @module
+ */
+import type { Logger } from "@iot/shared";
+import { loadProcessorConfig, type ProcessorConfig } from "./config.ts";
+import type { DetectorConfig } from "./detectors.ts";
+import { Processor, type ProcessorHandle } from "./processor.ts";
+
+export { loadProcessorConfig, type ProcessorConfig, type ProcessorFlags } from "./config.ts";
+export type { ProcessorHandle, ProcessorStats } from "./processor.ts";
+export { DEFAULT_DETECTOR_CONFIG, type DetectorConfig } from "./detectors.ts";
+
+/** Options of `startProcessor`: any setting overrides the configuration loaded from `env`. */
+export interface StartProcessorOptions
+  extends Partial<Omit<ProcessorConfig, "kafka" | "mongo" | "topics" | "detectors" | "log">> {
+  kafka?: Partial<ProcessorConfig["kafka"]>;
+  mongo?: Partial<ProcessorConfig["mongo"]>;
+  topics?: Partial<ProcessorConfig["topics"]>;
+  detectors?: Partial<DetectorConfig>;
+  log?: Partial<ProcessorConfig["log"]>;
+  /** Environment to read defaults from (default: none, i.e. documented defaults). */
+  env?: Record<string, string | undefined>;
+  logger?: Logger;
+}
+
+/** Resolves the full configuration of `startProcessor` options. */
+export function resolveProcessorConfig(options: StartProcessorOptions = {}): ProcessorConfig {
+  const { env, logger: _logger, kafka, mongo, topics, detectors, log, ...rest } = options;
+  const base = loadProcessorConfig(env ?? {});
+  const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+  return {
+    ...base,
+    ...defined,
+    kafka: { ...base.kafka, ...kafka },
+    mongo: { ...base.mongo, ...mongo },
+    topics: { ...base.topics, ...topics },
+    detectors: { ...base.detectors, ...detectors },
+    log: { ...base.log, ...log },
+  };
+}
+
+/**
+ * Starts a processor instance: connects to Kafka and MongoDB, creates topics,
+ * collections and indexes, joins the consumer group and starts consuming.
+ * `ready` resolves once partitions are assigned.
+ */
+export async function startProcessor(options: StartProcessorOptions = {}): Promise<ProcessorHandle> {
+  const config = resolveProcessorConfig(options);
+  const p = new Processor(config, options.logger);
+  try {
+    await p.start();
+  } catch (e) {
+    await p.stop(1000).catch(() => {});
+    throw e;
+  }
+  return {
+    ready: p.ready,
+    stop: () => p.stop(),
+    stats: () => p.stats(),
+    config,
+    metricsPort: p.metricsPort,
+  };
+}

@@ -1,0 +1,90 @@
+/** Processor settings: defaults, environment (shared `ENV_VARS`) and flag overrides. */
+import { type CommonConfig, ConfigError, EnvReader, loadCommonConfig, PROCESSOR_GROUP } from "@iot/shared";
+import { DEFAULT_DETECTOR_CONFIG, type DetectorConfig } from "./detectors.ts";
+
+/** Everything `startProcessor` needs. */
+export interface ProcessorConfig extends CommonConfig {
+  groupId: string;
+  /** Name of this instance in `pipeline_stats` and logs. */
+  instance: string;
+  /** Port of /metrics and /healthz; 0 = off. */
+  metricsPort: number;
+  /** Address the metrics server listens on. */
+  metricsHost: string;
+  /** Tumbling window sizes in seconds. */
+  windowsS: number[];
+  allowedLatenessMs: number;
+  /** Wall-clock time without records after which a partition's watermark follows the clock. */
+  idleMs: number;
+  /** Windows and alerts are written and offsets committed at most this often (and at shutdown). */
+  flushIntervalMs: number;
+  rawRetentionDays: number;
+  /** Decode and validate only: no MongoDB, no windows, no alerts (benchmark baseline). */
+  consumeOnly: boolean;
+  /** Start from the earliest offset when the group has no committed offset. */
+  fromBeginning: boolean;
+  /** Condition clear this long (event time) before an alert is resolved. */
+  alertHoldMs: number;
+  detectors: DetectorConfig;
+  /** Interval of the `pipeline_stats` heartbeat. */
+  heartbeatMs: number;
+  /** Raw-reading bulk writes in flight at once. */
+  writeConcurrency: number;
+}
+
+/** Command-line overrides (all optional). */
+export interface ProcessorFlags {
+  brokers?: string;
+  mongoUrl?: string;
+  group?: string;
+  metricsPort?: number;
+  consumeOnly?: boolean;
+  instance?: string;
+}
+
+function parseWindows(list: string[]): number[] {
+  const sizes = list.map((s) => Number(s));
+  if (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 86400)) {
+    throw new ConfigError(`PROCESSOR_WINDOWS must be whole seconds from 1 to 86400, got "${list.join(",")}"`);
+  }
+  return [...new Set(sizes)].sort((a, b) => a - b);
+}
+
+/** Loads the processor configuration from the environment and flags. */
+export function loadProcessorConfig(
+  env: Record<string, string | undefined> = Deno.env.toObject(),
+  flags: ProcessorFlags = {},
+): ProcessorConfig {
+  const merged = { ...env };
+  if (flags.brokers !== undefined) merged.KAFKA_BROKERS = flags.brokers;
+  if (flags.mongoUrl !== undefined) merged.MONGO_URL = flags.mongoUrl;
+  const common = loadCommonConfig(merged);
+  const r = new EnvReader(merged);
+  const lateness = r.int("PROCESSOR_ALLOWED_LATENESS_MS", 0, 86_400_000);
+  return {
+    ...common,
+    groupId: flags.group ?? r.string("PROCESSOR_GROUP") ?? PROCESSOR_GROUP,
+    instance: flags.instance ?? `${safeHostname()}-${Deno.pid}`,
+    metricsPort: flags.metricsPort ?? r.int("PROCESSOR_METRICS_PORT", 0, 65535),
+    metricsHost: "0.0.0.0",
+    windowsS: parseWindows(r.list("PROCESSOR_WINDOWS")),
+    allowedLatenessMs: lateness,
+    idleMs: Math.max(10_000, lateness),
+    flushIntervalMs: 500,
+    rawRetentionDays: r.number("RAW_RETENTION_DAYS", 0.0001, 36500),
+    consumeOnly: flags.consumeOnly ?? false,
+    fromBeginning: true,
+    alertHoldMs: 10_000,
+    detectors: { ...DEFAULT_DETECTOR_CONFIG },
+    heartbeatMs: 2000,
+    writeConcurrency: 4,
+  };
+}
+
+function safeHostname(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    return "processor";
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * Per-sensor anomaly detectors. Each reading is checked by every rule; a rule
+ * returns a `Finding` (value, baseline, threshold, severity, explanation) when
+ * it fires and `undefined` otherwise. Silence is checked by a timer instead.
+ */
+import { type AlertRule, SENSOR_RANGES, type SensorType, type Severity } from "@iot/shared";
+
+/** Detector settings. */
+export interface DetectorConfig {
+  /** EWMA smoothing factor of the z-score baseline (0..1). */
+  ewmaAlpha: number;
+  /** Readings before the z-score rule may fire. */
+  zscoreWarmup: number;
+  /** |z| from which the z-score rule fires (warning) and is critical. */
+  zscoreWarning: number;
+  zscoreCritical: number;
+  /** Rate of change limit in normal-band widths per second. */
+  rateBandsPerSecond: number;
+  /** Identical consecutive readings that make a sensor "stuck". */
+  stuckReadings: number;
+  /** Seconds without a reading before the silence rule fires. */
+  silenceSeconds: number;
+  /** Distance beyond the normal band, in band widths, from which a threshold alert is critical. */
+  criticalBandFraction: number;
+}
+
+/** Default detector settings. */
+export const DEFAULT_DETECTOR_CONFIG: DetectorConfig = {
+  ewmaAlpha: 0.05,
+  zscoreWarmup: 30,
+  zscoreWarning: 4,
+  zscoreCritical: 6,
+  rateBandsPerSecond: 1,
+  stuckReadings: 20,
+  silenceSeconds: 60,
+  criticalBandFraction: 0.5,
+};
+
+/** Why a rule fired. */
+export interface Finding {
+  rule: AlertRule;
+  severity: Severity;
+  value: number;
+  threshold: number;
+  baseline: number;
+  message: string;
+}
+
+/** Detector state of one sensor. */
+export interface SensorState {
+  sensorType: SensorType;
+  n: number;
+  ewmaMean: number;
+  ewmaVar: number;
+  lastValue: number;
+  lastTime: number;
+  sameCount: number;
+}
+
+/** Fresh state for a sensor. */
+export function newSensorState(sensorType: SensorType): SensorState {
+  return { sensorType, n: 0, ewmaMean: 0, ewmaVar: 0, lastValue: NaN, lastTime: NaN, sameCount: 0 };
+}
+
+const fmt = (v: number): string => String(Math.round(v * 1000) / 1000);
+
+/** Static threshold: the value is outside the type's normal band. */
+export function checkThreshold(type: SensorType, value: number, cfg: DetectorConfig): Finding | undefined {
+  const r = SENSOR_RANGES[type];
+  const width = r.normalMax - r.normalMin;
+  const mid = (r.normalMin + r.normalMax) / 2;
+  if (value >= r.normalMin && value <= r.normalMax) return undefined;
+  const above = value > r.normalMax;
+  const edge = above ? r.normalMax : r.normalMin;
+  const beyond = Math.abs(value - edge);
+  const severity: Severity = beyond >= width * cfg.criticalBandFraction ? "critical" : "warning";
+  return {
+    rule: "threshold",
+    severity,
+    value,
+    threshold: edge,
+    baseline: mid,
+    message: `${type} ${fmt(value)} ${r.unit} is ${
+      above ? "above" : "below"
+    } the normal band ${r.normalMin}–${r.normalMax} ${r.unit}`,
+  };
+}
+
+/**
+ * Checks one reading against the z-score, rate-of-change and stuck rules and
+ * updates the sensor's state (the baseline is updated after the check).
+ */
+export function checkReading(state: SensorState, value: number, t: number, cfg: DetectorConfig): Finding[] {
+  const out: Finding[] = [];
+  const r = SENSOR_RANGES[state.sensorType];
+  const width = r.normalMax - r.normalMin;
+
+  // Rolling z-score against the EWMA baseline; a floor on the deviation keeps
+  // a perfectly flat history from turning noise into alerts.
+  if (state.n >= cfg.zscoreWarmup) {
+    const sd = Math.max(Math.sqrt(state.ewmaVar), width * 0.01);
+    const z = (value - state.ewmaMean) / sd;
+    if (Math.abs(z) >= cfg.zscoreWarning) {
+      const limit = cfg.zscoreWarning * sd;
+      out.push({
+        rule: "zscore",
+        severity: Math.abs(z) >= cfg.zscoreCritical ? "critical" : "warning",
+        value,
+        threshold: z > 0 ? state.ewmaMean + limit : state.ewmaMean - limit,
+        baseline: state.ewmaMean,
+        message: `${state.sensorType} ${fmt(value)} ${r.unit} is ${fmt(z)} standard deviations from its rolling mean ${
+          fmt(state.ewmaMean)
+        } (limit ${cfg.zscoreWarning})`,
+      });
+    }
+  }
+
+  if (state.n > 0 && Number.isFinite(state.lastTime)) {
+    const dt = Math.max((t - state.lastTime) / 1000, 1);
+    const rate = Math.abs(value - state.lastValue) / dt;
+    const limit = width * cfg.rateBandsPerSecond;
+    if (rate > limit) {
+      out.push({
+        rule: "rate_of_change",
+        severity: rate > 2 * limit ? "critical" : "warning",
+        value,
+        threshold: limit,
+        baseline: state.lastValue,
+        message: `${state.sensorType} changed from ${fmt(state.lastValue)} to ${fmt(value)} ${r.unit}: ${
+          fmt(rate)
+        } ${r.unit}/s exceeds ${fmt(limit)} ${r.unit}/s`,
+      });
+    }
+  }
+
+  state.sameCount = state.n > 0 && value === state.lastValue ? state.sameCount + 1 : 1;
+  if (state.sameCount >= cfg.stuckReadings) {
+    out.push({
+      rule: "stuck",
+      severity: "warning",
+      value,
+      threshold: cfg.stuckReadings,
+      baseline: value,
+      message: `${state.sensorType} reported ${
+        fmt(value)
+      } ${r.unit} ${state.sameCount} times in a row (limit ${cfg.stuckReadings})`,
+    });
+  }
+
+  // Update the baseline (EWMA mean and variance); the first reading seeds it.
+  if (state.n === 0) {
+    state.ewmaMean = value;
+    state.ewmaVar = 0;
+  } else {
+    const diff = value - state.ewmaMean;
+    const incr = cfg.ewmaAlpha * diff;
+    state.ewmaMean += incr;
+    state.ewmaVar = (1 - cfg.ewmaAlpha) * (state.ewmaVar + diff * incr);
+  }
+  state.n++;
+  state.lastValue = value;
+  state.lastTime = t;
+  return out;
+}
+
+/** Silence: no reading for longer than the limit (wall clock). */
+export function checkSilence(
+  type: SensorType,
+  silentMs: number,
+  cfg: DetectorConfig,
+): Finding | undefined {
+  const limit = cfg.silenceSeconds;
+  const s = silentMs / 1000;
+  if (s < limit) return undefined;
+  return {
+    rule: "silence",
+    severity: s >= 5 * limit ? "critical" : "warning",
+    value: Math.round(s),
+    threshold: limit,
+    baseline: limit,
+    message: `No ${type} reading for ${Math.round(s)} s (limit ${limit} s)`,
+  };
+}

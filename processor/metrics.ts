@@ -1,0 +1,43 @@
+/** The processor's Prometheus metrics. */
+import { type Counter, type Gauge, type Histogram, Registry } from "@iot/shared";
+
+/** Metrics of one processor instance. */
+export interface ProcessorMetrics {
+  registry: Registry;
+  consumed: Counter;
+  invalid: Counter;
+  late: Counter;
+  written: Counter;
+  alerts: Counter;
+  dlq: Counter;
+  mongoRetries: Counter;
+  batchSeconds: Histogram;
+  flushSeconds: Histogram;
+  lag: Gauge;
+  e2eLagMs: Gauge;
+  openWindows: Gauge;
+  openAlerts: Gauge;
+  assignedPartitions: Gauge;
+}
+
+/** Creates the registry and metrics of a processor. */
+export function createProcessorMetrics(): ProcessorMetrics {
+  const registry = new Registry();
+  return {
+    registry,
+    consumed: registry.counter("processor_consumed_total", "Records consumed from the readings topic"),
+    invalid: registry.counter("processor_invalid_total", "Records refused by validation, by reason"),
+    late: registry.counter("processor_late_total", "Readings behind the watermark (stored raw, not windowed)"),
+    written: registry.counter("processor_written_total", "Documents written to MongoDB, by collection"),
+    alerts: registry.counter("processor_alerts_total", "Alert events, by event (new, resolved)"),
+    dlq: registry.counter("processor_dead_letters_total", "Records sent to the dead-letter topic"),
+    mongoRetries: registry.counter("processor_mongo_retries_total", "MongoDB operations retried after an error"),
+    batchSeconds: registry.histogram("processor_batch_seconds", "Time to process one fetched batch"),
+    flushSeconds: registry.histogram("processor_flush_seconds", "Time to write windows and alerts and commit"),
+    lag: registry.gauge("processor_consumer_lag", "High watermark minus committed offset, by partition"),
+    e2eLagMs: registry.gauge("processor_e2e_lag_ms", "Median of now minus event time over the last interval"),
+    openWindows: registry.gauge("processor_open_windows", "Windows held in memory"),
+    openAlerts: registry.gauge("processor_open_alerts", "Alerts currently firing"),
+    assignedPartitions: registry.gauge("processor_assigned_partitions", "Partitions assigned to this instance"),
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * Event-time watermarks per partition with an idle fallback.
+ *
+ * A partition's watermark is its highest event time minus the allowed
+ * lateness. When a partition has received nothing for `idleMs` of wall-clock
+ * time, its watermark advances with the wall clock (as if events kept coming
+ * at the same pace), so windows still close. The global watermark (used to
+ * close windows fed by several partitions) is the minimum over the assigned
+ * partitions; a partition that has had no data since its assignment holds it
+ * back until it has been idle for `idleMs`. It never goes backwards.
+ */
+
+/** Options of `Watermarks`. */
+export interface WatermarkOptions {
+  allowedLatenessMs: number;
+  /** Wall-clock time without records after which a partition counts as idle. */
+  idleMs: number;
+}
+
+interface PartitionMark {
+  maxEvent: number;
+  lastArrival: number;
+}
+
+/** Tracks watermarks of the partitions assigned to this instance. */
+export class Watermarks {
+  #parts = new Map<number, PartitionMark>();
+  #assigned = new Map<number, number>();
+  #global = -Infinity;
+
+  constructor(readonly options: WatermarkOptions) {}
+
+  /** Records an event of `partition` seen at wall-clock `now`. */
+  observe(partition: number, eventTime: number, now: number): void {
+    const p = this.#parts.get(partition);
+    if (!p) {
+      this.#parts.set(partition, { maxEvent: eventTime, lastArrival: now });
+      return;
+    }
+    if (eventTime > p.maxEvent) p.maxEvent = eventTime;
+    p.lastArrival = now;
+  }
+
+  /** The watermark of one partition at wall-clock `now` (−Infinity before any event). */
+  partition(partition: number, now: number): number {
+    const p = this.#parts.get(partition);
+    if (!p) return -Infinity;
+    let wm = p.maxEvent - this.options.allowedLatenessMs;
+    const idleFor = now - p.lastArrival;
+    if (idleFor >= this.options.idleMs) wm += idleFor;
+    return wm;
+  }
+
+  /** The global watermark: min over assigned partitions (idle empty ones excluded), monotonic. */
+  global(now: number): number {
+    let min = Infinity;
+    for (const [p, since] of this.#assigned) {
+      if (this.#parts.has(p)) min = Math.min(min, this.partition(p, now));
+      else if (now - since < this.options.idleMs) min = -Infinity;
+    }
+    if (min !== Infinity && min > this.#global) this.#global = min;
+    return this.#global;
+  }
+
+  /**
+   * Whether an event of `partition` is too late: its time is behind the
+   * partition's own watermark. (The global watermark only decides when windows
+   * are final; a window reopened by a slower partition is corrected, not lost.)
+   */
+  isLate(partition: number, eventTime: number, now: number): boolean {
+    return eventTime < this.partition(partition, now);
+  }
+
+  /** Sets the assigned partitions (at wall-clock `now`); forgets the others. */
+  assign(partitions: Iterable<number>, now: number): void {
+    const keep = new Set(partitions);
+    for (const p of [...this.#parts.keys()]) if (!keep.has(p)) this.#parts.delete(p);
+    for (const p of [...this.#assigned.keys()]) if (!keep.has(p)) this.#assigned.delete(p);
+    for (const p of keep) if (!this.#assigned.has(p)) this.#assigned.set(p, now);
+  }
+}
