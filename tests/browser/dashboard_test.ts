@@ -122,6 +122,16 @@ Deno.test("the dashboard in Chromium: charts, live window and alert, acknowledge
     assert.equal(doc.acknowledged_by, "dashboard");
     await page.waitForSelector(`${row}[data-acknowledged="true"]`, { timeout: 5000 });
 
+    // The sensor and pipeline pages hydrate and draw too.
+    await page.goto(`${handle.url}/sensors/sensor_0001`);
+    await page.waitForSelector("html[data-islands-ready]", { timeout: 15_000 });
+    assert.match((await page.textContent('[data-testid="latest-reading"]')) ?? "", /°C at/);
+    assert.ok((await page.$$('[data-testid="sensor-windows"] tbody tr')).length > 0);
+    await page.goto(`${handle.url}/pipeline`);
+    await page.waitForSelector("html[data-islands-ready]", { timeout: 15_000 });
+    assert.equal(await page.textContent('[data-testid="dlq-count"]'), "3");
+    assert.equal(await page.textContent('[data-testid="kafka-status"]'), "Kafka not configured");
+
     // The failed acknowledge above logs a 401; nothing else (no CSP violation, no script error).
     const unexpected = problems.filter((p) => !/401/.test(p));
     assert.deepEqual(unexpected, []);

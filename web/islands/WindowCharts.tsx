@@ -9,7 +9,10 @@ import { fmt, seriesByType, type SeriesPoint } from "../lib/windows.ts";
 
 /** Props of `WindowCharts`. */
 export interface WindowChartsProps {
+  /** Recent windows per type/location (these may still change and arrive live). */
   windows: WireWindow[];
+  /** Older points per type, already combined on the server (keeps the page small). */
+  history: Record<string, SeriesPoint[]>;
   now: number;
   type?: string;
   location?: string;
@@ -84,6 +87,25 @@ function TypeChart(props: { type: SensorType; points: SeriesPoint[] }): VNode {
   );
 }
 
+const SPAN_MS = 10 * 60_000;
+
+/** Adds the server-combined older points for window starts the live windows do not cover. */
+function mergeHistory(
+  live: Map<string, SeriesPoint[]>,
+  history: Record<string, SeriesPoint[]>,
+): Map<string, SeriesPoint[]> {
+  const out = new Map<string, SeriesPoint[]>();
+  for (const type of new Set([...live.keys(), ...Object.keys(history)])) {
+    const points = live.get(type) ?? [];
+    const covered = new Set(points.map((p) => p.start));
+    const merged = [...(history[type] ?? []).filter((p) => !covered.has(p.start)), ...points]
+      .sort((a, b) => a.start - b.start);
+    const newest = merged.at(-1)?.start ?? 0;
+    out.set(type, merged.filter((p) => p.start > newest - SPAN_MS));
+  }
+  return out;
+}
+
 /** The charts, one per sensor type. */
 export default function WindowCharts(props: WindowChartsProps): VNode {
   if (IS_BROWSER && !seeded) {
@@ -98,7 +120,7 @@ export default function WindowCharts(props: WindowChartsProps): VNode {
     w.kind === "type_location" && w.size_s === 10 && (!props.type || w.sensor_type === props.type) &&
     (!props.location || w.location === props.location)
   );
-  const series = seriesByType(list);
+  const series = mergeHistory(seriesByType(list), props.history);
   const types = props.type ? [props.type as SensorType] : [...SENSOR_TYPES];
   return (
     <section class="charts" data-testid="charts">
