@@ -5,10 +5,10 @@
  */
 import assert from "node:assert/strict";
 import type { Collection, Document } from "mongodb";
-import { type AlertDoc, COLLECTIONS, createLogger, type WindowDoc } from "@iot/shared";
+import { type AlertDoc, COLLECTIONS, createLogger, Registry, type WindowDoc } from "@iot/shared";
 import { useMongo, waitFor } from "../../dev/testing.ts";
 import { startWeb, type WebHandle } from "../../web/mod.ts";
-import type { ClientSocket } from "../../web/live/hub.ts";
+import { type ClientSocket, LiveHub } from "../../web/live/hub.ts";
 import { ChangeStreamSource, CollectionFeed, type FeedMode } from "../../web/live/source.ts";
 import type { Frame } from "../../web/lib/wire.ts";
 import { alertDoc, windowDoc } from "./fixtures.ts";
@@ -178,6 +178,29 @@ Deno.test("a slow client gets the latest version per document, then a resync ins
     assert.ok(versions.length >= 1 && versions.length <= 2, `coalesced, got ${versions.length}`);
     assert.equal(versions.at(-1).count, 20, "the latest version");
     handlers.onClose();
+
+    // More pending documents than the bound: the client is told to fetch a snapshot instead.
+    const hub = new LiveHub({ db, logger, registry: new Registry(), maxPending: 5 });
+    const sent2: string[] = [];
+    const slow: ClientSocket & { bufferedAmount: number } = {
+      readyState: 1,
+      bufferedAmount: 10 << 20,
+      send: (d) => void sent2.push(d),
+      close: () => {},
+    };
+    try {
+      hub.connect(slow).onMessage(JSON.stringify({ t: "sub" }));
+      await waitFor(() => hub.modes.alerts === "change-stream", { what: "change stream" });
+      await new Promise((r) => setTimeout(r, 300));
+      await col.insertMany(Array.from({ length: 10 }, (_, i) => alertDoc(`r${i}`)));
+      await new Promise((r) => setTimeout(r, 1000));
+      slow.bufferedAmount = 0;
+      await waitFor(() => sent2.some((s) => JSON.parse(s).t === "resync"), { what: "resync frame" });
+      const pendingAlerts = sent2.map((s) => JSON.parse(s)).flatMap((f) => f.alerts ?? []);
+      assert.ok(pendingAlerts.length <= 5, `bounded, got ${pendingAlerts.length}`);
+    } finally {
+      await hub.stop();
+    }
   });
 });
 
