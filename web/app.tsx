@@ -179,9 +179,19 @@ export function createApp(options: AppOptions): WebApp {
     )
   );
 
+  let buildFailed = false;
   async function page(c: Context, vnode: VNode, status = 200): Promise<Response> {
     const nonce = (c.get("secureHeadersNonce" as never) as string | undefined) ?? "";
-    const { html } = renderPage(vnode, { nonce, assets: await assets() });
+    let client: ClientAssets | undefined;
+    try {
+      client = await assets();
+      buildFailed = false;
+    } catch (e) {
+      // The server-rendered page is still useful: serve it without islands.
+      if (!buildFailed) log.error("client bundles could not be built; serving static pages", { error: e as Error });
+      buildFailed = true;
+    }
+    const { html } = renderPage(vnode, { nonce, assets: client });
     c.header("Cache-Control", "no-store");
     return c.html(html, status as 200);
   }

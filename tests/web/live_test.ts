@@ -180,7 +180,7 @@ Deno.test("a slow client gets the latest version per document, then a resync ins
     handlers.onClose();
 
     // More pending documents than the bound: the client is told to fetch a snapshot instead.
-    const hub = new LiveHub({ db, logger, registry: new Registry(), maxPending: 5 });
+    const hub = new LiveHub({ db, logger, registry: new Registry(), maxPending: 5, idleStopMs: 200 });
     const sent2: string[] = [];
     const slow: ClientSocket & { bufferedAmount: number } = {
       readyState: 1,
@@ -189,7 +189,8 @@ Deno.test("a slow client gets the latest version per document, then a resync ins
       close: () => {},
     };
     try {
-      hub.connect(slow).onMessage(JSON.stringify({ t: "sub" }));
+      const first = hub.connect(slow);
+      first.onMessage(JSON.stringify({ t: "sub" }));
       await waitFor(() => hub.modes.alerts === "change-stream", { what: "change stream" });
       await new Promise((r) => setTimeout(r, 300));
       await col.insertMany(Array.from({ length: 10 }, (_, i) => alertDoc(`r${i}`)));
@@ -198,6 +199,13 @@ Deno.test("a slow client gets the latest version per document, then a resync ins
       await waitFor(() => sent2.some((s) => JSON.parse(s).t === "resync"), { what: "resync frame" });
       const pendingAlerts = sent2.map((s) => JSON.parse(s)).flatMap((f) => f.alerts ?? []);
       assert.ok(pendingAlerts.length <= 5, `bounded, got ${pendingAlerts.length}`);
+
+      // The feeds stop once the last client is gone, and start again with the next one.
+      first.onClose();
+      await waitFor(() => hub.modes.alerts === "starting", { what: "feeds stopped when idle" });
+      const again = hub.connect(slow);
+      await waitFor(() => hub.modes.alerts === "change-stream", { what: "feeds restarted" });
+      again.onClose();
     } finally {
       await hub.stop();
     }

@@ -131,3 +131,15 @@ Deno.test("an island outside renderPage renders as a plain component", async () 
   const { renderToString } = await import("preact-render-to-string");
   assert.equal(renderToString(<Counter count={signal(2)} label="x" />), `<span class="counter">x: 2</span>`);
 });
+
+Deno.test("without client bundles, islands render as static markup and no script is added", () => {
+  const { html, islands } = renderPage(
+    <Page>
+      <Counter count={signal(4)} label="static" />
+    </Page>,
+    { nonce: "n" },
+  );
+  assert.equal(islands.length, 1);
+  assert.ok(html.includes("static: 4"));
+  assert.ok(!html.includes("<script"));
+});

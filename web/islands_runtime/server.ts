@@ -92,7 +92,7 @@ export interface ClientAssets {
 export interface RenderPageOptions {
   /** The CSP nonce put on every inline script. */
   nonce: string;
-  /** Client bundles; required when an island may render. */
+  /** Client bundles; without them islands stay static server-rendered markup (no boot script). */
   assets?: ClientAssets;
 }
 
@@ -121,8 +121,7 @@ export function renderPage(page: VNode, options: RenderPageOptions): RenderedPag
     current = previous;
   }
   let tail = "";
-  if (state.islands.length > 0) {
-    if (!options.assets) throw new Error("Islands rendered but no client assets were given");
+  if (state.islands.length > 0 && options.assets) {
     const nonce = escapeAttr(options.nonce);
     const used = [...new Set(state.islands.map((i) => i.name))];
     const modules: Record<string, string> = {};

@@ -55,6 +55,8 @@ export interface LiveHubOptions {
   maxPending?: number;
   /** Messages a client may send per 10 s before it is disconnected. */
   maxMessagesPer10s?: number;
+  /** Feeds stop this long after the last client left (they cost the database a cursor each). */
+  idleStopMs?: number;
 }
 
 type Key = "windows" | "alerts" | "stats" | "deadLetters";
@@ -138,6 +140,7 @@ export class LiveHub {
   #feeds: CollectionFeed[] = [];
   #clients = new Set<LiveClient>();
   #timer?: ReturnType<typeof setInterval>;
+  #idleTimer?: ReturnType<typeof setTimeout>;
   #stopped = false;
   #framesSent: Counter;
   #clientsGauge: Gauge;
@@ -187,16 +190,14 @@ export class LiveHub {
   /** Registers a socket; returns the handlers its events must call. */
   connect(socket: ClientSocket): { onMessage(data: unknown): void; onClose(): void } {
     const client = new LiveClient(socket);
+    clearTimeout(this.#idleTimer);
     this.#clients.add(client);
     this.#clientsGauge.set(this.#clients.size);
     this.start();
     this.#send(client, { t: "hello", modes: { ...this.modes }, now: Date.now() });
     return {
       onMessage: (data) => this.#onMessage(client, data),
-      onClose: () => {
-        this.#clients.delete(client);
-        this.#clientsGauge.set(this.#clients.size);
-      },
+      onClose: () => this.#remove(client),
     };
   }
 
@@ -212,10 +213,28 @@ export class LiveHub {
     client.filter = filter;
   }
 
+  #remove(client: LiveClient): void {
+    if (!this.#clients.delete(client)) return;
+    this.#clientsGauge.set(this.#clients.size);
+    if (this.#clients.size === 0 && !this.#stopped) {
+      clearTimeout(this.#idleTimer);
+      this.#idleTimer = setTimeout(() => this.#stopFeeds(), this.options.idleStopMs ?? 60_000);
+    }
+  }
+
+  async #stopFeeds(): Promise<void> {
+    if (this.#clients.size > 0) return;
+    const feeds = this.#feeds;
+    this.#feeds = [];
+    clearInterval(this.#timer);
+    this.options.logger.info("no live clients, feeds stopped");
+    await Promise.all(feeds.map((f) => f.stop()));
+    for (const key of Object.keys(this.modes) as Key[]) this.modes[key] = "starting";
+  }
+
   #kick(client: LiveClient, code: number, reason: string): void {
     this.#disconnects.inc(1, { reason });
-    this.#clients.delete(client);
-    this.#clientsGauge.set(this.#clients.size);
+    this.#remove(client);
     try {
       client.socket.close(code, reason);
     } catch { /* already closed */ }
@@ -301,6 +320,7 @@ export class LiveHub {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#timer);
+    clearTimeout(this.#idleTimer);
     for (const client of this.#clients) {
       try {
         client.socket.close(1001, "Server shutting down");
