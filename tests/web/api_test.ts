@@ -137,6 +137,11 @@ Deno.test("dashboard API, pages and acknowledge against the MongoDB-protocol ser
       const pipe = await (await app.request("/pipeline")).text();
       assert.ok(pipe.includes("Unexpected token } in JSON"));
       assert.ok(pipe.includes("Kafka not configured"));
+      assert.match(
+        pipe,
+        /data-testid="reported-lag"[\s\S]*?processor:host-1<\/td><td>2<\/td><td class="num">7</,
+        "lag from heartbeat",
+      );
       assert.equal((await app.request("/?type=plasma")).status, 400);
       assert.equal((await app.request("/sensors/..%2Fetc")).status, 400);
       assert.equal((await app.request("/nowhere")).status, 404);

@@ -51,6 +51,9 @@ export default function PipelineLive(props: PipelineLiveProps): VNode {
     }
   }
   const rows = [...beats.values()].sort((a, b) => a.id.localeCompare(b.id));
+  const reported = rows.filter((s) => s.role === "processor" && s.lag).flatMap((s) =>
+    Object.entries(s.lag!).map(([partition, lag]) => ({ id: s.id, partition, lag }))
+  );
   const letters = (IS_BROWSER ? [...deadLetters.value.values()] : props.deadLetters)
     .sort((a, b) => b.failed_at - a.failed_at).slice(0, 20);
   const extra = IS_BROWSER ? [...deadLetters.value.values()].filter((d) => d.failed_at > now).length : 0;
@@ -105,7 +108,34 @@ export default function PipelineLive(props: PipelineLiveProps): VNode {
       </table>
       <h2>Consumer lag per partition ({kafka.group})</h2>
       {kafka.status !== "ok"
-        ? <p class="error">Kafka unreachable{kafka.error ? `: ${kafka.error}` : ""}</p>
+        ? (
+          <div>
+            <p class="error" data-testid="kafka-unreachable">
+              {kafka.status === "disabled" ? "Kafka not configured" : "Kafka unreachable"}
+              {kafka.error ? `: ${kafka.error}` : ""}
+            </p>
+            {reported.length > 0 && (
+              <table data-testid="reported-lag">
+                <thead>
+                  <tr>
+                    <th>Processor</th>
+                    <th>Partition</th>
+                    <th class="num">Lag (as last reported by the processor)</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {reported.map((r) => (
+                    <tr key={`${r.id}/${r.partition}`}>
+                      <td>{r.id}</td>
+                      <td>{r.partition}</td>
+                      <td class="num">{fmt(r.lag, 0)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </div>
+        )
         : (
           <table data-testid="lag">
             <thead>
