@@ -2,7 +2,8 @@
  * Real browser (Debian chromium, headless, driven by playwright-core): the
  * overview renders its charts, a window inserted into `windowed_metrics` and an
  * alert inserted into `anomaly_alerts` appear without reload, and acknowledging
- * in the UI changes the alert in MongoDB. Saves `docs/dashboard.png`.
+ * in the UI changes the alert in MongoDB. Saves the overview screenshot
+ * (`docs/dashboard.png` with UPDATE_SCREENSHOT=1).
  */
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
@@ -14,7 +15,11 @@ import { alertDoc, seedDashboard, windowDoc } from "../web/fixtures.ts";
 const logger = createLogger({ name: "test", level: "warn" });
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
-const SCREENSHOT = new URL("../../docs/dashboard.png", import.meta.url).pathname;
+// The README's screenshot is refreshed with UPDATE_SCREENSHOT=1; every run also leaves one in .test-results/.
+const SCREENSHOT = new URL(
+  Deno.env.get("UPDATE_SCREENSHOT") === "1" ? "../../docs/dashboard.png" : "../../.test-results/dashboard.png",
+  import.meta.url,
+).pathname;
 
 Deno.test("the dashboard in Chromium: charts, live window and alert, acknowledge", opts, async () => {
   const mongo = await useMongo();
@@ -103,6 +108,7 @@ Deno.test("the dashboard in Chromium: charts, live window and alert, acknowledge
     const alertMs = performance.now() - t0;
     assert.ok((await page.textContent(`[data-alert="${id}"]`))?.includes("humidity 97 % above 90 %"));
 
+    await Deno.mkdir(new URL(".", `file://${SCREENSHOT}`), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
     // Acknowledge in the UI (with the token) changes the alert in MongoDB.
