@@ -10,6 +10,7 @@
  */
 export {
   type Acks,
+  type ClientKind,
   type Compression,
   ProducerConnectError,
   type ProducerHandle,

@@ -282,9 +282,23 @@ export class NativeProducer {
   /** Connects, loads the topic's metadata and, when idempotent, obtains a producer id. */
   static async connect(options: NativeProducerOptions): Promise<NativeProducer> {
     const p = new NativeProducer(options);
-    await p.#refreshMetadata();
-    if (p.o.idempotent) await p.#initProducerId();
+    await p.#withRetries("Metadata", () => p.#refreshMetadata());
+    if (p.o.idempotent) await p.#withRetries("InitProducerId", () => p.#initProducerId());
     return p;
+  }
+
+  /** Runs `fn` again after retriable errors (a broker still loading, a leader being elected). */
+  async #withRetries(what: string, fn: () => Promise<void>): Promise<void> {
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        const retriable = e instanceof KafkaConnectionError || (e instanceof KafkaProtocolError && e.retriable);
+        if (!retriable || attempt > Math.max(this.o.retries, 20)) throw e;
+        this.o.logger.debug(`${what} failed; retrying`, { attempt, error: (e as Error).message });
+        await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
+      }
+    }
   }
 
   /** Number of partitions of the topic. */

@@ -1,6 +1,6 @@
 /** Command-line flags of the producer, with defaults from the environment (see `ENV_VARS`). */
 import { EnvReader, type FlagSpec, parseBrokers, parseFlags, usage, UsageError } from "@iot/shared";
-import type { Acks, Compression, ProducerOptions } from "./producer.ts";
+import type { Acks, ClientKind, Compression, ProducerOptions } from "./producer.ts";
 
 /** Settings of the CLI: the producer's options plus output choices. */
 export interface ProducerCli {
@@ -57,6 +57,7 @@ export function producerFlagSpecs(env: EnvReader) {
     malformed: probability("Probability of a malformed payload (dead-letter tests)"),
     acks: { type: "string", default: "all", choices: ["all", "1", "0"], help: "Acknowledgement level" },
     idempotent: { type: "boolean", help: "Idempotent producer (default: on with --acks all)" },
+    client: { type: "string", default: "native", choices: ["native", "kafkajs"], help: "Kafka client library" },
     compression: { type: "string", default: "none", choices: ["none", "gzip"], help: "Batch compression" },
     "batch-size": { type: "number", default: 2000, min: 1, max: 100_000, integer: true, help: "Records per send" },
     "max-in-flight": { type: "number", default: 4, min: 1, max: 64, integer: true, help: "Sends in flight" },
@@ -118,6 +119,7 @@ export function parseProducerArgs(
       },
       acks,
       idempotent: f.idempotent ?? acks === "all",
+      client: f.client as ClientKind,
       compression: f.compression as Compression,
       batchSize: f["batch-size"],
       maxInFlight: f["max-in-flight"],

@@ -13,6 +13,7 @@ Deno.test("defaults come from the environment and flags override them", () => {
   assert.equal(d.acks, "all");
   assert.equal(d.idempotent, true);
   assert.equal(d.compression, "none");
+  assert.equal(d.client, "native");
   assert.equal(d.durationS, undefined);
   assert.equal(d.metricsPort, undefined);
   const cli = parseProducerArgs(
@@ -48,6 +49,7 @@ Deno.test("scenario and tuning flags reach the options", () => {
     "--metrics-port=9200",
     "--connect-timeout=2",
     "--quiet",
+    "--client=kafkajs",
   ], {}).options;
   assert.deepEqual(o.scenarios, {
     stuck: 0.1,
@@ -66,6 +68,7 @@ Deno.test("scenario and tuning flags reach the options", () => {
   assert.equal(o.metricsPort, 9200);
   assert.equal(o.connectTimeoutMs, 2000);
   assert.equal(o.statsIntervalS, 0, "--quiet prints only the final stats");
+  assert.equal(o.client, "kafkajs");
 });
 
 Deno.test("bad flags and bad environment values fail with one-line reasons", () => {

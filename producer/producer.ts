@@ -242,6 +242,8 @@ class ProducerRun {
       const kafka = await createKafka({ brokers: this.o.brokers, clientId: this.o.clientId }, {
         role: "producer",
         logger: kafkaLogger(this.log, () => !this.#connected),
+        // kafkajs gives up on a broker after its client-level retries: make them as patient as the sends'.
+        overrides: { retry: { initialRetryTime: 100, retries: Math.max(8, this.o.retries), maxRetryTime: 5000 } },
       });
       try {
         producer = await this.#connect(kafka);

@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { Partitioners } from "kafkajs";
+// kafkajs' own decoder and checksum serve as independent references.
+import KafkaDecoder from "npm:kafkajs@2.2.4/src/protocol/decoder.js";
+import decodeRecordBatch from "npm:kafkajs@2.2.4/src/protocol/recordBatch/v0/decoder.js";
+import kafkaCrc32c from "npm:kafkajs@2.2.4/src/protocol/recordBatch/crc32C/index.js";
+import { crc32c, murmur2, partitionForKey, RecordBatchBuilder, Writer } from "./wire.ts";
+
+const enc = new TextEncoder();
+
+Deno.test("crc32c matches the standard check value and kafkajs on random data", () => {
+  assert.equal(crc32c(enc.encode("123456789")), 0xe3069283);
+  assert.equal(crc32c(new Uint8Array()), 0);
+  for (const n of [1, 7, 8, 9, 63, 1000, 65_536]) {
+    const data = crypto.getRandomValues(new Uint8Array(n));
+    assert.equal(crc32c(data), kafkaCrc32c(Buffer.from(data)) >>> 0, `length ${n}`);
+  }
+});
+
+Deno.test("murmur2 matches the Java client's test vectors and kafkajs' default partitioner", () => {
+  const vectors: [string, number][] = [
+    ["21", -973932308],
+    ["foobar", -790332482],
+    ["a-little-bit-long-string", -985981536],
+    ["a-little-bit-longer-string", -1486304829],
+    ["lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58897971],
+    ["abc", 479470107],
+  ];
+  for (const [s, h] of vectors) assert.equal(murmur2(enc.encode(s)), h, s);
+  const partitioner = Partitioners.DefaultPartitioner();
+  for (const partitions of [1, 2, 3, 7, 12]) {
+    const partitionMetadata = Array.from(
+      { length: partitions },
+      (_, i) => ({ partitionId: i, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }),
+    );
+    for (let i = 1; i <= 3000; i++) {
+      const key = `sensor_${String(i).padStart(4, "0")}`;
+      const expected = partitioner({ topic: "t", partitionMetadata, message: { key, value: "" } });
+      assert.equal(partitionForKey(enc.encode(key), partitions), expected, `${key} with ${partitions} partitions`);
+    }
+  }
+});
+
+Deno.test("varints are zig-zag encoded like Kafka's", () => {
+  const bytes = (v: number) => [...new Writer(16).varint(v).result()];
+  assert.deepEqual(bytes(0), [0]);
+  assert.deepEqual(bytes(-1), [1]);
+  assert.deepEqual(bytes(1), [2]);
+  assert.deepEqual(bytes(63), [126]);
+  assert.deepEqual(bytes(64), [0x80, 0x01]);
+  assert.deepEqual(bytes(300), [0xd8, 0x04]);
+  assert.deepEqual(bytes(-300), [0xd7, 0x04]);
+});
+
+for (const compression of ["none", "gzip"] as const) {
+  Deno.test(`a ${compression} record batch decodes with kafkajs: keys, values, sequence, producer id`, async () => {
+    const b = new RecordBatchBuilder();
+    const values = ["plain", '{"unit":"°C"}', "x".repeat(300), new Uint8Array([0xff, 0x00, 0x7b])];
+    values.forEach((v, i) => b.add(enc.encode(`key-${i}`), v));
+    const bytes = b.build(1_700_000_000_123, { producerId: 4242n, producerEpoch: 3 }, 17, compression);
+    const batch = await decodeRecordBatch(new KafkaDecoder(Buffer.from(bytes)));
+    assert.equal(batch.producerId, "4242");
+    assert.equal(batch.producerEpoch, 3);
+    assert.equal(batch.firstSequence, 17);
+    assert.equal(bytes[16], 2, "magic byte");
+    assert.equal(batch.records.length, 4);
+    batch.records.forEach((r: { key: Buffer; value: Buffer; offset: string; timestamp: string }, i: number) => {
+      assert.equal(r.key.toString(), `key-${i}`);
+      const v = values[i];
+      assert.deepEqual(new Uint8Array(r.value), typeof v === "string" ? enc.encode(v) : v);
+      assert.equal(r.offset, String(i));
+      assert.equal(r.timestamp, "1700000000123");
+    });
+    // The CRC covers attributes onwards.
+    const crc = new DataView(bytes.buffer, bytes.byteOffset).getUint32(17);
+    assert.equal(crc, crc32c(bytes.subarray(21)));
+  });
+}
