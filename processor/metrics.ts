@@ -11,6 +11,7 @@ export interface ProcessorMetrics {
   alerts: Counter;
   dlq: Counter;
   mongoRetries: Counter;
+  stageSeconds: Counter;
   batchSeconds: Histogram;
   flushSeconds: Histogram;
   lag: Gauge;
@@ -32,6 +33,7 @@ export function createProcessorMetrics(): ProcessorMetrics {
     alerts: registry.counter("processor_alerts_total", "Alert events, by event (new, resolved)"),
     dlq: registry.counter("processor_dead_letters_total", "Records sent to the dead-letter topic"),
     mongoRetries: registry.counter("processor_mongo_retries_total", "MongoDB operations retried after an error"),
+    stageSeconds: registry.counter("processor_stage_seconds_total", "Time spent per processing stage"),
     batchSeconds: registry.histogram("processor_batch_seconds", "Time to process one fetched batch"),
     flushSeconds: registry.histogram("processor_flush_seconds", "Time to write windows and alerts and commit"),
     lag: registry.gauge("processor_consumer_lag", "High watermark minus committed offset, by partition"),

@@ -60,6 +60,8 @@ export interface ProcessorStats {
   e2eLagMs: number;
   openWindows: number;
   openAlerts: number;
+  /** Seconds spent per stage (raw_write, window_load, window_write, ...). */
+  stageSeconds: Record<string, number>;
 }
 
 /** A running processor. */
@@ -79,6 +81,8 @@ export interface ProcessorHandle {
 interface WinState {
   key: WindowKey;
   parts: Map<number, WindowPart>;
+  /** Parts of partitions owned by other instances, as last read (sensor windows: normally none). */
+  foreign: Map<number, WindowPart>;
   loaded: Set<number>;
   dirty: Set<number>;
 }
@@ -168,6 +172,7 @@ export class Processor {
   #e2eSamples: number[] = [];
   #e2eLagMs = 0;
   #lastFlush = 0;
+  #stages: Record<string, number> = {};
   #lock: Promise<unknown> = Promise.resolve();
   #stopping = false;
   #aborted = false;
@@ -366,6 +371,23 @@ export class Processor {
     return run;
   }
 
+  #addStage(stage: string, since: number): void {
+    const dt = (performance.now() - since) / 1000;
+    this.metrics.stageSeconds.inc(dt, { stage });
+    this.#stages[stage] = (this.#stages[stage] ?? 0) + dt;
+  }
+
+  async #timed<T>(stage: string, fn: () => Promise<T>): Promise<T> {
+    const t = performance.now();
+    try {
+      return await fn();
+    } finally {
+      const dt = (performance.now() - t) / 1000;
+      this.metrics.stageSeconds.inc(dt, { stage });
+      this.#stages[stage] = (this.#stages[stage] ?? 0) + dt;
+    }
+  }
+
   /** Runs a MongoDB or Kafka operation until it succeeds (backoff), unless aborted. */
   async #retry<T>(what: string, fn: () => Promise<T>, heartbeat?: () => Promise<void>): Promise<T> {
     let delay = 100;
@@ -393,6 +415,7 @@ export class Processor {
     const now = Date.now();
     const valid: Valid[] = [];
     const rejected: Rejected[] = [];
+    const tDecode = performance.now();
     for (const m of batch.messages) {
       const res = decodeReading(m.value);
       const offset = Number(m.offset);
@@ -429,6 +452,7 @@ export class Processor {
       }
       valid.push({ reading: res.reading, eventTime: res.eventTime, offset, late, id: readingId(res.reading) });
     }
+    this.#addStage("decode", tDecode);
     const n = batch.messages.length;
     this.metrics.consumed.inc(n);
     this.#totals.consumed += n;
@@ -440,13 +464,14 @@ export class Processor {
     }
 
     const [inserted] = await Promise.all([
-      this.#writeRaw(valid, heartbeat),
-      this.#writeDeadLetters(rejected, heartbeat),
-      this.#loadWindows(partition, valid, heartbeat),
+      this.#timed("raw_write", () => this.#writeRaw(valid, heartbeat)),
+      this.#timed("dead_letters", () => this.#writeDeadLetters(rejected, heartbeat)),
+      this.#timed("window_load", () => this.#loadWindows(partition, valid, heartbeat)),
     ]);
     if (this.#aborted) return false;
 
     // Windows: every non-late reading, guarded by the per-partition offset in each part.
+    const tFold = performance.now();
     for (const v of valid) {
       if (v.late) continue;
       const anomaly = v.reading.status === "anomaly";
@@ -460,7 +485,9 @@ export class Processor {
         if (foldValue(part, v.reading.value, v.eventTime, v.offset, anomaly)) w.dirty.add(partition);
       }
     }
+    this.#addStage("window_fold", tFold);
     // Detectors: only readings stored for the first time, so a replay neither double-counts nor re-fires.
+    const tDetect = performance.now();
     const wall = Date.now();
     for (const v of valid) {
       const r = v.reading;
@@ -485,6 +512,7 @@ export class Processor {
         this.#alerts.evaluate(s.subject, rule, found.find((f) => f.rule === rule), t);
       }
     }
+    this.#addStage("detect", tDetect);
     this.#processed.set(partition, Number(batch.lastOffset()) + 1);
     this.metrics.openWindows.set(this.#windows.size);
     await heartbeat().catch(() => {});
@@ -496,9 +524,9 @@ export class Processor {
     const inserted = new Set<string>();
     if (valid.length === 0) return inserted;
     const ingested = new Date();
-    const ops: AnyBulkWriteOperation<ReadingDoc>[] = valid.map((v) => {
+    const docs: ReadingDoc[] = valid.map((v) => {
       const r = v.reading;
-      const doc: ReadingDoc = {
+      return {
         _id: v.id,
         sensor_id: r.sensor_id,
         sensor_type: r.sensor_type,
@@ -510,20 +538,22 @@ export class Processor {
         metadata: r.metadata,
         ingested_at: ingested,
       };
-      return { updateOne: { filter: { _id: v.id }, update: { $setOnInsert: doc }, upsert: true } };
     });
     const col = this.#raw!;
+    // Unordered inserts; a duplicate key means "already stored" (a replay), every other error is retried.
     await parallel(
-      chunks(ops, RAW_CHUNK).map((chunk) => () =>
+      chunks(docs, RAW_CHUNK).map((chunk) => () =>
         this.#retry("Raw reading write", async () => {
-          let ids: Record<number, unknown>;
+          const dup = new Set<number>();
           try {
-            ids = (await col.bulkWrite(chunk, { ordered: false })).upsertedIds;
+            await col.insertMany(chunk, { ordered: false });
           } catch (e) {
             if (!onlyDuplicates(e)) throw e;
-            ids = (e as BulkErrorLike).result?.upsertedIds ?? {};
+            for (const we of writeErrors(e)) dup.add(we.index ?? -1);
           }
-          for (const id of Object.values(ids)) inserted.add(String(id));
+          chunk.forEach((d, i) => {
+            if (!dup.has(i)) inserted.add(d._id);
+          });
         }, heartbeat)
       ),
       this.config.writeConcurrency,
@@ -565,24 +595,30 @@ export class Processor {
       for (const key of assignWindows(v.reading, v.eventTime, this.#sizesMs)) {
         let w = this.#windows.get(key.id);
         if (!w) {
-          w = { key, parts: new Map(), loaded: new Set(), dirty: new Set() };
+          w = { key, parts: new Map(), foreign: new Map(), loaded: new Set(), dirty: new Set() };
           this.#windows.set(key.id, w);
         }
         if (!w.loaded.has(partition)) need.add(key.id);
       }
     }
     if (need.size === 0) return;
-    const pk = partKey(partition);
     for (const ids of chunks([...need], 1000)) {
       const docs = await this.#retry(
         "Window load",
-        () => this.#win!.find({ _id: { $in: ids } }, { projection: { [`parts.${pk}`]: 1 } }).toArray(),
+        () => this.#win!.find({ _id: { $in: ids } }, { projection: { parts: 1 } }).toArray(),
         heartbeat,
       );
       for (const d of docs) {
-        const part = loadedPart(d.parts?.[pk]);
         const w = this.#windows.get(d._id);
-        if (part && w && !w.parts.has(partition)) w.parts.set(partition, part);
+        if (!w) continue;
+        for (const [k, raw] of Object.entries(d.parts ?? {})) {
+          const p = Number(k.slice(1));
+          const part = loadedPart(raw);
+          if (!part) continue;
+          if (p === partition) {
+            if (!w.parts.has(p)) w.parts.set(p, part);
+          } else if (!this.#assigned.has(p)) w.foreign.set(p, part);
+        }
       }
       for (const id of ids) this.#windows.get(id)?.loaded.add(partition);
     }
@@ -594,8 +630,8 @@ export class Processor {
     this.#lastFlush = Date.now();
     const toCommit = new Map(this.#processed);
     if (!this.config.consumeOnly) {
-      await this.#flushWindows(heartbeat);
-      await this.#flushAlerts(heartbeat);
+      await this.#timed("window_write", () => this.#flushWindows(heartbeat));
+      await this.#timed("alert_write", () => this.#flushAlerts(heartbeat));
     }
     if (this.#aborted) return;
     const offsets = [...toCommit]
@@ -603,7 +639,7 @@ export class Processor {
       .map(([p, o]) => ({ topic: this.config.topics.readings, partition: p, offset: String(o) }));
     if (offsets.length && this.#assignmentValid) {
       try {
-        await this.#consumer.commitOffsets(offsets);
+        await this.#timed("commit", () => this.#consumer.commitOffsets(offsets));
         for (const o of offsets) this.#committed.set(o.partition, Number(o.offset));
       } catch (e) {
         this.log.warn("Offset commit failed (will retry with the next flush)", { error: e });
@@ -630,20 +666,18 @@ export class Processor {
     if (dirty.length) {
       const now = new Date();
       const col = this.#win!;
+      // Sensor windows have one writer (records are keyed by sensor id, so one partition): totals go in
+      // the same write. Type/location windows collect parts from several partitions and instances: their
+      // totals are recomputed from the stored parts (see the comment block in windows.ts).
       const step1: AnyBulkWriteOperation<StoredWindowDoc>[] = dirty.map((w) => {
         const set: Record<string, unknown> = { ...windowIdentity(w.key) };
         for (const p of w.dirty) set[`parts.${partKey(p)}`] = storablePart(w.parts.get(p)!);
-        return {
-          updateOne: {
-            filter: { _id: w.key.id },
-            update: {
-              $set: set,
-              $inc: { v: 1 },
-              $setOnInsert: windowTotals([...w.parts.values()], now),
-            } as never,
-            upsert: true,
-          },
-        };
+        const totals = windowTotals([...w.parts.values(), ...w.foreign.values()], now);
+        const direct = w.key.kind === "sensor";
+        const update = direct
+          ? { $set: { ...set, ...totals }, $inc: { v: 1 } }
+          : { $set: set, $inc: { v: 1 }, $setOnInsert: totals };
+        return { updateOne: { filter: { _id: w.key.id }, update: update as never, upsert: true } };
       });
       await parallel(
         chunks(step1, 1000).map((c) => () =>
@@ -659,33 +693,48 @@ export class Processor {
         ),
         this.config.writeConcurrency,
       );
-      const ids = dirty.map((w) => w.key.id);
-      await parallel(
-        chunks(ids, 1000).map((c) => () =>
-          this.#retry("Window totals", async () => {
-            const docs = await col.find({ _id: { $in: c } }, { projection: { parts: 1, v: 1 } }).toArray();
-            const ops: AnyBulkWriteOperation<StoredWindowDoc>[] = docs.map((d) => ({
-              updateOne: {
-                filter: { _id: d._id, v: d.v },
-                update: {
-                  $set: windowTotals(
-                    Object.values(d.parts ?? {}).map((p) => loadedPart(p)).filter((p): p is WindowPart => !!p),
-                    now,
-                  ),
-                },
-              },
-            }));
-            if (ops.length) await col.bulkWrite(ops, { ordered: false });
-          }, heartbeat)
-        ),
-        this.config.writeConcurrency,
-      );
+      const shared = dirty.filter((w) => w.key.kind !== "sensor").map((w) => w.key.id);
+      for (const c of chunks(shared, 1000)) {
+        await this.#retry("Window totals", () => this.#settleTotals(col, c, now), heartbeat);
+      }
       for (const w of dirty) w.dirty.clear();
       this.metrics.written.inc(dirty.length, { collection: COLLECTIONS.windows });
       this.#totals.windows_written += dirty.length;
     }
     for (const id of closing) this.#windows.delete(id);
     this.metrics.openWindows.set(this.#windows.size);
+  }
+
+  /**
+   * Recomputes the totals of shared windows from their stored parts until each
+   * document's `totals_v` equals its version `v` (no part changed since the
+   * totals were computed). Filters use `_id` only (fast on every server).
+   */
+  async #settleTotals(col: Collection<StoredWindowDoc>, ids: string[], now: Date): Promise<void> {
+    let pending = ids;
+    for (let round = 0; round < 5 && pending.length; round++) {
+      const docs = await col.find({ _id: { $in: pending } }, { projection: { parts: 1, v: 1, totals_v: 1 } })
+        .toArray() as (StoredWindowDoc & { totals_v?: number })[];
+      const stale = docs.filter((d) => d.totals_v !== d.v);
+      if (stale.length === 0) return;
+      const ops: AnyBulkWriteOperation<StoredWindowDoc>[] = stale.map((d) => ({
+        updateOne: {
+          filter: { _id: d._id },
+          update: {
+            $set: {
+              ...windowTotals(
+                Object.values(d.parts ?? {}).map((p) => loadedPart(p)).filter((p): p is WindowPart => !!p),
+                now,
+              ),
+              totals_v: d.v,
+            },
+          } as never,
+        },
+      }));
+      await col.bulkWrite(ops, { ordered: false });
+      pending = stale.map((d) => d._id);
+    }
+    if (pending.length) this.log.warn("Window totals still changing after 5 rounds", { windows: pending.length });
   }
 
   async #flushAlerts(heartbeat?: () => Promise<void>): Promise<void> {
@@ -864,6 +913,7 @@ export class Processor {
       e2eLagMs: this.#e2eLagMs,
       openWindows: this.#windows.size,
       openAlerts: this.#alerts.openCount,
+      stageSeconds: Object.fromEntries(Object.entries(this.#stages).map(([k, v]) => [k, Math.round(v * 1000) / 1000])),
     };
   }
 

@@ -1,0 +1,200 @@
+/**
+ * `benchPipeline`: how many readings per second the stream processor drains
+ * end to end (decode, validate, raw insert, windows, detectors, alerts,
+ * commit), next to a bare consumer baseline (`consumeOnly`: decode and
+ * validate only) on the same backlog.
+ *
+ * Method: a backlog of readings (1000 sensors, event times spread at the
+ * target rate) is produced once; each run starts a processor in a fresh
+ * consumer group on a fresh database and measures from the first consumed
+ * record until every offset is committed. A run drains faster than the rate
+ * it could sustain only if its lag stays bounded, so the drain rate is the
+ * sustainable rate. Runs are capped well below 60 s.
+ *
+ * Standalone: `deno run -A bench/pipeline.ts [--messages N] [--runs N]`.
+ */
+import {
+  createKafka,
+  createLogger,
+  ensureTopics,
+  SENSOR_RANGES,
+  sensorId,
+  sensorProfile,
+  type SensorReading,
+} from "@iot/shared";
+import { LocalKafka } from "../dev/kafka.ts";
+import { LocalMongo } from "../dev/mongo.ts";
+import { startProcessor } from "../processor/mod.ts";
+import { type BenchResult, result } from "./result.ts";
+
+/** Options of `benchPipeline`. */
+export interface BenchPipelineOptions {
+  /** Readings in the backlog (default 300 000). */
+  messages?: number;
+  /** Measured runs of each mode (default 2). */
+  runs?: number;
+  /** Existing broker (default: a local one started for the benchmark). */
+  brokers?: string[];
+  /** Existing MongoDB (default: the local stand-in). */
+  mongoUrl?: string;
+  partitions?: number;
+  sensors?: number;
+  /** Give up a run after this long (default 55 s). */
+  runTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+const TARGET = 35_000;
+
+function backlog(count: number, sensors: number, rate: number): Uint8Array[] {
+  const enc = new TextEncoder();
+  const start = Date.now() - Math.ceil(count / rate) * 1000;
+  const profiles = Array.from({ length: sensors }, (_, i) => sensorProfile(sensorId(i + 1)));
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    const p = profiles[i % sensors];
+    const r = SENSOR_RANGES[p.sensorType];
+    const mid = (r.normalMin + r.normalMax) / 2;
+    const reading: SensorReading = {
+      sensor_id: p.sensorId,
+      sensor_type: p.sensorType,
+      value: Math.round((mid + Math.sin(i / sensors) * (r.normalMax - r.normalMin) * 0.3) * 100) / 100,
+      location: p.location,
+      timestamp: new Date(start + Math.floor((i * 1000) / rate)).toISOString(),
+      status: "normal",
+      seq: Math.floor(i / sensors),
+      metadata: { unit: p.unit, sensor_model: p.model, battery_level: 80 },
+    };
+    out.push(enc.encode(JSON.stringify(reading)));
+  }
+  return out;
+}
+
+/** Measures the processor's drain rate against the consume-only baseline. */
+export async function benchPipeline(options: BenchPipelineOptions = {}): Promise<BenchResult[]> {
+  const log = options.log ?? ((l: string) => console.error(l));
+  const messages = options.messages ?? 300_000;
+  const runs = options.runs ?? 2;
+  const partitions = options.partitions ?? 3;
+  const sensors = options.sensors ?? 1000;
+  const logger = createLogger({ name: "bench", level: "warn" });
+  let kafkaLocal: LocalKafka | undefined;
+  let mongoLocal: LocalMongo | undefined;
+  try {
+    let brokers = options.brokers;
+    if (!brokers) {
+      kafkaLocal = new LocalKafka({ heap: "1g" });
+      await kafkaLocal.start();
+      brokers = [kafkaLocal.brokers];
+    }
+    const kafka = await createKafka({ brokers, clientId: "bench" }, { role: "bench", logger });
+    const topic = `bench-pipeline-${Date.now().toString(36)}`;
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, [{ topic, numPartitions: partitions }]);
+    const values = backlog(messages, sensors, TARGET);
+    const producer = kafka.producer();
+    await producer.connect();
+    const t0 = performance.now();
+    const step = 5000;
+    const sends: Promise<unknown>[] = [];
+    for (let i = 0; i < values.length; i += step) {
+      sends.push(producer.send({
+        topic,
+        acks: 1,
+        messages: values.slice(i, i + step).map((v, j) => ({
+          key: sensorId(((i + j) % sensors) + 1),
+          value: Buffer.from(v),
+        })),
+      }));
+      if (sends.length >= 4) await sends.shift();
+    }
+    await Promise.all(sends);
+    await producer.disconnect();
+    log(`bench pipeline: produced ${messages} readings in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+    const measure = async (consumeOnly: boolean, run: number): Promise<number> => {
+      let mongoUrl = options.mongoUrl;
+      if (!consumeOnly && !mongoUrl) {
+        mongoLocal = new LocalMongo({ engine: "java", heap: "3g" });
+        await mongoLocal.start();
+        mongoUrl = mongoLocal.url;
+      }
+      const handle = await startProcessor({
+        kafka: { brokers: brokers!, clientId: "bench" },
+        mongo: { url: mongoUrl ?? "mongodb://127.0.0.1:1", db: `bench_${Date.now().toString(36)}` },
+        topics: { readings: topic, deadLetters: `${topic}.dlq`, alerts: `${topic}-alerts` },
+        partitions,
+        groupId: `${topic}-${consumeOnly ? "base" : "full"}-${run}`,
+        instance: `bench-${run}`,
+        metricsPort: 0,
+        consumeOnly,
+        rawRetentionDays: 36500,
+        logger,
+      });
+      try {
+        await handle.ready;
+        const deadline = Date.now() + (options.runTimeoutMs ?? 55_000);
+        let first = 0;
+        while (Date.now() < deadline) {
+          const s = handle.stats();
+          if (!first && s.consumed > 0) first = performance.now();
+          const committed = Object.values(s.committed).reduce((a, b) => a + b, 0);
+          if (committed >= messages) break;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        const s = handle.stats();
+        const committed = Object.values(s.committed).reduce((a, b) => a + b, 0);
+        const secs = (performance.now() - first) / 1000;
+        const rate = committed / secs;
+        log(
+          `bench pipeline: ${consumeOnly ? "consume-only" : "full"} run ${run}: ${committed}/${messages} committed in ${
+            secs.toFixed(1)
+          } s = ${
+            Math.round(rate)
+          } msg/s (stored ${s.stored}, windows written ${s.windowsWritten}, alerts ${s.alertsNew}) stages ${
+            JSON.stringify(s.stageSeconds)
+          }`,
+        );
+        return rate;
+      } finally {
+        await handle.stop();
+        await mongoLocal?.dispose();
+        mongoLocal = undefined;
+      }
+    };
+
+    const base: number[] = [];
+    const full: number[] = [];
+    for (let i = 0; i < runs; i++) base.push(await measure(true, i));
+    for (let i = 0; i < runs; i++) full.push(await measure(false, i));
+    await admin.deleteTopics({ topics: [topic, `${topic}.dlq`, `${topic}-alerts`] }).catch(() => {});
+    await admin.disconnect();
+    const backend = options.mongoUrl ? "MongoDB at the given URL" : "mongo-java-server stand-in (in-memory, oplog)";
+    const r = await result({
+      name: "processor end-to-end drain rate (raw + windows + alerts)",
+      unit: "msg/s",
+      baseline: "bare consumer (consume-only: decode + validate)",
+      runs: full.map((v) => Math.round(v)),
+      baseline_runs: base.map((v) => Math.round(v)),
+      notes:
+        `${messages} readings backlog, ${sensors} sensors, ${partitions} partitions, windows 10 s + 60 s, one instance; MongoDB: ${backend}`,
+      target: `≥ ${TARGET} msg/s`,
+    });
+    r.met = r.value >= TARGET;
+    return [r];
+  } finally {
+    await mongoLocal?.dispose();
+    await kafkaLocal?.dispose();
+  }
+}
+
+if (import.meta.main) {
+  const args = Deno.args;
+  const arg = (name: string) => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? Number(args[i + 1]) : undefined;
+  };
+  const results = await benchPipeline({ messages: arg("messages"), runs: arg("runs") });
+  console.log(JSON.stringify(results, null, 2));
+}
