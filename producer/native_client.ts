@@ -267,6 +267,8 @@ export class NativeProducer {
   #metaConn: Connection | undefined;
   #refreshing: Promise<void> | undefined;
   #closed = false;
+  /** Batches waiting out a retry backoff, per partition. */
+  #backingOff = new Map<number, Set<PartitionBatch>>();
 
   private constructor(options: NativeProducerOptions) {
     this.o = {
@@ -446,7 +448,7 @@ export class NativeProducer {
       batch.settle(false, error);
       return;
     }
-    const delay = Math.min(5000, 100 * 2 ** (batch.attempts - 1)) * (0.8 + 0.4 * Math.random());
+    const delay = Math.min(5000, 100 * 2 ** (batch.attempts - 1));
     const leadership = error instanceof KafkaConnectionError ||
       (error instanceof KafkaProtocolError && LEADERSHIP_ERRORS.has(error.code));
     this.o.logger.debug("Retrying a batch", {
@@ -454,10 +456,26 @@ export class NativeProducer {
       attempt: batch.attempts,
       error: error.message,
     });
+    let waiting = this.#backingOff.get(batch.partition);
+    if (!waiting) this.#backingOff.set(batch.partition, waiting = new Set());
+    waiting.add(batch);
     setTimeout(async () => {
       if (leadership) await this.#refreshMetadata().catch(() => {});
+      waiting.delete(batch);
       this.#sender(batch.partition).enqueue(batch, true);
     }, delay);
+  }
+
+  /**
+   * Whether a batch must wait: an older batch of its partition is still
+   * waiting out a backoff (idempotent sequences must reach the broker in order).
+   */
+  mustWait(batch: PartitionBatch): boolean {
+    if (!this.o.idempotent) return false;
+    const waiting = this.#backingOff.get(batch.partition);
+    if (!waiting || waiting.size === 0) return false;
+    for (const w of waiting) if (w.baseSequence < batch.baseSequence) return true;
+    return false;
   }
 
   /** Closes every connection (call after every send has settled). */
@@ -511,7 +529,11 @@ class BrokerSender {
     this.#conn?.close();
   }
 
-  /** Takes the next request's batches: at most one per partition, retries before new batches. */
+  /**
+   * Takes the next request's batches: at most one per partition, retries
+   * before new batches, and nothing that would overtake an older batch of its
+   * partition still waiting to be retried.
+   */
   #take(): PartitionBatch[] {
     const out: PartitionBatch[] = [];
     const used = new Set<number>();
@@ -520,7 +542,8 @@ class BrokerSender {
         const b = source[i];
         // A partition with a retry pending sends nothing newer before it.
         if (
-          used.has(b.partition) || (source === this.#queue && this.#retries.some((r) => r.partition === b.partition))
+          used.has(b.partition) || this.producer.mustWait(b) ||
+          (source === this.#queue && this.#retries.some((r) => r.partition === b.partition))
         ) {
           i++;
           continue;
