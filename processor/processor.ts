@@ -172,6 +172,8 @@ export class Processor {
   #e2eSamples: number[] = [];
   #e2eLagMs = 0;
   #lastFlush = 0;
+  #inflight = new Set<Promise<void>>();
+  #chains = new Map<number, Promise<void>>();
   #stages: Record<string, number> = {};
   #lock: Promise<unknown> = Promise.resolve();
   #stopping = false;
@@ -463,11 +465,14 @@ export class Processor {
       return true;
     }
 
-    const [inserted] = await Promise.all([
+    // Raw and dead-letter writes run in the background while the next batch is fetched; the
+    // batch's offsets count as processed (committable) only once they and the detectors are done.
+    const writes = Promise.all([
       this.#timed("raw_write", () => this.#writeRaw(valid, heartbeat)),
       this.#timed("dead_letters", () => this.#writeDeadLetters(rejected, heartbeat)),
-      this.#timed("window_load", () => this.#loadWindows(partition, valid, heartbeat)),
     ]);
+    writes.catch(() => {}); // awaited below through the chain; an abort rejects it
+    await this.#timed("window_load", () => this.#loadWindows(partition, valid, heartbeat));
     if (this.#aborted) return false;
 
     // Windows: every non-late reading, guarded by the per-partition offset in each part.
@@ -486,7 +491,28 @@ export class Processor {
       }
     }
     this.#addStage("window_fold", tFold);
-    // Detectors: only readings stored for the first time, so a replay neither double-counts nor re-fires.
+    this.metrics.openWindows.set(this.#windows.size);
+    const next = Number(batch.lastOffset()) + 1;
+    const prev = this.#chains.get(partition) ?? Promise.resolve();
+    const chain = prev.then(() => writes).then(([inserted]) => {
+      this.#detect(partition, valid, inserted);
+      if (this.#assigned.has(partition)) this.#processed.set(partition, next);
+    });
+    this.#chains.set(partition, chain.catch(() => {}));
+    this.#inflight.add(chain);
+    chain.finally(() => this.#inflight.delete(chain)).catch(() => {});
+    // Back-pressure: at most a few batches in flight.
+    while (this.#inflight.size > this.config.writeConcurrency) {
+      await Promise.race(this.#inflight).catch(() => {});
+      if (this.#aborted) return false;
+    }
+    await heartbeat().catch(() => {});
+    return true;
+  }
+
+  /** Runs the detectors on a batch's readings once its raw writes are acknowledged. */
+  #detect(partition: number, valid: Valid[], inserted: Set<string>): void {
+    // Only readings stored for the first time, so a replay neither double-counts nor re-fires.
     const tDetect = performance.now();
     const wall = Date.now();
     for (const v of valid) {
@@ -513,10 +539,11 @@ export class Processor {
       }
     }
     this.#addStage("detect", tDetect);
-    this.#processed.set(partition, Number(batch.lastOffset()) + 1);
-    this.metrics.openWindows.set(this.#windows.size);
-    await heartbeat().catch(() => {});
-    return true;
+  }
+
+  /** Waits until every background write of fetched batches is acknowledged. */
+  async #drainWrites(): Promise<void> {
+    while (this.#inflight.size > 0) await Promise.all([...this.#inflight]);
   }
 
   /** Stores raw readings (idempotent upserts); returns the `_id`s inserted by this call. */
@@ -628,6 +655,7 @@ export class Processor {
   async #flush(heartbeat?: () => Promise<void>): Promise<void> {
     const started = performance.now();
     this.#lastFlush = Date.now();
+    await this.#timed("write_wait", () => this.#drainWrites());
     const toCommit = new Map(this.#processed);
     if (!this.config.consumeOnly) {
       await this.#timed("window_write", () => this.#flushWindows(heartbeat));
