@@ -15,6 +15,7 @@ import type { Logger } from "@iot/shared";
 import {
   type BatchCompression,
   partitionForKey,
+  patchIdentity,
   type ProducerIdentity,
   Reader,
   RecordBatchBuilder,
@@ -246,7 +247,10 @@ interface PartitionBatch {
   partition: number;
   bytes: Uint8Array;
   count: number;
+  /** First sequence number (-1 until assigned, and when not idempotent). */
   baseSequence: number;
+  /** Producer id generation the sequence belongs to (-1: unassigned). */
+  generation: number;
   attempts: number;
   settle: (ok: boolean, error?: Error) => void;
 }
@@ -267,6 +271,8 @@ export class NativeProducer {
   #metaConn: Connection | undefined;
   #refreshing: Promise<void> | undefined;
   #closed = false;
+  #generation = 0;
+  #resetting = false;
   /** Batches waiting out a retry backoff, per partition. */
   #backingOff = new Map<number, Set<PartitionBatch>>();
 
@@ -296,7 +302,7 @@ export class NativeProducer {
         return await fn();
       } catch (e) {
         const retriable = e instanceof KafkaConnectionError || (e instanceof KafkaProtocolError && e.retriable);
-        if (!retriable || attempt > Math.max(this.o.retries, 20)) throw e;
+        if (!retriable || attempt > Math.max(this.o.retries, 10)) throw e;
         this.o.logger.debug(`${what} failed; retrying`, { attempt, error: (e as Error).message });
         await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
       }
@@ -414,17 +420,14 @@ export class NativeProducer {
     for (let p = 0; p < builders.length; p++) {
       const b = builders[p];
       if (!b) continue;
-      let baseSequence = -1;
-      if (this.o.idempotent) {
-        baseSequence = this.#sequences[p];
-        this.#sequences[p] = (baseSequence + b.count) % 0x80000000;
-      }
       open++;
       const batch: PartitionBatch = {
         partition: p,
-        bytes: b.build(timestamp, this.#identity, baseSequence, this.o.compression),
+        // Idempotent batches get their producer id and sequence when first sent (`assign`).
+        bytes: b.build(timestamp, this.#identity, -1, this.o.compression),
         count: b.count,
-        baseSequence,
+        baseSequence: -1,
+        generation: -1,
         attempts: 0,
         settle: (ok, error) => {
           if (ok) outcome.acked += batch.count;
@@ -445,7 +448,7 @@ export class NativeProducer {
   retry(batch: PartitionBatch, error: Error): void {
     batch.attempts++;
     if (this.#closed || batch.attempts > this.o.retries) {
-      batch.settle(false, error);
+      this.fail(batch, error);
       return;
     }
     const delay = Math.min(5000, 100 * 2 ** (batch.attempts - 1));
@@ -472,10 +475,60 @@ export class NativeProducer {
    */
   mustWait(batch: PartitionBatch): boolean {
     if (!this.o.idempotent) return false;
+    if (this.#resetting) return true;
     const waiting = this.#backingOff.get(batch.partition);
     if (!waiting || waiting.size === 0) return false;
-    for (const w of waiting) if (w.baseSequence < batch.baseSequence) return true;
+    const current = batch.generation === this.#generation;
+    for (const w of waiting) {
+      // Batches of an older producer id get new sequences when re-sent: nothing waits for them.
+      if (w.generation !== this.#generation) continue;
+      if (!current || w.baseSequence < batch.baseSequence) return true;
+    }
     return false;
+  }
+
+  /**
+   * Gives an idempotent batch the current producer id and the next sequence
+   * numbers of its partition, unless it has them already (a retry keeps its
+   * sequence, so the broker can tell it was written before).
+   */
+  assign(batch: PartitionBatch): void {
+    if (!this.o.idempotent || batch.generation === this.#generation) return;
+    const p = batch.partition;
+    batch.baseSequence = this.#sequences[p];
+    batch.generation = this.#generation;
+    this.#sequences[p] = (batch.baseSequence + batch.count) % 0x80000000;
+    patchIdentity(batch.bytes, this.#identity, batch.baseSequence);
+  }
+
+  /**
+   * Fails a batch definitively. An idempotent producer then takes a new
+   * producer id: the broker would refuse every later batch of the partition
+   * for the gap in sequence numbers otherwise.
+   */
+  fail(batch: PartitionBatch, error: Error): void {
+    batch.settle(false, error);
+    if (this.o.idempotent && !this.#closed && batch.generation === this.#generation) this.#reset();
+  }
+
+  #reset(): void {
+    if (this.#resetting) return;
+    this.#resetting = true;
+    this.#generation++;
+    this.o.logger.warn("A batch failed definitively; taking a new producer id", { generation: this.#generation });
+    (async () => {
+      while (!this.#closed) {
+        try {
+          await this.#withRetries("InitProducerId", () => this.#initProducerId());
+          break;
+        } catch (e) {
+          this.o.logger.debug("InitProducerId failed; retrying", { error: (e as Error).message });
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      }
+      this.#resetting = false;
+      for (const s of this.#senders.values()) s.pump();
+    })();
   }
 
   /** Closes every connection (call after every send has settled). */
@@ -519,9 +572,11 @@ class BrokerSender {
   enqueue(batch: PartitionBatch, retry = false): void {
     if (retry) {
       this.#retries.push(batch);
-      this.#retries.sort((a, b) => a.partition - b.partition || a.baseSequence - b.baseSequence);
+      this.#retries.sort((a, b) =>
+        a.partition - b.partition || a.generation - b.generation || a.baseSequence - b.baseSequence
+      );
     } else this.#queue.push(batch);
-    this.#pump();
+    this.pump();
   }
 
   close(): void {
@@ -549,6 +604,7 @@ class BrokerSender {
           continue;
         }
         used.add(b.partition);
+        this.producer.assign(b);
         out.push(b);
         source.splice(i, 1);
       }
@@ -573,7 +629,12 @@ class BrokerSender {
     return this.#connecting;
   }
 
-  async #pump(): Promise<void> {
+  /** Sends what can be sent now. */
+  pump(): void {
+    this.#pumpAsync();
+  }
+
+  async #pumpAsync(): Promise<void> {
     if (this.#closed) return;
     const o = this.producer.o;
     while (this.#inFlight < o.maxInFlight && (this.#retries.length || this.#queue.length)) {
@@ -600,7 +661,7 @@ class BrokerSender {
         },
       ).finally(() => {
         this.#inFlight--;
-        this.#pump();
+        this.pump();
       });
     }
   }
@@ -630,10 +691,10 @@ class BrokerSender {
         else {
           const e = protocolError(p.error, `Produce to ${t.name}/${p.index}`);
           if (e.retriable) this.producer.retry(b, e);
-          else b.settle(false, e);
+          else this.producer.fail(b, e);
         }
       }
     }
-    for (const b of byPartition.values()) b.settle(false, new Error(`No response for partition ${b.partition}`));
+    for (const b of byPartition.values()) this.producer.fail(b, new Error(`No response for partition ${b.partition}`));
   }
 }

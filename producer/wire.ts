@@ -288,6 +288,18 @@ export class RecordBatchBuilder {
   }
 }
 
+/**
+ * Rewrites the producer id, epoch and base sequence of an encoded v2 record
+ * batch in place, and its CRC.
+ */
+export function patchIdentity(batch: Uint8Array, id: ProducerIdentity, baseSequence: number): void {
+  const view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
+  view.setBigInt64(43, id.producerId);
+  view.setInt16(51, id.producerEpoch);
+  view.setInt32(53, baseSequence);
+  view.setUint32(17, crc32c(batch.subarray(21)));
+}
+
 function varintSize(v: number): number {
   let z = v >= 0 ? v * 2 : -v * 2 - 1;
   let n = 1;

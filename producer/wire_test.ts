@@ -5,7 +5,7 @@ import { Partitioners } from "kafkajs";
 import KafkaDecoder from "npm:kafkajs@2.2.4/src/protocol/decoder.js";
 import decodeRecordBatch from "npm:kafkajs@2.2.4/src/protocol/recordBatch/v0/decoder.js";
 import kafkaCrc32c from "npm:kafkajs@2.2.4/src/protocol/recordBatch/crc32C/index.js";
-import { crc32c, murmur2, partitionForKey, RecordBatchBuilder, Writer } from "./wire.ts";
+import { crc32c, murmur2, partitionForKey, patchIdentity, RecordBatchBuilder, Writer } from "./wire.ts";
 
 const enc = new TextEncoder();
 
@@ -77,3 +77,15 @@ for (const compression of ["none", "gzip"] as const) {
     assert.equal(crc, crc32c(bytes.subarray(21)));
   });
 }
+
+Deno.test("patchIdentity rewrites producer id, epoch and sequence and keeps the CRC valid", async () => {
+  const b = new RecordBatchBuilder();
+  b.add(enc.encode("k"), "v");
+  const bytes = b.build(1, { producerId: -1n, producerEpoch: -1 }, -1, "none");
+  patchIdentity(bytes, { producerId: 77n, producerEpoch: 2 }, 1234);
+  const batch = await decodeRecordBatch(new KafkaDecoder(Buffer.from(bytes)));
+  assert.equal(batch.producerId, "77");
+  assert.equal(batch.producerEpoch, 2);
+  assert.equal(batch.firstSequence, 1234);
+  assert.equal(new DataView(bytes.buffer, bytes.byteOffset).getUint32(17), crc32c(bytes.subarray(21)));
+});
