@@ -1,0 +1,83 @@
+/**
+ * Scenario 3: the Kafka broker stopped for 10 s and restarted (same data
+ * directory and port) while the producer and the processor run. The producer
+ * must retry and have every record acknowledged, the processor must resume,
+ * and MongoDB must end up exact.
+ */
+import assert from "node:assert/strict";
+import { ownKafka, waitFor } from "../../dev/testing.ts";
+import { openScenario, produceKnownSet, sleep, summary, TEST_OPTIONS, waitCaughtUp } from "./harness.ts";
+import { expectedFromSequences, reportNumbers, verifyPipeline } from "./verify.ts";
+
+const RECORDS = 15_000;
+const RATE = 1000;
+const OUTAGE_MS = 10_000;
+
+Deno.test("3. Kafka broker down for 10 s while producing and processing: totals exact", TEST_OPTIONS, async () => {
+  const broker = await ownKafka();
+  const local = broker.local!;
+  let s: Awaited<ReturnType<typeof openScenario>> | undefined;
+  let producer: ReturnType<typeof produceKnownSet> | undefined;
+  try {
+    s = await openScenario("kafka-down", broker.brokers);
+    const scenario = s;
+    const processor = await scenario.startProcessor();
+    await processor.waitHealthy();
+    producer = produceKnownSet({
+      brokers: scenario.brokers,
+      topic: scenario.names.readings,
+      rate: RATE,
+      count: RECORDS,
+      sensors: 60,
+      seed: 303,
+    });
+    const known = producer;
+    await waitFor(async () => {
+      known.check();
+      return (await scenario.storedCount()) >= RECORDS * 0.2;
+    }, { timeoutMs: 60_000, what: "20 % of the readings stored" });
+
+    const before = known.handle.current();
+    await local.stop();
+    const stoppedAt = Date.now();
+    await sleep(OUTAGE_MS);
+    const duringOutage = known.handle.current();
+    const processorAlive = !processor.proc.exited;
+    await local.start();
+    const downMs = Date.now() - stoppedAt;
+
+    const result = await known.done;
+    assert.equal(result.failed, 0, "every record was acknowledged after the producer's retries");
+    const expected = expectedFromSequences(result.sequences);
+    assert.equal(expected.length, RECORDS);
+    await waitCaughtUp(scenario.admin, {
+      group: scenario.names.group,
+      topic: scenario.names.readings,
+      timeoutMs: 120_000,
+      extra: async () => (await scenario.storedCount()) >= RECORDS,
+    });
+    const report = await verifyPipeline({
+      db: scenario.db,
+      expected,
+      kafka: scenario.kafka,
+      deadLetterTopic: scenario.names.deadLetters,
+    });
+    summary("3-kafka-outage", {
+      records: RECORDS,
+      faults: { broker_stop_ms: downMs },
+      acknowledgedBeforeStop: before.total,
+      acknowledgedDuringOutage: duringOutage.total - before.total,
+      producerErrors: result.stats.errors,
+      ...reportNumbers(report),
+    });
+    assert.ok(processorAlive, "the processor survived the outage");
+    assert.ok(!processor.proc.exited, "the processor is still running");
+    assert.deepEqual(report.problems, []);
+    assert.equal(report.stored, RECORDS);
+  } finally {
+    producer?.handle.stop();
+    await producer?.done.catch(() => {});
+    await s?.close();
+    await broker.close();
+  }
+});
