@@ -60,7 +60,7 @@ export interface ProducerOptions {
   compression?: Compression;
   /** Largest number of records per send (default 2000). */
   batchSize?: number;
-  /** Sends in flight at once (default 4). */
+  /** Sends in flight at once (default 4; 1 with the kafkajs client when idempotent). */
   maxInFlight?: number;
   /** Least wait between batches when nothing is due, in ms (default 5). */
   lingerMs?: number;
@@ -157,6 +157,8 @@ class ProducerRun {
   readonly log: Logger;
   readonly seed: number;
   readonly idempotent: boolean;
+  /** Sends in flight at once (the option, except for kafkajs when idempotent). */
+  readonly sendsInFlight: number;
   readonly stats: ProducerStats;
   readonly ready: Promise<void>;
   metricsPort: number | undefined;
@@ -211,6 +213,9 @@ class ProducerRun {
     if (!Number.isSafeInteger(this.o.maxInFlight) || this.o.maxInFlight < 1) {
       throw new RangeError(`maxInFlight must be a positive integer, got ${this.o.maxInFlight}`);
     }
+    // kafkajs' idempotent producer fails concurrent sends with OUT_OF_ORDER_SEQUENCE_NUMBER
+    // when one of them is retried (e.g. after a broker restart): one send at a time.
+    this.sendsInFlight = this.o.client === "kafkajs" && this.idempotent ? 1 : this.o.maxInFlight;
     this.log = options.logger ?? createLogger({ name: "producer" });
     this.seed = options.seed ?? randomSeed();
     this.stats = new ProducerStats(this.o.rate, performance.now());
@@ -360,6 +365,7 @@ class ProducerRun {
       idempotent: this.idempotent,
       allowAutoTopicCreation: false,
       createPartitioner: Partitioners.DefaultPartitioner,
+      maxInFlightRequests: this.idempotent ? 1 : undefined,
       retry: { retries: this.o.retries, initialRetryTime: 100, maxRetryTime: 5000 },
     });
     await producer.connect();
@@ -386,7 +392,7 @@ class ProducerRun {
     let generated = 0;
     let behindLoggedAt = Number.NEGATIVE_INFINITY;
     while (!this.#stopRequested && generated < limit) {
-      while (this.#inFlight.size >= this.o.maxInFlight) await Promise.race(this.#inFlight);
+      while (this.#inFlight.size >= this.sendsInFlight) await Promise.race(this.#inFlight);
       let now = performance.now();
       if (rate.behind(Math.min(now, endAt))) {
         this.stats.onBehind();
@@ -409,7 +415,7 @@ class ProducerRun {
       now = performance.now();
       this.#metrics.lag.set(rate.lagMs(now) / 1000);
       // At full speed, let timers and I/O run between batches.
-      if (this.#inFlight.size < this.o.maxInFlight) await new Promise((r) => setTimeout(r, 0));
+      if (this.#inFlight.size < this.sendsInFlight) await new Promise((r) => setTimeout(r, 0));
     }
   }
 
