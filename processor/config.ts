@@ -28,7 +28,10 @@ export interface ProcessorConfig extends CommonConfig {
   detectors: DetectorConfig;
   /** Interval of the `pipeline_stats` heartbeat. */
   heartbeatMs: number;
-  /** Raw-reading bulk writes in flight at once. */
+  /**
+   * Raw-reading insert calls in flight at once; 0 = automatic (1 on the local
+   * stand-in, which is slower with concurrent writes; 4 on MongoDB).
+   */
   writeConcurrency: number;
 }
 
@@ -77,7 +80,7 @@ export function loadProcessorConfig(
     alertHoldMs: 10_000,
     detectors: { ...DEFAULT_DETECTOR_CONFIG },
     heartbeatMs: 2000,
-    writeConcurrency: 4,
+    writeConcurrency: 0,
   };
 }
 

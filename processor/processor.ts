@@ -142,6 +142,26 @@ function onlyDuplicates(e: unknown): boolean {
   return errs.length > 0 && errs.every((x) => x.code === 11000);
 }
 
+/** Limits how many operations run at once. */
+class Semaphore {
+  #free: number;
+  #waiting: (() => void)[] = [];
+  constructor(size: number) {
+    this.#free = Math.max(1, size);
+  }
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#free > 0) this.#free--;
+    else await new Promise<void>((r) => this.#waiting.push(r));
+    try {
+      return await fn();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#free++;
+    }
+  }
+}
+
 /** The stream processor. Use `startProcessor`. */
 export class Processor {
   readonly log: Logger;
@@ -173,6 +193,8 @@ export class Processor {
   #e2eLagMs = 0;
   #lastFlush = 0;
   #inflight = new Set<Promise<void>>();
+  #rawSlots = new Semaphore(1);
+  #concurrency = 1;
   #chains = new Map<number, Promise<void>>();
   #stages: Record<string, number> = {};
   #lock: Promise<unknown> = Promise.resolve();
@@ -284,6 +306,7 @@ export class Processor {
       topic: cfg.topics.readings,
       windows_s: cfg.windowsS,
       consume_only: cfg.consumeOnly,
+      write_concurrency: this.#concurrency,
     });
   }
 
@@ -295,7 +318,9 @@ export class Processor {
     const report = await ensureSchema(db, cfg.rawRetentionDays);
     for (const w of report.warnings) this.log.warn(w);
     if (report.created.length) this.log.info("Created collections", { created: report.created });
-    await this.#checkPartialIndex(db);
+    const standIn = !(await this.#checkPartialIndex(db));
+    this.#concurrency = this.config.writeConcurrency || (standIn ? 1 : 4);
+    this.#rawSlots = new Semaphore(this.#concurrency);
     this.#raw = db.collection(COLLECTIONS.readings);
     this.#win = db.collection(COLLECTIONS.windows);
     this.#alertsCol = db.collection(COLLECTIONS.alerts);
@@ -311,7 +336,7 @@ export class Processor {
    * could never alert twice for a rule: there the index is dropped and the
    * processor alone keeps one open alert per sensor and rule.
    */
-  async #checkPartialIndex(db: Db): Promise<void> {
+  async #checkPartialIndex(db: Db): Promise<boolean> {
     const probe = db.collection(`_processor_probe_${crypto.randomUUID().slice(0, 8)}`);
     let supported = true;
     try {
@@ -323,11 +348,12 @@ export class Processor {
     } finally {
       await probe.drop().catch(() => {});
     }
-    if (supported) return;
+    if (supported) return true;
     this.log.warn(
       "This MongoDB server does not honour partial indexes: dropping anomaly_alerts.open_alert_per_sensor_rule; the processor keeps one open alert per sensor and rule itself",
     );
     await db.collection(COLLECTIONS.alerts).dropIndex("open_alert_per_sensor_rule").catch(() => {});
+    return false;
   }
 
   async #loadOpenAlerts(): Promise<void> {
@@ -502,7 +528,7 @@ export class Processor {
     this.#inflight.add(chain);
     chain.finally(() => this.#inflight.delete(chain)).catch(() => {});
     // Back-pressure: at most a few batches in flight.
-    while (this.#inflight.size > this.config.writeConcurrency) {
+    while (this.#inflight.size > 4) {
       await Promise.race(this.#inflight).catch(() => {});
       if (this.#aborted) return false;
     }
@@ -568,22 +594,23 @@ export class Processor {
     });
     const col = this.#raw!;
     // Unordered inserts; a duplicate key means "already stored" (a replay), every other error is retried.
-    await parallel(
-      chunks(docs, RAW_CHUNK).map((chunk) => () =>
-        this.#retry("Raw reading write", async () => {
-          const dup = new Set<number>();
-          try {
-            await col.insertMany(chunk, { ordered: false });
-          } catch (e) {
-            if (!onlyDuplicates(e)) throw e;
-            for (const we of writeErrors(e)) dup.add(we.index ?? -1);
-          }
-          chunk.forEach((d, i) => {
-            if (!dup.has(i)) inserted.add(d._id);
-          });
-        }, heartbeat)
+    await Promise.all(
+      chunks(docs, RAW_CHUNK).map((chunk) =>
+        this.#rawSlots.run(() =>
+          this.#retry("Raw reading write", async () => {
+            const dup = new Set<number>();
+            try {
+              await col.insertMany(chunk, { ordered: false });
+            } catch (e) {
+              if (!onlyDuplicates(e)) throw e;
+              for (const we of writeErrors(e)) dup.add(we.index ?? -1);
+            }
+            chunk.forEach((d, i) => {
+              if (!dup.has(i)) inserted.add(d._id);
+            });
+          }, heartbeat)
+        )
       ),
-      this.config.writeConcurrency,
     );
     this.metrics.written.inc(inserted.size, { collection: COLLECTIONS.readings });
     this.#totals.stored += inserted.size;
@@ -719,7 +746,7 @@ export class Processor {
             }
           }, heartbeat)
         ),
-        this.config.writeConcurrency,
+        this.#concurrency,
       );
       const shared = dirty.filter((w) => w.key.kind !== "sensor").map((w) => w.key.id);
       for (const c of chunks(shared, 1000)) {
