@@ -44,7 +44,7 @@ if (import.meta.main) {
         } s)`,
       );
     }
-    const junit = `${root}.test-results/junit.xml`;
+    const junit = `${root}.test-results/junit-${Deno.pid}.xml`;
     await Deno.mkdir(`${root}.test-results`, { recursive: true });
     await Deno.remove(junit).catch(() => {});
     const child = new Deno.Command(Deno.execPath(), {
@@ -69,6 +69,7 @@ if (import.meta.main) {
     let counts: JunitCounts = { passed: 0, failed: 0, skipped: 0 };
     try {
       counts = countJunit(await Deno.readTextFile(junit));
+      await Deno.remove(junit);
     } catch {
       console.error("test: no JUnit report was written");
     }
