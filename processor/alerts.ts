@@ -42,6 +42,12 @@ export class AlertManager {
 
   constructor(readonly holdMs: number) {}
 
+  /** Replaces the open alerts by those firing in the database (after a rebalance: the database is the truth). */
+  reset(docs: readonly AlertWrite[]): void {
+    this.#open.clear();
+    this.load(docs);
+  }
+
   /** Adopts alerts that are firing in the database (at start or after a rebalance). */
   load(docs: readonly AlertWrite[]): void {
     for (const d of docs) {

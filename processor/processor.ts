@@ -193,6 +193,7 @@ export class Processor {
   #e2eLagMs = 0;
   #lastFlush = 0;
   #inflight = new Set<Promise<void>>();
+  #alertsStale = false;
   #rawSlots = new Semaphore(1);
   #concurrency = 1;
   #chains = new Map<number, Promise<void>>();
@@ -264,7 +265,10 @@ export class Processor {
     this.#consumer.on(ev.CRASH, (e) => {
       const fields = { error: e.payload.error, restart: e.payload.restart };
       if (e.payload.restart) this.log.warn("Consumer restarting after an error", fields);
-      else this.log.error("Consumer crashed", fields);
+      else {
+        this.#assignmentValid = false; // /healthz turns 503: the consumer will not come back by itself
+        this.log.error("Consumer crashed", fields);
+      }
     });
     await this.#consumer.connect();
     await this.#consumer.subscribe({ topic: cfg.topics.readings, fromBeginning: cfg.fromBeginning });
@@ -276,6 +280,11 @@ export class Processor {
         if (this.#stopping) return;
         await this.#withLock(async () => {
           if (this.#stopping && this.#aborted) return;
+          if (this.#alertsStale) {
+            await this.#flush(heartbeat);
+            await this.#retry("Open alert reload", () => this.#loadOpenAlerts(), heartbeat);
+            this.#alertsStale = false;
+          }
           const started = performance.now();
           const ok = await this.#processBatch(batch, heartbeat);
           if (!ok) return;
@@ -359,13 +368,14 @@ export class Processor {
   async #loadOpenAlerts(): Promise<void> {
     if (!this.#alertsCol) return;
     const open = await this.#alertsCol.find({ state: "firing" }).toArray();
-    this.#alerts.load(open);
+    this.#alerts.reset(open);
     this.metrics.openAlerts.set(this.#alerts.openCount);
   }
 
   #onAssigned(partitions: number[]): void {
     const next = new Set(partitions);
     const revoked = [...this.#assigned].filter((p) => !next.has(p));
+    const gained = [...next].filter((p) => !this.#assigned.has(p));
     // Unflushed state of revoked partitions is dropped: the new owner re-reads from the committed offset.
     for (const p of revoked) {
       this.#processed.delete(p);
@@ -384,12 +394,17 @@ export class Processor {
       for (const [id, s] of this.#sensors) if (!next.has(s.partition)) this.#sensors.delete(id);
       this.metrics.lag.reset();
     }
+    if (gained.length) {
+      // Parts read as another owner's are now ours: they are loaded again as our own before use.
+      for (const w of this.#windows.values()) for (const p of gained) w.foreign.delete(p);
+    }
     this.#marks.assign(next, Date.now());
     this.#assigned = next;
     this.#assignmentValid = true;
     this.metrics.assignedPartitions.set(next.size);
     this.log.info("Partitions assigned", { partitions: [...next].sort((a, b) => a - b), revoked });
-    if (revoked.length && !this.config.consumeOnly) this.#loadOpenAlerts().catch(() => {});
+    // Another instance may have opened or resolved alerts of the partitions gained: reload before the next batch.
+    if (!this.config.consumeOnly && (revoked.length || gained.length)) this.#alertsStale = true;
     this.#readyResolve();
   }
 
