@@ -81,6 +81,8 @@ Deno.test("1. processor SIGKILLed mid-stream and restarted: nothing lost, nothin
     assert.equal(report.stored, RECORDS);
     assert.equal(consumedAfter, inTopic - committedAtKill, "the restart resumed at the committed offsets");
     assert.equal(await second.health().then((h) => h?.status), 200, "the restarted processor is healthy");
+  } catch (e) {
+    throw s.annotate(e);
   } finally {
     producer.handle.stop();
     await producer.done.catch(() => {});
@@ -151,6 +153,8 @@ Deno.test(
       assert.deepEqual(report.problems, []);
       assert.equal(report.stored, RECORDS);
       assert.equal(consumedAfter, inTopic - committedAtStop, "the restart read only what came after the stop");
+    } catch (e) {
+      throw s.annotate(e);
     } finally {
       producer.handle.stop();
       await producer.done.catch(() => {});

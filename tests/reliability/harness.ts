@@ -304,8 +304,26 @@ export interface Scenario {
   startProcessor(o?: { mongoUrl?: string; env?: Record<string, string>; echo?: boolean }): Promise<ProcessorProcess>;
   /** Documents in `sensor_metrics`, or -1 when MongoDB does not answer. */
   storedCount(): Promise<number>;
+  /** Adds the processors' last warnings and errors to a failure (call from `catch`). */
+  annotate(e: unknown): unknown;
   /** Kills processors still running and closes clients and the MongoDB server. */
   close(): Promise<void>;
+}
+
+/** The last warning and error lines of the processors (deduplicated by message), for failure messages. */
+function processorTrouble(processors: ProcessorProcess[], max = 8): string {
+  const out: string[] = [];
+  for (const p of processors) {
+    const seen = new Set<string>();
+    const lines = p.logLines(/"level":"(warn|error)"/).filter((l) => {
+      const msg = /"msg":"([^"]*)"/.exec(l)?.[1] ?? l;
+      if (seen.has(msg)) return false;
+      seen.add(msg);
+      return true;
+    });
+    if (lines.length) out.push(`processor ${p.instance}:`, ...lines.slice(-max).map((l) => `  ${l.slice(0, 500)}`));
+  }
+  return out.join("\n");
 }
 
 /** Opens a scenario: fresh names, a fresh MongoDB-protocol server, the readings topic with 3 partitions. */
@@ -340,6 +358,11 @@ export async function openScenario(prefix: string, brokers: string[]): Promise<S
       } catch {
         return -1;
       }
+    },
+    annotate(e: unknown) {
+      const trouble = processorTrouble(processors);
+      if (trouble && e instanceof Error) e.message += `\nProcessor warnings and errors:\n${trouble}`;
+      return e;
     },
     async close() {
       await killAll(processors);

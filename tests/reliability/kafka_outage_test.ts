@@ -74,6 +74,8 @@ Deno.test("3. Kafka broker down for 10 s while producing and processing: totals 
     assert.ok(!processor.proc.exited, "the processor is still running");
     assert.deepEqual(report.problems, []);
     assert.equal(report.stored, RECORDS);
+  } catch (e) {
+    throw s ? s.annotate(e) : e;
   } finally {
     producer?.handle.stop();
     await producer?.done.catch(() => {});

@@ -93,6 +93,8 @@ Deno.test(
       assert.equal(committedLate, committedEarly, "no offsets committed while MongoDB was unreachable");
       assert.deepEqual(report.problems, []);
       assert.equal(report.stored, RECORDS);
+    } catch (e) {
+      throw s.annotate(e);
     } finally {
       producer?.handle.stop();
       await producer?.done.catch(() => {});

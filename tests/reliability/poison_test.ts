@@ -176,6 +176,8 @@ Deno.test(
       assert.equal(report.deadLetters, list.length, "nothing else was dead-lettered");
       const docs = await s.db.collection(COLLECTIONS.deadLetters).find({ "origin.key": null }).toArray();
       assert.equal(docs.length, 1, "the null key is kept as null in dead_letters");
+    } catch (e) {
+      throw s.annotate(e);
     } finally {
       await producer.disconnect().catch(() => {});
       await s.close();

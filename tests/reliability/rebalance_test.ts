@@ -78,6 +78,8 @@ Deno.test("5. rebalance: a processor joins and another leaves mid-stream; totals
     });
     assert.deepEqual(report.problems, []);
     assert.equal(report.stored, RECORDS);
+  } catch (e) {
+    throw s.annotate(e);
   } finally {
     producer?.handle.stop();
     await producer?.done.catch(() => {});
