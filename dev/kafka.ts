@@ -121,6 +121,7 @@ export class LocalKafka {
         props,
       ],
       stdinPipe: true,
+      ownSession: true,
       logFile: `${this.dataDir}/kafka.log`,
       onLine: this.options.onLine,
     });

@@ -102,6 +102,7 @@ export class LocalMongo {
           this.#dbPath,
           "--quiet",
         ],
+        ownSession: true,
         onLine: this.options.onLine,
       });
     } else {
@@ -122,6 +123,7 @@ export class LocalMongo {
           String(this.port),
         ],
         stdinPipe: true,
+        ownSession: true,
         onLine: this.options.onLine,
       });
     }

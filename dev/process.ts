@@ -13,6 +13,27 @@ export interface SpawnOptions {
   logFile?: string;
   /** Keep stdin open as a pipe: the child can watch it to notice its parent's death. */
   stdinPipe?: boolean;
+  /**
+   * Run the child in a session of its own (via `setsid`), so that a Ctrl-C in
+   * the terminal reaches only its parent, which then stops it in order.
+   */
+  ownSession?: boolean;
+}
+
+let setsidPath: string | null | undefined;
+
+function findSetsid(): string | null {
+  if (setsidPath !== undefined) return setsidPath;
+  setsidPath = null;
+  for (const dir of (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":")) {
+    try {
+      if (Deno.statSync(`${dir}/setsid`).isFile) {
+        setsidPath = `${dir}/setsid`;
+        break;
+      }
+    } catch { /* not here */ }
+  }
+  return setsidPath;
 }
 
 const TAIL = 200;
@@ -30,8 +51,9 @@ export class ManagedProcess {
 
   private constructor(readonly options: SpawnOptions, log?: Deno.FsFile) {
     this.#log = log;
-    this.#child = new Deno.Command(options.cmd, {
-      args: options.args,
+    const setsid = options.ownSession ? findSetsid() : null;
+    this.#child = new Deno.Command(setsid ?? options.cmd, {
+      args: setsid ? [options.cmd, ...options.args] : options.args,
       cwd: options.cwd,
       env: options.env,
       stdin: options.stdinPipe ? "piped" : "null",
