@@ -32,6 +32,13 @@ export function alertId(sensorId: string, rule: AlertRule, firstSeen: number): s
   return `${sensorId}|${rule}|${firstSeen}`;
 }
 
+const WEB_OWNED = new Set(["acknowledged", "acknowledged_at", "acknowledged_by"]);
+
+/** An alert document without the fields the web app owns (`acknowledged*`), which the processor never writes. */
+export function processorFields(doc: AlertWrite | AlertDoc): AlertWrite {
+  return Object.fromEntries(Object.entries(doc).filter(([k]) => !WEB_OWNED.has(k))) as AlertWrite;
+}
+
 const SEVERITY_RANK: Record<Severity, number> = { warning: 0, critical: 1 };
 
 /** Tracks open alerts and collects pending writes and events. */
@@ -55,7 +62,7 @@ export class AlertManager {
       const key = `${d.sensor_id}|${d.rule}`;
       const cur = this.#open.get(key);
       if (!cur || cur.doc.first_seen.getTime() < d.first_seen.getTime()) {
-        this.#open.set(key, { doc: { ...d } });
+        this.#open.set(key, { doc: processorFields(d) });
       }
     }
   }
@@ -136,13 +143,13 @@ export class AlertManager {
   }
 
   /** Replaces the open alert of a sensor and rule by one found in the database (duplicate open alert). */
-  adopt(existing: AlertWrite): void {
+  adopt(existing: AlertWrite | AlertDoc): void {
     const key = `${existing.sensor_id}|${existing.rule}`;
     const cur = this.#open.get(key);
     if (cur && cur.doc._id !== existing._id) {
       this.#pending.delete(cur.doc._id);
       const merged: AlertWrite = {
-        ...cur.doc,
+        ...processorFields(cur.doc),
         _id: existing._id,
         first_seen: existing.first_seen,
         count: existing.count + cur.doc.count,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { alertId, AlertManager, type AlertSubject } from "./alerts.ts";
+import { alertId, AlertManager, type AlertSubject, processorFields } from "./alerts.ts";
 import type { Finding } from "./detectors.ts";
 
 const subject: AlertSubject = { sensor_id: "sensor_0001", sensor_type: "temperature", location: "office-lab" };
@@ -90,4 +90,17 @@ Deno.test("adopt continues the alert already open in the database instead of a d
   assert.equal(writes.length, 1);
   assert.equal(writes[0]._id, existing._id);
   assert.equal(writes[0].count, 6);
+});
+
+Deno.test("alerts loaded from the database never carry the web app's acknowledged fields into writes", () => {
+  const m = new AlertManager(0);
+  m.evaluate(subject, "threshold", hot(27), 1000);
+  const stored = { ...m.drain().writes[0], acknowledged: true, acknowledged_by: "op", acknowledged_at: new Date() };
+  const n = new AlertManager(0);
+  n.load([stored]);
+  n.evaluate(subject, "threshold", hot(28), 2000);
+  const w = n.drain().writes[0];
+  assert.equal(w.count, 2);
+  assert.ok(!("acknowledged" in w) && !("acknowledged_by" in w) && !("acknowledged_at" in w));
+  assert.deepEqual(Object.keys(processorFields(stored)).filter((k) => k.startsWith("ack")), []);
 });

@@ -21,7 +21,7 @@ import {
   readingId,
   type SensorReading,
 } from "@iot/shared";
-import { type AlertEvent, AlertManager, type AlertSubject, type AlertWrite } from "./alerts.ts";
+import { type AlertEvent, AlertManager, type AlertSubject, type AlertWrite, processorFields } from "./alerts.ts";
 import type { ProcessorConfig } from "./config.ts";
 import { checkReading, checkSilence, checkThreshold, newSensorState, type SensorState } from "./detectors.ts";
 import { deadLetterDoc, deadLetterMessage, type Rejected } from "./dlq.ts";
@@ -823,7 +823,7 @@ export class Processor {
   async #writeAlerts(writes: AlertWrite[], heartbeat?: () => Promise<void>): Promise<void> {
     if (writes.length === 0) return;
     const op = (w: AlertWrite): AnyBulkWriteOperation<AlertWrite> => {
-      const { _id, ...fields } = w;
+      const { _id, ...fields } = processorFields(w);
       const set = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
       return {
         updateOne: {

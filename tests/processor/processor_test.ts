@@ -181,11 +181,12 @@ Deno.test(
     try {
       const db = mongo.client.db(mongo.dbName);
       const alerts = db.collection(COLLECTIONS.alerts);
-      handle = await startProcessor({
+      const options: StartProcessorOptions = {
         ...baseOptions(broker.brokers, mongo.url, mongo.dbName, t),
         idleMs: 60_000,
         detectors: { silenceSeconds: 3 },
-      });
+      };
+      handle = await startProcessor(options);
       await handle.ready;
       const hot = sensorId(1); // temperature: normal band 15–25 °C
       const flat = sensorId(7); // temperature too, for the stuck rule
@@ -210,8 +211,11 @@ Deno.test(
       assert.equal(first.first_seen.getTime(), at(5));
       assert.equal(first.last_seen.getTime(), at(7));
       assert.match(first.message, /above the normal band/);
-      // The web app acknowledges it; the processor must keep that.
+      // The web app acknowledges it; the processor must keep that, also across a restart (open alerts reloaded).
       await alerts.updateOne({ _id: first._id }, { $set: { acknowledged: true, acknowledged_by: "op" } });
+      await handle.stop();
+      handle = await startProcessor(options);
+      await handle.ready;
 
       // Phase 2: one more hot reading (same alert), then normal for longer than the hold time: resolved.
       const phase2 = [
