@@ -8,10 +8,12 @@
  * - Windows: for every document of `windowed_metrics`, `count` equals the
  *   stored readings of its group whose event time falls in
  *   [window_start, window_end), computed here from the raw documents; and
- *   every stored reading's windows exist. Readings the processor refused as
- *   late (reason `late` in the DLQ: stored raw, by design not windowed) are
- *   left out of the expectation; a window may count a late reading only if a
- *   replay after a fault saw it in time (reported, bounded by the late count).
+ *   every stored reading's windows exist. The scenarios produce in order (no
+ *   out-of-order or late scenario), so no reading may be refused as late: a
+ *   `late` dead letter is a problem and the window must still count it. With
+ *   `allowLate` (for producers that do send late data), late readings are
+ *   left out of the expectation instead; a window may then count a late
+ *   reading only if a replay after a fault saw it in time (bounded).
  * - Alerts: `_id`s unique, at most one `state: "firing"` alert per
  *   (sensor_id, rule).
  * - Dead letters: the DLQ topic's records, distinct by source offset, match
@@ -32,6 +34,8 @@ export interface VerifyOptions {
   /** Kafka client and DLQ topic, to read dead letters (late readings and poison records). */
   kafka: Kafka;
   deadLetterTopic: string;
+  /** The producer sent late data on purpose: late dead letters are expected, not windowed (default false). */
+  allowLate?: boolean;
 }
 
 /** One dead letter as found on the DLQ topic. */
@@ -172,11 +176,19 @@ export async function verifyPipeline(o: VerifyOptions): Promise<VerifyReport> {
   if (duplicated.length) problems.push(`${duplicated.length} readings stored more than once: ${limited(duplicated)}`);
   if (unexpected.length) problems.push(`${unexpected.length} readings not produced: ${limited(unexpected)}`);
 
+  if (late.size && !o.allowLate) {
+    problems.push(
+      `${late.size} readings produced in order were refused as late (stored raw, missing from windows): ${
+        limited([...late])
+      }`,
+    );
+  }
+
   // Windows, from the raw documents.
   const want = new Map<string, number>();
   const lateIn = new Map<string, number>();
   for (const d of raw) {
-    const isLate = late.has(readingId(d));
+    const isLate = o.allowLate === true && late.has(readingId(d));
     for (const k of windowKeys(d, sizes)) {
       if (isLate) lateIn.set(k, (lateIn.get(k) ?? 0) + 1);
       else want.set(k, (want.get(k) ?? 0) + 1);
