@@ -146,23 +146,19 @@ export class AlertManager {
   adopt(existing: AlertWrite | AlertDoc): void {
     const key = `${existing.sensor_id}|${existing.rule}`;
     const cur = this.#open.get(key);
-    if (cur && cur.doc._id !== existing._id) {
-      this.#pending.delete(cur.doc._id);
-      const merged: AlertWrite = {
-        ...processorFields(cur.doc),
-        _id: existing._id,
-        first_seen: existing.first_seen,
-        count: existing.count + cur.doc.count,
-      };
-      cur.doc = merged;
-      this.#pending.set(merged._id, merged);
-      for (const e of this.#events) {
-        if (
-          e.alert._id !== merged._id && e.alert.sensor_id === existing.sensor_id && e.alert.rule === existing.rule &&
-          e.event === "new"
-        ) e.alert = { ...merged };
-      }
-    }
+    if (!cur || cur.doc._id === existing._id) return;
+    const ours = cur.doc._id;
+    this.#pending.delete(ours);
+    const merged: AlertWrite = {
+      ...processorFields(cur.doc),
+      _id: existing._id,
+      first_seen: existing.first_seen,
+      count: existing.count + cur.doc.count,
+    };
+    cur.doc = merged;
+    this.#pending.set(merged._id, merged);
+    // It is not a new alert after all: no "new" event for the duplicate.
+    this.#events = this.#events.filter((e) => !(e.event === "new" && e.alert._id === ours));
   }
 
   /** Takes the pending writes and events (the caller writes, then publishes). */

@@ -90,6 +90,16 @@ Deno.test("adopt continues the alert already open in the database instead of a d
   assert.equal(writes.length, 1);
   assert.equal(writes[0]._id, existing._id);
   assert.equal(writes[0].count, 6);
+
+  // A freshly opened alert that turns out to duplicate one firing elsewhere publishes no "new" event.
+  const n = new AlertManager(0);
+  n.evaluate(subject, "threshold", hot(27), 9000);
+  const batch = n.drain();
+  n.restore(batch);
+  n.adopt(existing);
+  const again = n.drain();
+  assert.deepEqual(again.writes.map((w) => w._id), [existing._id]);
+  assert.deepEqual(again.events, []);
 });
 
 Deno.test("alerts loaded from the database never carry the web app's acknowledged fields into writes", () => {

@@ -808,9 +808,27 @@ export class Processor {
   }
 
   async #flushAlerts(heartbeat?: () => Promise<void>): Promise<void> {
-    const batch = this.#alerts.drain();
+    let batch = this.#alerts.drain();
     if (batch.writes.length === 0 && batch.events.length === 0) return;
     try {
+      // One open alert per sensor and rule, also across instances and rebalances (and on servers
+      // without partial indexes): a newly opened alert continues one already firing in the database.
+      const opened = batch.events.filter((e) => e.event === "new").map((e) => e.alert);
+      if (opened.length) {
+        const firing = await this.#retry("Open alert check", () =>
+          this.#alertsCol!.find({
+            state: "firing",
+            sensor_id: { $in: [...new Set(opened.map((a) => a.sensor_id))] },
+          }).toArray(), heartbeat);
+        const conflicts = firing.filter((f) =>
+          opened.some((a) => a.sensor_id === f.sensor_id && a.rule === f.rule && a._id !== f._id)
+        );
+        if (conflicts.length) {
+          this.#alerts.restore(batch);
+          for (const c of conflicts) this.#alerts.adopt(c);
+          batch = this.#alerts.drain();
+        }
+      }
       await this.#writeAlerts(batch.writes, heartbeat);
       await this.#publishAlerts(batch.events, heartbeat);
     } catch (e) {
