@@ -476,7 +476,7 @@ export class Processor {
         });
         continue;
       }
-      const late = this.#marks.isLate(partition, res.eventTime, now);
+      const late = this.#marks.isLate(partition, res.eventTime);
       this.#marks.observe(partition, res.eventTime, now);
       if (late) {
         this.metrics.late.inc();
@@ -489,7 +489,7 @@ export class Processor {
           value: m.value,
           reason: "late",
           detail: `Event time ${res.reading.timestamp} is behind the watermark ${
-            new Date(this.#marks.partition(partition, now)).toISOString()
+            new Date(this.#marks.eventWatermark(partition)).toISOString()
           } (allowed lateness ${this.config.allowedLatenessMs} ms)`,
         });
       }

@@ -63,12 +63,24 @@ export class Watermarks {
   }
 
   /**
-   * Whether an event of `partition` is too late: its time is behind the
-   * partition's own watermark. (The global watermark only decides when windows
-   * are final; a window reopened by a slower partition is corrected, not lost.)
+   * The event-time watermark of a partition, without the idle fallback: its
+   * highest event time minus the allowed lateness (−Infinity before any event).
    */
-  isLate(partition: number, eventTime: number, now: number): boolean {
-    return eventTime < this.partition(partition, now);
+  eventWatermark(partition: number): number {
+    const p = this.#parts.get(partition);
+    return p ? p.maxEvent - this.options.allowedLatenessMs : -Infinity;
+  }
+
+  /**
+   * Whether an event of `partition` is too late: behind the partition's
+   * event-time watermark. The wall-clock idle fallback is not used here: a
+   * partition that only looked idle (e.g. the processor stalled on MongoDB)
+   * must not turn in-order records late. The global watermark only decides
+   * when windows are final; a window reopened by a slower partition is
+   * corrected, not lost.
+   */
+  isLate(partition: number, eventTime: number): boolean {
+    return eventTime < this.eventWatermark(partition);
   }
 
   /** Sets the assigned partitions (at wall-clock `now`); forgets the others. */

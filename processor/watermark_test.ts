@@ -8,9 +8,9 @@ Deno.test("partition watermark is max event time minus allowed lateness; late ev
   w.observe(0, 100_000, 0);
   w.observe(0, 95_000, 0);
   assert.equal(w.partition(0, 0), 90_000);
-  assert.equal(w.isLate(0, 90_000, 0), false, "exactly at the watermark is allowed");
-  assert.equal(w.isLate(0, 89_999, 0), true);
-  assert.equal(w.isLate(1, 0, 0), false, "another partition has its own watermark");
+  assert.equal(w.isLate(0, 90_000), false, "exactly at the watermark is allowed");
+  assert.equal(w.isLate(0, 89_999), true);
+  assert.equal(w.isLate(1, 0), false, "another partition has its own watermark");
 });
 
 Deno.test("the global watermark waits for every assigned partition, then empty idle ones stop holding it", () => {
@@ -31,6 +31,8 @@ Deno.test("an idle partition's watermark follows the wall clock so windows close
   assert.equal(w.partition(0, 1999), 9000);
   assert.equal(w.partition(0, 2000), 11_000);
   assert.equal(w.global(5000), 14_000);
+  assert.equal(w.isLate(0, 9500), false, "lateness ignores the idle fallback: a stalled consumer is not idle input");
+  assert.equal(w.isLate(0, 8999), true);
 });
 
 Deno.test("the global watermark never goes backwards, also after a rebalance", () => {
