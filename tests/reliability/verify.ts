@@ -130,12 +130,14 @@ export async function verifyPipeline(o: VerifyOptions): Promise<VerifyReport> {
   const dlq = await readTopic(o.kafka, o.deadLetterTopic);
   const letters = new Map<string, DeadLetter>();
   const late = new Set<string>();
+  let lateDetail = "";
   for (const r of dlq) {
     const source = `${r.headers["source.topic"]}:${r.headers["source.partition"]}:${r.headers["source.offset"]}`;
     if (!r.headers.reason) problems.push(`DLQ record ${r.partition}/${r.offset} has no reason header`);
     if (r.headers.reason === "late") {
       const id = lateId(r);
       if (id) late.add(id);
+      lateDetail ||= r.headers.detail ?? "";
     }
     if (!letters.has(source)) {
       letters.set(source, {
@@ -180,7 +182,7 @@ export async function verifyPipeline(o: VerifyOptions): Promise<VerifyReport> {
     problems.push(
       `${late.size} readings produced in order were refused as late (stored raw, missing from windows): ${
         limited([...late])
-      }`,
+      }; first: ${lateDetail}`,
     );
   }
 
