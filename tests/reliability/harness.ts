@@ -399,10 +399,13 @@ export interface KnownSet {
   done: Promise<ProducerResult>;
   /** Throws the producer's error if it has failed (call inside wait loops). */
   check(): void;
+  /** The producer's warning and error log lines (JSON), as it reported trouble. */
+  warnings: string[];
 }
 
 /** Starts the producer library on a known, seeded set of readings (every sensor's seq dense from 0). */
 export function produceKnownSet(o: KnownSetOptions): KnownSet {
+  const warnings: string[] = [];
   const handle = startProducer({
     brokers: o.brokers,
     topic: o.topic,
@@ -413,7 +416,7 @@ export function produceKnownSet(o: KnownSetOptions): KnownSet {
     seed: o.seed,
     anomalyRate: o.anomalyRate,
     statsIntervalS: 0,
-    logger: testLogger,
+    logger: createLogger({ name: "producer", level: "warn", format: "json", write: (l) => warnings.push(l) }),
     signal: o.signal,
   });
   const done = handle.done;
@@ -422,6 +425,7 @@ export function produceKnownSet(o: KnownSetOptions): KnownSet {
   return {
     handle,
     done,
+    warnings,
     check() {
       if (failure !== undefined) throw new Error(`The producer failed: ${(failure as Error)?.message ?? failure}`);
     },

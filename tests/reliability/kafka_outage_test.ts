@@ -68,8 +68,11 @@ Deno.test("3. Kafka broker down for 10 s while producing and processing: totals 
       acknowledgedBeforeStop: before.total,
       acknowledgedDuringOutage: duringOutage.total - before.total,
       producerErrors: result.stats.errors,
+      producerWarnings: known.warnings.length,
+      producerFirstWarning: known.warnings.length ? JSON.parse(known.warnings[0]).msg : undefined,
       ...reportNumbers(report),
     });
+    assert.ok(known.warnings.length > 0, "the producer reported the outage in its log");
     assert.ok(processorAlive, "the processor survived the outage");
     assert.ok(!processor.proc.exited, "the processor is still running");
     assert.deepEqual(report.problems, []);
