@@ -296,7 +296,12 @@ Deno.test("7b. API fuzz: malformed query parameters get a 4xx JSON error, never 
     const health = await fetch(`${web.url}/healthz`);
     await health.body?.cancel();
 
-    summary("7b-web-api-fuzz", { requests: urls.length + 4, statuses, serverErrors: serverErrors.length });
+    summary("7b-web-api-fuzz", {
+      records: urls.length + 4,
+      faults: { fuzz_requests: urls.length + 4 },
+      statuses,
+      serverErrors: serverErrors.length,
+    });
     assert.deepEqual(serverErrors, [], "no 5xx");
     assert.deepEqual(notJson, [], "every error is a JSON object with an error message");
     assert.deepEqual(acceptedBad, [], "repeated, unknown and operator-like parameters are refused");
