@@ -66,6 +66,7 @@ Deno.test("1. processor SIGKILLed mid-stream and restarted: nothing lost, nothin
       expected,
       kafka: s.kafka,
       deadLetterTopic: s.names.deadLetters,
+      alertTopic: s.names.alerts,
     });
     summary("1-sigkill", {
       records: RECORDS,
@@ -140,6 +141,7 @@ Deno.test(
         expected,
         kafka: s.kafka,
         deadLetterTopic: s.names.deadLetters,
+        alertTopic: s.names.alerts,
       });
       summary("2-sigterm", {
         records: RECORDS,

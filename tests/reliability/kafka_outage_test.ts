@@ -62,6 +62,7 @@ Deno.test("3. Kafka broker down for 10 s while producing and processing: totals 
       expected,
       kafka: scenario.kafka,
       deadLetterTopic: scenario.names.deadLetters,
+      alertTopic: scenario.names.alerts,
     });
     summary("3-kafka-outage", {
       records: RECORDS,

@@ -79,7 +79,13 @@ Deno.test(
         extra: async () => (await s.storedCount()) >= RECORDS,
       });
       await processor.waitHealthy(30_000);
-      const report = await verifyPipeline({ db: s.db, expected, kafka: s.kafka, deadLetterTopic: s.names.deadLetters });
+      const report = await verifyPipeline({
+        db: s.db,
+        expected,
+        kafka: s.kafka,
+        deadLetterTopic: s.names.deadLetters,
+        alertTopic: s.names.alerts,
+      });
       summary("4-mongo-outage", {
         records: RECORDS,
         faults: { mongo_unreachable_ms: outageMs },

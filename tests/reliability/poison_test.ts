@@ -148,7 +148,13 @@ Deno.test(
         extra: async () => (await s.storedCount()) >= expected.length,
       });
       const health = await processor.health();
-      const report = await verifyPipeline({ db: s.db, expected, kafka: s.kafka, deadLetterTopic: s.names.deadLetters });
+      const report = await verifyPipeline({
+        db: s.db,
+        expected,
+        kafka: s.kafka,
+        deadLetterTopic: s.names.deadLetters,
+        alertTopic: s.names.alerts,
+      });
       summary("6-poison", {
         records: expected.length + list.length,
         faults: { poison: list.length, validWithNullKey: 1 },

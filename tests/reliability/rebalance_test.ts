@@ -66,7 +66,13 @@ Deno.test("5. rebalance: a processor joins and another leaves mid-stream; totals
       topic: s.names.readings,
       extra: async () => (await s.storedCount()) >= RECORDS,
     });
-    const report = await verifyPipeline({ db: s.db, expected, kafka: s.kafka, deadLetterTopic: s.names.deadLetters });
+    const report = await verifyPipeline({
+      db: s.db,
+      expected,
+      kafka: s.kafka,
+      deadLetterTopic: s.names.deadLetters,
+      alertTopic: s.names.alerts,
+    });
     summary("5-rebalance", {
       records: RECORDS,
       faults: { joined: 1, left: 1, rebalances: 2 },

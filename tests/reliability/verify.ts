@@ -36,6 +36,8 @@ export interface VerifyOptions {
   deadLetterTopic: string;
   /** The producer sent late data on purpose: late dead letters are expected, not windowed (default false). */
   allowLate?: boolean;
+  /** Alerts topic: its events are counted (repeats after a replay are allowed: at-least-once). */
+  alertTopic?: string;
 }
 
 /** One dead letter as found on the DLQ topic. */
@@ -65,6 +67,11 @@ export interface VerifyReport {
   firingAlerts: number;
   duplicatedAlerts: number;
   late: number;
+  /** Events on the alerts topic, and how many repeat an (event, alert) pair already published. */
+  alertEvents: number;
+  alertEventRepeats: number;
+  /** Alerts firing in MongoDB without a "new" event on the alerts topic. */
+  alertsWithoutEvent: number;
   /** Distinct dead letters on the DLQ topic (by source partition and offset). */
   deadLetters: number;
   /** Records on the DLQ topic including repeats from replays. */
@@ -235,6 +242,32 @@ export async function verifyPipeline(o: VerifyOptions): Promise<VerifyReport> {
   const dupAlerts = [...firing].filter(([, n]) => n > 1).map(([k, n]) => `${k} x${n}`);
   if (dupAlerts.length) problems.push(`more than one firing alert per sensor and rule: ${limited(dupAlerts)}`);
 
+  // Alert events: every stored alert was announced; repeats are at-least-once, reported only.
+  let alertEvents = 0;
+  let alertEventRepeats = 0;
+  let alertsWithoutEvent = 0;
+  if (o.alertTopic) {
+    const events = await readTopic(o.kafka, o.alertTopic);
+    const seenEvents = new Set<string>();
+    const announced = new Set<string>();
+    for (const e of events) {
+      let id = "";
+      try {
+        id = String(JSON.parse(decoder.decode(e.value ?? new Uint8Array()))._id);
+      } catch { /* counted as an event without id */ }
+      const k = `${e.headers.event}|${id}`;
+      if (seenEvents.has(k)) alertEventRepeats++;
+      seenEvents.add(k);
+      if (e.headers.event === "new") announced.add(id);
+    }
+    alertEvents = events.length;
+    const silent = alerts.filter((a) => !announced.has(String(a._id))).map((a) => String(a._id));
+    alertsWithoutEvent = silent.length;
+    if (silent.length) {
+      problems.push(`${silent.length} stored alerts never announced on ${o.alertTopic}: ${limited(silent)}`);
+    }
+  }
+
   return {
     expected: expected.size,
     stored: raw.length,
@@ -250,6 +283,9 @@ export async function verifyPipeline(o: VerifyOptions): Promise<VerifyReport> {
     firingAlerts: [...firing.values()].reduce((a, b) => a + b, 0),
     duplicatedAlerts: dupAlerts.length,
     late: late.size,
+    alertEvents,
+    alertEventRepeats,
+    alertsWithoutEvent,
     deadLetters: letters.size,
     deadLetterRecords: dlq.length,
     deadLetterDocs: deadDocs.length,
