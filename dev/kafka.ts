@@ -59,6 +59,11 @@ export class LocalKafka {
     return !!this.#proc && !this.#proc.exited;
   }
 
+  /** Process id of the running broker (for CPU accounting), if any. */
+  get pid(): number | undefined {
+    return this.#proc && !this.#proc.exited ? this.#proc.pid : undefined;
+  }
+
   /** The last lines of the broker's output. */
   tail(n = 40): string {
     return this.#proc?.tail(n) ?? "";

@@ -75,6 +75,11 @@ export class LocalMongo {
     return !!this.#proc && !this.#proc.exited;
   }
 
+  /** Process id of the running server (for CPU accounting), if any. */
+  get pid(): number | undefined {
+    return this.#proc && !this.#proc.exited ? this.#proc.pid : undefined;
+  }
+
   /** The last lines of the server's output. */
   tail(n = 40): string {
     return this.#proc?.tail(n) ?? "";

@@ -73,7 +73,7 @@ export function loadProcessorConfig(
     windowsS: parseWindows(r.list("PROCESSOR_WINDOWS")),
     allowedLatenessMs: lateness,
     idleMs: Math.max(10_000, lateness),
-    flushIntervalMs: 1000,
+    flushIntervalMs: r.int("PROCESSOR_FLUSH_MS", 50, 60_000),
     rawRetentionDays: r.number("RAW_RETENTION_DAYS", 0.0001, 36500),
     consumeOnly: flags.consumeOnly ?? false,
     fromBeginning: true,

@@ -113,6 +113,12 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
     used_by: "processor",
   },
   {
+    name: "PROCESSOR_FLUSH_MS",
+    default: "1000",
+    description: "How often windows and alerts are written and offsets committed (dashboard latency vs. write load)",
+    used_by: "processor",
+  },
+  {
     name: "RAW_RETENTION_DAYS",
     default: "7",
     description: "Days raw readings are kept (TTL index plus a cleanup job)",

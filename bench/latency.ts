@@ -1,0 +1,352 @@
+/**
+ * `benchLatency`: end-to-end latency at fixed producer rates — from a
+ * reading's event time until (a) the window holding it is visible in MongoDB
+ * and (b) a WebSocket client of the dashboard receives it — with Kafka's own
+ * `EndToEndLatency` (produce → consume round trip) as the baseline.
+ *
+ * Method: the fleet producer runs open-loop at the fixed rate (no coordinated
+ * omission: it does not wait for the pipeline). Beside it, a probe sensor
+ * sends one reading every 20 ms stamped with its send time. The probe's
+ * per-sensor 10 s window counts its readings, so when the window's count
+ * reaches k, the k-th probe reading of that window has become visible: every
+ * probe reading gets its exact first-visible time, read by polling MongoDB
+ * every 5 ms and from the dashboard's WebSocket frames. Processor, web and
+ * producer run as separate processes; their CPU use is reported per 10k msg/s.
+ *
+ * Standalone: `deno run -A bench/latency.ts [--rates 1000,10000] [--duration 30]`.
+ */
+import { MongoClient } from "mongodb";
+import {
+  COLLECTIONS,
+  createKafka,
+  createLogger,
+  parseFlags,
+  runMain,
+  SENSOR_RANGES,
+  sensorProfile,
+  UsageError,
+} from "@iot/shared";
+import type { SensorReading } from "@iot/shared";
+import { LogHistogram, type Percentiles } from "@iot/producer";
+import { windowId, windowStart } from "../processor/windows.ts";
+import { LocalKafka } from "../dev/kafka.ts";
+import { LocalMongo } from "../dev/mongo.ts";
+import { freePort, type ManagedProcess } from "../dev/process.ts";
+import { CpuMeter } from "./cpu.ts";
+import { runKafkaTool } from "./kafka_tools.ts";
+import { type BenchResult, result, round } from "./result.ts";
+import { startProgram } from "./services.ts";
+
+/** Options of `benchLatency`. */
+export interface BenchLatencyOptions {
+  /** Producer rates in msg/s (default 1000 and 10 000). */
+  rates?: number[];
+  /** Seconds measured per rate (default 30). */
+  durationS?: number;
+  /** Processor flush interval in ms (default: the processor's). */
+  flushMs?: number;
+  brokers?: string[];
+  log?: (line: string) => void;
+}
+
+/** Latency of one rate. */
+export interface LatencyRun {
+  rate: number;
+  mongo: Percentiles;
+  ws: Percentiles;
+  /** Cores used per process. */
+  cpu: Record<string, number>;
+  probes: number;
+}
+
+const PROBE = "sensor_9999";
+const PROBE_EVERY_MS = 20;
+const WINDOW_MS = 10_000;
+
+/** Tracks which probe readings became visible, from a window's count. */
+class ProbeTracker {
+  /** Event times of the probe readings sent, per 10 s window start. */
+  readonly sent = new Map<number, number[]>();
+  readonly #seen = new Map<string, Map<number, number>>();
+  readonly hist = { mongo: new LogHistogram(), ws: new LogHistogram() };
+
+  /** Records a sent probe reading. */
+  add(eventTime: number): void {
+    const start = windowStart(eventTime, WINDOW_MS);
+    let list = this.sent.get(start);
+    if (!list) this.sent.set(start, list = []);
+    list.push(eventTime);
+  }
+
+  /** A window of the probe was observed by `via` with `count` readings at time `now`. */
+  observe(via: "mongo" | "ws", start: number, count: number, now: number): void {
+    let seen = this.#seen.get(via);
+    if (!seen) this.#seen.set(via, seen = new Map());
+    const before = seen.get(start) ?? 0;
+    if (count <= before) return;
+    const times = this.sent.get(start) ?? [];
+    for (let i = before; i < Math.min(count, times.length); i++) this.hist[via].record(now - times[i]);
+    seen.set(start, count);
+  }
+}
+
+async function measureRate(
+  rate: number,
+  brokers: string[],
+  options: BenchLatencyOptions,
+  kafkaPid: number | undefined,
+): Promise<LatencyRun> {
+  const log = options.log ?? ((l: string) => console.error(l));
+  const duration = options.durationS ?? 30;
+  const mongo = new LocalMongo({ engine: "java", heap: "3g" });
+  const procs: ManagedProcess[] = [];
+  const tag = `lat${rate}-${Date.now().toString(36)}`;
+  const client = new MongoClient(`mongodb://127.0.0.1:${mongo.port}/?directConnection=true`);
+  const logger = createLogger({ name: "bench", level: "warn" });
+  const kafka = await createKafka({ brokers, clientId: "bench" }, { role: "probe", logger });
+  const probeProducer = kafka.producer();
+  let ws: WebSocket | undefined;
+  try {
+    await mongo.start();
+    const env: Record<string, string> = {
+      KAFKA_BROKERS: brokers.join(","),
+      MONGO_URL: mongo.url,
+      MONGO_DB: "bench",
+      KAFKA_TOPIC: `${tag}-readings`,
+      KAFKA_DLQ_TOPIC: `${tag}-dlq`,
+      KAFKA_ALERTS_TOPIC: `${tag}-alerts`,
+      PROCESSOR_GROUP: `${tag}-group`,
+      RAW_RETENTION_DAYS: "1",
+    };
+    if (options.flushMs) env.PROCESSOR_FLUSH_MS = String(options.flushMs);
+    const metricsPort = freePort();
+    const webPort = freePort();
+    procs.push(
+      await startProgram({
+        name: "processor",
+        script: "processor/main.ts",
+        env: { ...env, PROCESSOR_METRICS_PORT: String(metricsPort) },
+        healthUrl: `http://127.0.0.1:${metricsPort}/healthz`,
+      }),
+    );
+    procs.push(
+      await startProgram({
+        name: "web",
+        script: "web/main.ts",
+        env: { ...env, WEB_PORT: String(webPort), WEB_HOST: "127.0.0.1" },
+        healthUrl: `http://127.0.0.1:${webPort}/healthz`,
+      }),
+    );
+    const producer = await startProgram({
+      name: "producer",
+      script: "producer/main.ts",
+      args: ["--rate", String(rate), "--sensors", "1000", "--duration", String(duration + 15), "--quiet"],
+      env,
+    });
+    procs.push(producer);
+    await client.connect();
+    await probeProducer.connect();
+    const tracker = new ProbeTracker();
+
+    // WebSocket client of the dashboard, subscribed to the probe's 10 s sensor windows.
+    ws = new WebSocket(`ws://127.0.0.1:${webPort}/ws`);
+    const socket = ws;
+    await new Promise<void>((resolve, reject) => {
+      socket.onopen = () => resolve();
+      socket.onerror = () => reject(new Error("WebSocket to the dashboard failed"));
+    });
+    socket.send(JSON.stringify({ t: "sub", sensor: PROBE, kind: "sensor", size: 10 }));
+    socket.onmessage = (ev) => {
+      const now = Date.now();
+      const frame = JSON.parse(String(ev.data));
+      if (frame.t !== "batch") return;
+      for (const w of frame.windows ?? []) {
+        if (w.sensor_id === PROBE && w.size_s === 10) tracker.observe("ws", w.start, w.count, now);
+      }
+    };
+
+    // Warm-up: let the producer reach its rate and the processor catch up.
+    await new Promise((r) => setTimeout(r, 5000));
+    const meter = new CpuMeter({
+      producer: producer.pid,
+      processor: procs[0].pid,
+      web: procs[1].pid,
+      kafka: kafkaPid,
+      mongo: mongo.pid,
+      bench: Deno.pid,
+    });
+    await meter.start();
+
+    const profile = sensorProfile(PROBE);
+    let seq = 0;
+    let sendFailures = 0;
+    let probing = true;
+    const windows = client.db("bench").collection(COLLECTIONS.windows);
+    const poller = (async () => {
+      while (probing || tracker.sent.size > 0) {
+        const now = Date.now();
+        const starts = [...tracker.sent.keys()].filter((s) => s >= windowStart(now, WINDOW_MS) - WINDOW_MS);
+        for (const start of starts) {
+          const doc = await windows.findOne(
+            { _id: windowId("sensor", PROBE, start, WINDOW_MS) as never },
+            { projection: { count: 1 } },
+          );
+          if (doc) tracker.observe("mongo", start, doc.count, Date.now());
+        }
+        if (!probing) break;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    const until = Date.now() + duration * 1000;
+    while (Date.now() < until) {
+      const t = Date.now();
+      const reading: SensorReading = {
+        sensor_id: PROBE,
+        sensor_type: profile.sensorType,
+        value: (SENSOR_RANGES[profile.sensorType].normalMin + SENSOR_RANGES[profile.sensorType].normalMax) / 2,
+        location: profile.location,
+        timestamp: new Date(t).toISOString(),
+        status: "normal",
+        seq: seq++,
+        metadata: { unit: profile.unit, sensor_model: profile.model, battery_level: 100 },
+      };
+      tracker.add(t);
+      probeProducer.send({
+        topic: env.KAFKA_TOPIC,
+        acks: -1,
+        messages: [{ key: PROBE, value: JSON.stringify(reading) }],
+      })
+        .catch(() => sendFailures++);
+      await new Promise((r) => setTimeout(r, Math.max(0, PROBE_EVERY_MS - (Date.now() - t))));
+    }
+    // Let the last probes become visible.
+    await new Promise((r) => setTimeout(r, 3000));
+    probing = false;
+    await poller;
+    const cpu = await meter.stop();
+    const run: LatencyRun = {
+      rate,
+      mongo: tracker.hist.mongo.summary(),
+      ws: tracker.hist.ws.summary(),
+      cpu,
+      probes: seq - sendFailures,
+    };
+    log(
+      `bench latency @${rate}/s: ${seq} probes; MongoDB p50 ${round(run.mongo.p50)} p95 ${round(run.mongo.p95)} p99 ${
+        round(run.mongo.p99)
+      } ms (${run.mongo.count} seen); WebSocket p50 ${round(run.ws.p50)} p95 ${round(run.ws.p95)} p99 ${
+        round(run.ws.p99)
+      } ms (${run.ws.count} seen); CPU cores ${JSON.stringify(cpu)}`,
+    );
+    return run;
+  } finally {
+    try {
+      ws?.close();
+    } catch { /* closed */ }
+    await probeProducer.disconnect().catch(() => {});
+    for (const p of procs.reverse()) await p.stop(15_000);
+    await client.close(true).catch(() => {});
+    await mongo.dispose();
+  }
+}
+
+/** Runs Kafka's EndToEndLatency (closed loop, acks=all) and returns its p50 and p99 in ms. */
+export async function kafkaEndToEnd(
+  brokers: string[],
+  messages = 5000,
+  size = 230,
+): Promise<{ p50: number; p99: number }> {
+  const topic = `bench-e2e-${Date.now().toString(36)}`;
+  await runKafkaTool("org.apache.kafka.tools.TopicCommand", [
+    "--bootstrap-server",
+    brokers[0],
+    "--create",
+    "--topic",
+    topic,
+    "--partitions",
+    "1",
+  ]);
+  const out = await runKafkaTool("org.apache.kafka.tools.EndToEndLatency", [
+    brokers[0],
+    topic,
+    String(messages),
+    "all",
+    String(size),
+  ]);
+  return parseEndToEnd(out);
+}
+
+/** Parses "Percentiles: 50th = 2, 99th = 51, 99.9th = 166" from EndToEndLatency's output. */
+export function parseEndToEnd(stdout: string): { p50: number; p99: number } {
+  const m = /Percentiles: 50th = ([\d.]+), 99th = ([\d.]+)/.exec(stdout);
+  if (!m) throw new Error(`Unexpected EndToEndLatency output: ${stdout.slice(-300)}`);
+  return { p50: Number(m[1]), p99: Number(m[2]) };
+}
+
+/** Measures latency at each rate and returns p99 results against Kafka's EndToEndLatency. */
+export async function benchLatency(options: BenchLatencyOptions = {}): Promise<BenchResult[]> {
+  const log = options.log ?? ((l: string) => console.error(l));
+  const rates = options.rates ?? [1000, 10_000];
+  let local: LocalKafka | undefined;
+  try {
+    let brokers = options.brokers;
+    if (!brokers) {
+      local = new LocalKafka({ heap: "1g" });
+      await local.start();
+      brokers = [local.brokers];
+    }
+    const baseline = await kafkaEndToEnd(brokers);
+    log(`bench latency: Kafka EndToEndLatency p50 ${baseline.p50} ms, p99 ${baseline.p99} ms`);
+    const results: BenchResult[] = [];
+    for (const rate of rates) {
+      const run = await measureRate(rate, brokers, options, local?.pid);
+      const cpuPer10k = Object.fromEntries(
+        Object.entries(run.cpu).map(([k, v]) => [k, round((v * 10_000) / rate, 3)]),
+      );
+      const notes =
+        `${run.probes} probe readings over ${options.durationS ?? 30} s; p50 ${round(run.ws.p50)} / p95 ${
+          round(run.ws.p95)
+        } ms; CPU cores per 10k msg/s ${JSON.stringify(cpuPer10k)}; flush ${options.flushMs ?? "default"} ms; ` +
+        "MongoDB: mongo-java-server (in memory)";
+      results.push(
+        await result({
+          name: `latency.event_to_dashboard_p99@${rate}`,
+          unit: "ms",
+          baseline: "kafka EndToEndLatency p99 (produce→consume, closed loop)",
+          runs: [round(run.ws.p99)],
+          baseline_runs: [baseline.p99],
+          lowerIsBetter: true,
+          notes,
+          target: rate === 10_000 ? "p99 ≤ 100 ms at 10k msg/s" : undefined,
+          met: rate === 10_000 ? run.ws.p99 <= 100 : undefined,
+        }),
+        await result({
+          name: `latency.event_to_mongo_p99@${rate}`,
+          unit: "ms",
+          baseline: "kafka EndToEndLatency p99 (produce→consume, closed loop)",
+          runs: [round(run.mongo.p99)],
+          baseline_runs: [baseline.p99],
+          lowerIsBetter: true,
+          notes: `p50 ${round(run.mongo.p50)} / p95 ${round(run.mongo.p95)} ms`,
+        }),
+      );
+    }
+    return results;
+  } finally {
+    await local?.dispose();
+  }
+}
+
+if (import.meta.main) {
+  runMain(async () => {
+    const flags = parseFlags(Deno.args, {
+      rates: { type: "string", default: "1000,10000", help: "Comma-separated producer rates" },
+      duration: { type: "number", default: 30, min: 5, max: 300, help: "Seconds measured per rate" },
+      "flush-ms": { type: "number", min: 10, max: 60_000, integer: true, help: "Processor flush interval" },
+    });
+    const rates = flags.rates.split(",").map(Number);
+    if (rates.some((r) => !(r > 0))) throw new UsageError("Flag --rates must be positive numbers");
+    const results = await benchLatency({ rates, durationS: flags.duration, flushMs: flags["flush-ms"] });
+    for (const r of results) console.log(JSON.stringify(r));
+  });
+}
