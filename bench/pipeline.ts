@@ -17,6 +17,8 @@ import {
   createKafka,
   createLogger,
   ensureTopics,
+  parseFlags,
+  runMain,
   SENSOR_RANGES,
   sensorId,
   sensorProfile,
@@ -46,6 +48,10 @@ export interface BenchPipelineOptions {
   writeConcurrency?: number;
   /** Give up a run after this long (default 55 s). */
   runTimeoutMs?: number;
+  /** Processor instances in the consumer group (default 1). */
+  instances?: number;
+  /** Skip the consume-only baseline and the bare-insert ceiling (default false). */
+  fullOnly?: boolean;
   log?: (line: string) => void;
 }
 
@@ -125,47 +131,57 @@ export async function benchPipeline(options: BenchPipelineOptions = {}): Promise
         await mongoLocal.start();
         mongoUrl = mongoLocal.url;
       }
-      const handle = await startProcessor({
-        kafka: { brokers: brokers!, clientId: "bench" },
-        mongo: { url: mongoUrl ?? "mongodb://127.0.0.1:1", db: `bench_${Date.now().toString(36)}` },
-        topics: { readings: topic, deadLetters: `${topic}.dlq`, alerts: `${topic}-alerts` },
-        partitions,
-        groupId: `${topic}-${consumeOnly ? "base" : "full"}-${run}`,
-        instance: `bench-${run}`,
-        metricsPort: 0,
-        consumeOnly,
-        rawRetentionDays: 36500,
-        writeConcurrency: options.writeConcurrency,
-        flushIntervalMs: options.flushIntervalMs,
-        logger,
-      });
+      const instances = consumeOnly ? 1 : (options.instances ?? 1);
+      const handles = await Promise.all(Array.from({ length: instances }, (_, k) =>
+        startProcessor({
+          kafka: { brokers: brokers!, clientId: "bench" },
+          mongo: { url: mongoUrl ?? "mongodb://127.0.0.1:1", db: `bench_${topic}_${run}` },
+          topics: { readings: topic, deadLetters: `${topic}.dlq`, alerts: `${topic}-alerts` },
+          partitions,
+          groupId: `${topic}-${consumeOnly ? "base" : "full"}-${run}`,
+          instance: `bench-${run}-${k}`,
+          metricsPort: 0,
+          consumeOnly,
+          rawRetentionDays: 36500,
+          writeConcurrency: options.writeConcurrency,
+          flushIntervalMs: options.flushIntervalMs,
+          logger,
+        })));
+      // Committed offsets per partition, the highest any instance committed (partitions may move).
+      const committedTotal = () => {
+        const best = new Map<string, number>();
+        for (const h of handles) {
+          for (const [p, o] of Object.entries(h.stats().committed)) best.set(p, Math.max(best.get(p) ?? 0, o));
+        }
+        return [...best.values()].reduce((a, b) => a + b, 0);
+      };
       try {
-        await handle.ready;
+        await Promise.all(handles.map((h) => h.ready));
         const deadline = Date.now() + (options.runTimeoutMs ?? 55_000);
         let first = 0;
         while (Date.now() < deadline) {
-          const s = handle.stats();
-          if (!first && s.consumed > 0) first = performance.now();
-          const committed = Object.values(s.committed).reduce((a, b) => a + b, 0);
-          if (committed >= messages) break;
+          if (!first && handles.some((h) => h.stats().consumed > 0)) first = performance.now();
+          if (committedTotal() >= messages) break;
           await new Promise((r) => setTimeout(r, 20));
         }
-        const s = handle.stats();
-        const committed = Object.values(s.committed).reduce((a, b) => a + b, 0);
+        const committed = committedTotal();
         const secs = (performance.now() - first) / 1000;
         const rate = committed / secs;
+        const s = handles[0].stats();
         log(
-          `bench pipeline: ${consumeOnly ? "consume-only" : "full"} run ${run}: ${committed}/${messages} committed in ${
+          `bench pipeline: ${
+            consumeOnly ? "consume-only" : "full"
+          } run ${run} (${instances} instance(s), ${partitions} partitions): ${committed}/${messages} committed in ${
             secs.toFixed(1)
           } s = ${
             Math.round(rate)
-          } msg/s (stored ${s.stored}, windows written ${s.windowsWritten}, alerts ${s.alertsNew}) stages ${
+          } msg/s (instance 1: stored ${s.stored}, windows written ${s.windowsWritten}, alerts ${s.alertsNew}) stages ${
             JSON.stringify(s.stageSeconds)
           }`,
         );
         return rate;
       } finally {
-        await handle.stop();
+        await Promise.all(handles.map((h) => h.stop()));
         await mongoLocal?.dispose();
         mongoLocal = undefined;
       }
@@ -214,26 +230,31 @@ export async function benchPipeline(options: BenchPipelineOptions = {}): Promise
 
     const base: number[] = [];
     const full: number[] = [];
-    for (let i = 0; i < runs; i++) base.push(await measure(true, i));
+    if (!options.fullOnly) { for (let i = 0; i < runs; i++) base.push(await measure(true, i)); }
     for (let i = 0; i < runs; i++) full.push(await measure(false, i));
-    const insertCeiling = await ceiling();
+    const insertCeiling = options.fullOnly ? NaN : await ceiling();
     await admin.deleteTopics({ topics: [topic, `${topic}.dlq`, `${topic}-alerts`] }).catch(() => {});
     await admin.disconnect();
     const backend = options.mongoUrl ? "MongoDB at the given URL" : "mongo-java-server stand-in (in-memory, oplog)";
     const r = await result({
-      name: "processor end-to-end drain rate (raw + windows + alerts)",
+      name: options.instances && options.instances > 1 || partitions !== 3
+        ? `pipeline.drain_rate (${options.instances ?? 1} instances, ${partitions} partitions)`
+        : "pipeline.drain_rate",
       unit: "msg/s",
       baseline: "bare consumer (consume-only: decode + validate)",
       runs: full.map((v) => Math.round(v)),
       baseline_runs: base.map((v) => Math.round(v)),
-      notes:
-        `${messages} readings backlog, ${sensors} sensors, ${partitions} partitions, windows 10 s + 60 s, one instance; MongoDB: ${backend}`,
+      notes: `${messages} readings backlog, ${sensors} sensors, ${partitions} partitions, windows 10 s + 60 s, ${
+        options.instances ?? 1
+      } instance(s); MongoDB: ${backend}`,
       target: `≥ ${TARGET} msg/s`,
     });
     r.met = r.value >= TARGET;
-    r.notes += `; bare insertMany rate of this backend: ${Math.round(insertCeiling)} docs/s (processor reaches ${
-      Math.round((r.value / insertCeiling) * 100)
-    }% of it)`;
+    if (!options.fullOnly) {
+      r.notes += `; bare insertMany rate of this backend: ${Math.round(insertCeiling)} docs/s (processor reaches ${
+        Math.round((r.value / insertCeiling) * 100)
+      }% of it)`;
+    }
     return [r];
   } finally {
     await mongoLocal?.dispose();
@@ -242,16 +263,23 @@ export async function benchPipeline(options: BenchPipelineOptions = {}): Promise
 }
 
 if (import.meta.main) {
-  const args = Deno.args;
-  const arg = (name: string) => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? Number(args[i + 1]) : undefined;
-  };
-  const results = await benchPipeline({
-    messages: arg("messages"),
-    runs: arg("runs"),
-    writeConcurrency: arg("concurrency"),
-    flushIntervalMs: arg("flush-ms"),
+  runMain(async () => {
+    const flags = parseFlags(Deno.args, {
+      messages: { type: "number", default: 300_000, min: 1000, integer: true, help: "Backlog size" },
+      runs: { type: "number", default: 2, min: 1, max: 10, integer: true, help: "Runs of each mode" },
+      concurrency: { type: "number", min: 1, max: 16, integer: true, help: "Raw insert calls in flight" },
+      "flush-ms": { type: "number", min: 50, max: 60_000, integer: true, help: "Flush interval" },
+      instances: { type: "number", default: 1, min: 1, max: 8, integer: true, help: "Processor instances" },
+      partitions: { type: "number", default: 3, min: 1, max: 64, integer: true, help: "Partitions" },
+    });
+    const results = await benchPipeline({
+      messages: flags.messages,
+      runs: flags.runs,
+      writeConcurrency: flags.concurrency,
+      flushIntervalMs: flags["flush-ms"],
+      instances: flags.instances,
+      partitions: flags.partitions,
+    });
+    for (const r of results) console.log(JSON.stringify(r));
   });
-  console.log(JSON.stringify(results, null, 2));
 }
