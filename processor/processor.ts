@@ -41,6 +41,9 @@ import {
   windowTotals,
 } from "./windows.ts";
 
+/** The processor's reported rate is averaged over this long. */
+const RATE_WINDOW_MS = 10_000;
+
 /** Counters of one processor instance. */
 export interface ProcessorStats {
   instance: string;
@@ -205,8 +208,8 @@ export class Processor {
   #readyResolve!: () => void;
   #stopPromise?: Promise<void>;
   #startedAt = new Date();
-  #lastRateAt = Date.now();
-  #lastRateCount = 0;
+  /** (time, consumed) samples of the last ~10 s: the reported rate is smoothed over them. */
+  #rateSamples: [number, number][] = [[Date.now(), 0]];
   #totals = {
     consumed: 0,
     stored: 0,
@@ -927,9 +930,10 @@ export class Processor {
     if (samples.length) this.#e2eLagMs = samples[Math.floor(samples.length / 2)];
     this.#e2eSamples = [];
     this.metrics.e2eLagMs.set(this.#e2eLagMs);
-    const rate = ((this.#totals.consumed - this.#lastRateCount) * 1000) / Math.max(1, now - this.#lastRateAt);
-    this.#lastRateAt = now;
-    this.#lastRateCount = this.#totals.consumed;
+    this.#rateSamples.push([now, this.#totals.consumed]);
+    while (this.#rateSamples.length > 2 && now - this.#rateSamples[1][0] >= RATE_WINDOW_MS) this.#rateSamples.shift();
+    const [t0, c0] = this.#rateSamples[0];
+    const rate = ((this.#totals.consumed - c0) * 1000) / Math.max(1, now - t0);
     await this.#updateLag().catch(() => {});
     if (!this.#statsCol) return;
     const doc: Omit<PipelineStatsDoc, "_id"> = {
