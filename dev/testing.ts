@@ -107,3 +107,31 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 100));
   }
 }
+
+/** Every process descending from `root`, as pid → command name (from `ps`). */
+export async function processTree(root: number): Promise<Map<number, string>> {
+  const out = await new Deno.Command("ps", { args: ["-eo", "pid=,ppid=,comm="], stdout: "piped" }).output();
+  const rows = new TextDecoder().decode(out.stdout).trim().split("\n").map((l) => l.trim().split(/\s+/));
+  const tree = new Map<number, string>();
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [pid, ppid, comm] of rows) {
+      if ((Number(ppid) === root || tree.has(Number(ppid))) && !tree.has(Number(pid))) {
+        tree.set(Number(pid), comm);
+        grew = true;
+      }
+    }
+  }
+  return tree;
+}
+
+/** Whether a process is still running. */
+export function isAlive(pid: number): boolean {
+  try {
+    Deno.kill(pid, "SIGCONT");
+    return true;
+  } catch {
+    return false;
+  }
+}

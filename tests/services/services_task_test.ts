@@ -5,36 +5,9 @@
 import assert from "node:assert/strict";
 import { MongoClient } from "mongodb";
 import { freePort } from "../../dev/process.ts";
-import { waitFor } from "../../dev/testing.ts";
+import { isAlive, processTree, waitFor } from "../../dev/testing.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
-
-/** Pids of the java processes descending from `root`. */
-async function javaDescendants(root: number): Promise<number[]> {
-  const out = await new Deno.Command("ps", { args: ["-eo", "pid=,ppid=,comm="], stdout: "piped" }).output();
-  const rows = new TextDecoder().decode(out.stdout).trim().split("\n").map((l) => l.trim().split(/\s+/));
-  const tree = new Set([root]);
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const [pid, ppid] of rows) {
-      if (tree.has(Number(ppid)) && !tree.has(Number(pid))) {
-        tree.add(Number(pid));
-        grew = true;
-      }
-    }
-  }
-  return rows.filter(([pid, , comm]) => tree.has(Number(pid)) && comm === "java").map(([pid]) => Number(pid));
-}
-
-function alive(pid: number): boolean {
-  try {
-    Deno.kill(pid, "SIGCONT");
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function portOpen(port: number): Promise<boolean> {
   try {
@@ -73,7 +46,7 @@ Deno.test("services task starts both services and SIGINT stops them with no stra
     await client.close();
     assert.equal(ping.ok, 1);
     assert.ok(await portOpen(kafkaPort));
-    const jvms = await javaDescendants(child.pid);
+    const jvms = [...(await processTree(child.pid))].filter(([, comm]) => comm === "java").map(([pid]) => pid);
     assert.equal(jvms.length, 2, "one JVM for Kafka, one for MongoDB");
 
     child.kill("SIGINT");
@@ -84,7 +57,7 @@ Deno.test("services task starts both services and SIGINT stops them with no stra
     assert.match(err, /Services stopped/);
     assert.equal(await portOpen(kafkaPort), false, "Kafka port closed");
     assert.equal(await portOpen(mongoPort), false, "MongoDB port closed");
-    assert.deepEqual(jvms.filter(alive), [], "no JVM left running");
+    assert.deepEqual(jvms.filter(isAlive), [], "no JVM left running");
   } finally {
     try {
       child.kill("SIGKILL");

@@ -6,36 +6,9 @@ import assert from "node:assert/strict";
 import { MongoClient } from "mongodb";
 import { COLLECTIONS, DEFAULT_DB } from "@iot/shared";
 import { freePort } from "../../dev/process.ts";
-import { waitFor } from "../../dev/testing.ts";
+import { isAlive, processTree, waitFor } from "../../dev/testing.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
-
-/** Every process descending from `root` (pid → command name). */
-async function descendants(root: number): Promise<Map<number, string>> {
-  const out = await new Deno.Command("ps", { args: ["-eo", "pid=,ppid=,comm="], stdout: "piped" }).output();
-  const rows = new TextDecoder().decode(out.stdout).trim().split("\n").map((l) => l.trim().split(/\s+/));
-  const tree = new Map<number, string>();
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const [pid, ppid, comm] of rows) {
-      if ((Number(ppid) === root || tree.has(Number(ppid))) && !tree.has(Number(pid))) {
-        tree.set(Number(pid), comm);
-        grew = true;
-      }
-    }
-  }
-  return tree;
-}
-
-function alive(pid: number): boolean {
-  try {
-    Deno.kill(pid, "SIGCONT");
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 Deno.test("deno task up brings the dashboard live with data and Ctrl-C stops everything", opts, async () => {
   const ports = { web: freePort(), metrics: freePort(), kafka: freePort(), mongo: freePort() };
@@ -101,7 +74,7 @@ Deno.test("deno task up brings the dashboard live with data and Ctrl-C stops eve
     await health.body?.cancel();
     await client.close();
 
-    const procs = await descendants(child.pid);
+    const procs = await processTree(child.pid);
     assert.ok([...procs.values()].filter((c) => c === "java").length >= 2, "Kafka and MongoDB JVMs run");
     assert.ok([...procs.values()].filter((c) => c === "deno").length >= 3, "producer, processor and web run");
 
@@ -115,7 +88,7 @@ Deno.test("deno task up brings the dashboard live with data and Ctrl-C stops eve
     assert.ok(order.every((i) => i >= 0), "each program is stopped");
     assert.deepEqual([...order].sort((a, b) => a - b), order, "stopped in order producer, processor, web, services");
     assert.match(output, /all stopped/);
-    assert.deepEqual([...procs.keys()].filter(alive), [], "no process left running");
+    assert.deepEqual([...procs.keys()].filter(isAlive), [], "no process left running");
   } finally {
     await client.close().catch(() => {});
     try {
