@@ -43,6 +43,18 @@ const INDEXES = {
     { name: "failed_at", key: { failed_at: -1 } },
   ],
   pipeline_stats: [],
+  website_metrics: [
+    { name: "kind_url_window_start", key: { kind: 1, url: 1, window_start: -1 } },
+  ],
+  website_alerts: [
+    { name: "state_last_seen", key: { state: 1, last_seen: -1 } },
+    {
+      name: "open_alert_per_url_rule",
+      key: { url: 1, rule: 1 },
+      unique: true,
+      partialFilterExpression: { state: "firing" },
+    },
+  ],
 };
 
 const existing = app.getCollectionNames();

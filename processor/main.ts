@@ -5,6 +5,7 @@
 import { createLogger, type FlagSpec, parseFlags, runMain, usage } from "@iot/shared";
 import { loadProcessorConfig, type ProcessorFlags } from "./config.ts";
 import { startProcessor } from "./mod.ts";
+import { startWebsiteProcessor, type WebsiteProcessorHandle } from "./websites/mod.ts";
 
 const FLAGS = {
   brokers: { type: "string", help: "Kafka bootstrap servers host:port,... (env KAFKA_BROKERS)" },
@@ -19,6 +20,9 @@ const FLAGS = {
   },
   instance: { type: "string", help: "Instance name in pipeline_stats (default host-pid)" },
   "consume-only": { type: "boolean", default: false, help: "Decode and validate only, write nothing (baseline)" },
+  websites: { type: "boolean", default: true, help: "Also consume website checks (group iot-processor-websites)" },
+  "website-response-ms": { type: "number", default: 3000, min: 1, help: "HIGH_RESPONSE_TIME above this avg (ms)" },
+  "website-uptime-pct": { type: "number", default: 95, min: 0, max: 100, help: "LOW_UPTIME below this uptime (%)" },
 } satisfies Record<string, FlagSpec>;
 
 if (import.meta.main) {
@@ -40,12 +44,26 @@ if (import.meta.main) {
     const logger = createLogger({ name: "processor", level: config.log.level, format: config.log.format });
     const handle = await startProcessor({ ...config, logger });
     if (handle.metricsPort) logger.info("Serving /metrics and /healthz", { port: handle.metricsPort });
+    let websites: WebsiteProcessorHandle | undefined;
+    if (flags.websites && !config.consumeOnly) {
+      // The website handler is a separate consumer: its failure to start leaves the sensor path running.
+      websites = await startWebsiteProcessor({
+        kafka: config.kafka,
+        mongo: config.mongo,
+        partitions: config.partitions,
+        logger,
+        rules: { responseTimeMs: flags["website-response-ms"], minUptimePct: flags["website-uptime-pct"] },
+      }).catch((e) => {
+        logger.error("Website handler not started", { error: e });
+        return undefined;
+      });
+    }
     const stopped = new Promise<void>((resolve) => {
       let stopping = false;
       const onSignal = () => {
         if (stopping) return;
         stopping = true;
-        handle.stop().finally(resolve);
+        Promise.allSettled([handle.stop(), websites?.stop()]).finally(resolve);
       };
       Deno.addSignalListener("SIGINT", onSignal);
       Deno.addSignalListener("SIGTERM", onSignal);

@@ -7,9 +7,12 @@ import { createLogger, EnvReader, LOG_LEVELS, runMain } from "@iot/shared";
 import { parseProducerArgs } from "./options.ts";
 import { runProducer } from "./producer.ts";
 import { formatStats, type StatsSnapshot } from "./stats.ts";
+import { httpMain, splitSource } from "./http/mod.ts";
 
 /** Runs the CLI with `args`; returns the exit code. */
-export async function main(args: readonly string[]): Promise<number> {
+export async function main(argv: readonly string[]): Promise<number> {
+  const { source, rest: args } = splitSource(argv);
+  if (source === "http") return await httpMain(args);
   const cli = parseProducerArgs(args);
   if (cli.help) {
     console.log(cli.text);

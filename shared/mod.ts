@@ -7,6 +7,7 @@ export * from "./names.ts";
 export * from "./sensors.ts";
 export * from "./reading.ts";
 export * from "./documents.ts";
+export * from "./website.ts";
 export * from "./errors.ts";
 export * from "./config.ts";
 export * from "./cli.ts";

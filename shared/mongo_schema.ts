@@ -38,6 +38,18 @@ export function indexSpecs(rawRetentionDays: number = DEFAULT_RAW_RETENTION_DAYS
       { name: "failed_at", key: { failed_at: -1 } },
     ],
     [COLLECTIONS.pipelineStats]: [],
+    [COLLECTIONS.websiteMetrics]: [
+      { name: "kind_url_window_start", key: { kind: 1, url: 1, window_start: -1 } },
+    ],
+    [COLLECTIONS.websiteAlerts]: [
+      { name: "state_last_seen", key: { state: 1, last_seen: -1 } },
+      {
+        name: "open_alert_per_url_rule",
+        key: { url: 1, rule: 1 },
+        unique: true,
+        partialFilterExpression: { state: "firing" },
+      },
+    ],
   };
 }
 

@@ -8,10 +8,19 @@ export const TOPICS = {
   deadLetters: "sensor-data.dlq",
   /** New and resolved alerts. */
   alerts: "sensor-alerts",
+  /** HTTP uptime checks, keyed by url. */
+  websiteChecks: "website-checks",
+  /** New and resolved website alerts, keyed by url. */
+  websiteAlerts: "website-alerts",
+  /** Rolling statistics per monitored website, keyed by url. */
+  websiteStatistics: "website-statistics",
 } as const;
 
 /** Default consumer group of the stream processor. */
 export const PROCESSOR_GROUP = "iot-processor";
+
+/** Default consumer group of the processor's website-check handler. */
+export const WEBSITE_PROCESSOR_GROUP = "iot-processor-websites";
 
 /** Default MongoDB database name. */
 export const DEFAULT_DB = "iot_analytics";
@@ -28,4 +37,8 @@ export const COLLECTIONS = {
   deadLetters: "dead_letters",
   /** Heartbeats and counters published by running programs. */
   pipelineStats: "pipeline_stats",
+  /** Website statistics: one rolling document per url and one per url and window. */
+  websiteMetrics: "website_metrics",
+  /** Website alerts, with the same lifecycle fields as `anomaly_alerts`. */
+  websiteAlerts: "website_alerts",
 } as const;

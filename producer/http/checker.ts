@@ -1,0 +1,180 @@
+/**
+ * The uptime checker: checks every target on its own interval with a bound on
+ * concurrent requests, and publishes each check to Kafka keyed by url. A target
+ * that hangs holds one slot for at most its timeout; the others keep their pace.
+ */
+import type { Producer } from "kafkajs";
+import { createKafka, ensureTopics, type Logger, TOPICS, type WebsiteCheck } from "@iot/shared";
+import { checkTarget } from "./check.ts";
+import type { WebsiteTarget } from "./targets.ts";
+
+/** Options of `startChecker`. */
+export interface CheckerOptions {
+  targets: WebsiteTarget[];
+  brokers: string[];
+  /** Topic of checks (default `website-checks`). */
+  topic?: string;
+  /** Partitions if the topic is created (default 3). */
+  partitions?: number;
+  /** Requests in flight at once (default 8). */
+  concurrency?: number;
+  /** Stop after this many seconds (default: until stopped). */
+  durationS?: number;
+  clientId?: string;
+  logger: Logger;
+  /** Aborting stops the checker: in-flight checks are cancelled, sent checks flushed. */
+  signal?: AbortSignal;
+  /** Called for each check after it was published. */
+  onCheck?: (check: WebsiteCheck) => void;
+}
+
+/** Counters of a checker run. */
+export interface CheckerResult {
+  checks: number;
+  up: number;
+  down: number;
+  /** Checks that could not be published. */
+  failed: number;
+}
+
+/** A running checker. */
+export interface CheckerHandle {
+  /** Resolves when the checker stopped (duration over or `stop()`), after the last send. */
+  done: Promise<CheckerResult>;
+  stop(): Promise<CheckerResult>;
+}
+
+/** A counting semaphore. */
+class Slots {
+  #free: number;
+  #waiting: (() => void)[] = [];
+  constructor(n: number) {
+    this.#free = n;
+  }
+  async acquire(): Promise<void> {
+    if (this.#free > 0) {
+      this.#free--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.#waiting.push(resolve));
+  }
+  release(): void {
+    const next = this.#waiting.shift();
+    if (next) next();
+    else this.#free++;
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** Connects to Kafka, creates the topic if missing and starts checking. */
+export async function startChecker(options: CheckerOptions): Promise<CheckerHandle> {
+  const log = options.logger;
+  const topic = options.topic ?? TOPICS.websiteChecks;
+  const kafka = await createKafka({ brokers: options.brokers, clientId: options.clientId ?? "iot-pipeline" }, {
+    role: "checker",
+    logger: log,
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, [{ topic, numPartitions: options.partitions ?? 3 }]);
+  } finally {
+    await admin.disconnect();
+  }
+  const producer: Producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+
+  const stop = new AbortController();
+  const onOuter = () => stop.abort();
+  options.signal?.addEventListener("abort", onOuter, { once: true });
+  if (options.signal?.aborted) stop.abort();
+  const durationTimer = options.durationS ? setTimeout(() => stop.abort(), options.durationS * 1000) : undefined;
+  const slots = new Slots(Math.max(1, options.concurrency ?? 8));
+  const result: CheckerResult = { checks: 0, up: 0, down: 0, failed: 0 };
+
+  // One send at a time keeps the checks of a url in order; checks waiting meanwhile go in the next batch.
+  let queue: WebsiteCheck[] = [];
+  let sending: Promise<void> = Promise.resolve();
+  const publish = (check: WebsiteCheck): Promise<void> => {
+    queue.push(check);
+    sending = sending.then(async () => {
+      if (queue.length === 0) return;
+      const batch = queue;
+      queue = [];
+      try {
+        await producer.send({
+          topic,
+          acks: -1,
+          messages: batch.map((c) => ({ key: c.url, value: JSON.stringify(c) })),
+        });
+        for (const c of batch) {
+          result.checks++;
+          if (c.is_up) result.up++;
+          else result.down++;
+          options.onCheck?.(c);
+        }
+      } catch (e) {
+        result.failed += batch.length;
+        log.error("Checks not published", { count: batch.length, error: e });
+      }
+    });
+    return sending;
+  };
+
+  const loop = async (target: WebsiteTarget, offsetMs: number): Promise<void> => {
+    await sleep(offsetMs, stop.signal);
+    let next = performance.now();
+    while (!stop.signal.aborted) {
+      await slots.acquire();
+      let check: WebsiteCheck;
+      try {
+        if (stop.signal.aborted) break;
+        check = await checkTarget(target, { signal: stop.signal });
+      } finally {
+        slots.release();
+      }
+      if (stop.signal.aborted && check.error === "Stopped") break;
+      if (!check.is_up) log.debug("Target down", { url: target.url, error: check.error });
+      publish(check);
+      next += target.intervalS * 1000;
+      // A check longer than the interval is not followed by a burst of catch-up checks.
+      if (next < performance.now()) next = performance.now();
+      await sleep(next - performance.now(), stop.signal);
+    }
+  };
+
+  log.info("Checking targets", { targets: options.targets.length, topic, concurrency: options.concurrency ?? 8 });
+  // Spread the first checks over a short time so the targets do not all start at once.
+  const spread = Math.min(1000, 50 * options.targets.length);
+  const loops = options.targets.map((t, i) => loop(t, (i * spread) / options.targets.length));
+  const done = (async () => {
+    await Promise.all(loops);
+    await sending;
+    if (durationTimer !== undefined) clearTimeout(durationTimer);
+    options.signal?.removeEventListener("abort", onOuter);
+    await producer.disconnect().catch((e) => log.warn("Producer disconnect failed", { error: e }));
+    log.info("Checker stopped", { ...result });
+    return result;
+  })();
+  return {
+    done,
+    stop: () => {
+      stop.abort();
+      return done;
+    },
+  };
+}
