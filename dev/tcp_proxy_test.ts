@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { TcpProxy } from "./tcp_proxy.ts";
 
-async function echoServer(): Promise<{ port: number; close: () => void }> {
+function echoServer(): { port: number; close: () => void } {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   (async () => {
     for await (const c of l) c.readable.pipeTo(c.writable).catch(() => {});
@@ -22,7 +22,7 @@ async function roundTrip(port: number, text: string): Promise<string> {
 }
 
 Deno.test("TcpProxy forwards, refuses while blocked, and recovers", async () => {
-  const echo = await echoServer();
+  const echo = echoServer();
   const proxy = new TcpProxy({ targetPort: echo.port });
   try {
     assert.equal(await roundTrip(proxy.port, "hello"), "hello");
