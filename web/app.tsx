@@ -25,6 +25,9 @@ import { NotFoundError, type PageRoute, type RouteContext } from "./routes/conte
 import OverviewPage from "./routes/index.tsx";
 import PipelinePage from "./routes/pipeline.tsx";
 import SensorPage from "./routes/sensors/[id].tsx";
+import WebsitesPage from "./routes/websites.tsx";
+import { WebsiteHub } from "./live/website_hub.ts";
+import { WebsiteData } from "./website_data.ts";
 
 /** Options of `createApp`. */
 export interface AppOptions {
@@ -106,6 +109,13 @@ export function createApp(options: AppOptions): WebApp {
     db: options.db,
     logger: log.child("live"),
     registry,
+    prefer: options.liveMode,
+    flushMs: options.flushMs,
+    pollIntervalMs: options.pollIntervalMs,
+  });
+  const websiteHub = new WebsiteHub({
+    db: options.db,
+    logger: log.child("live-websites"),
     prefer: options.liveMode,
     flushMs: options.flushMs,
     pollIntervalMs: options.pollIntervalMs,
@@ -211,6 +221,7 @@ export function createApp(options: AppOptions): WebApp {
   app.get("/alerts", pageRoute(AlertsPage));
   app.get("/pipeline", pageRoute(PipelinePage));
   app.get("/sensors/:id", pageRoute(SensorPage));
+  app.get("/websites", pageRoute(WebsitesPage));
 
   // Operations.
   app.get("/healthz", async (c) => {
@@ -258,7 +269,46 @@ export function createApp(options: AppOptions): WebApp {
     return response;
   });
 
+  app.get("/ws/websites", (c) => {
+    const origin = c.req.header("origin");
+    if (!originAllowed(origin, c)) {
+      wsRejected.inc();
+      log.warn("WebSocket origin refused", { origin });
+      return c.json({ error: "Origin not allowed" }, 403);
+    }
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+      return c.json({ error: "Expected a WebSocket upgrade" }, 426);
+    }
+    const { socket, response } = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 60 });
+    let handlers: ReturnType<WebsiteHub["connect"]> | undefined;
+    socket.onopen = () => handlers = websiteHub.connect(socket);
+    socket.onmessage = (ev) => handlers?.onMessage(ev.data);
+    socket.onclose = () => handlers?.onClose();
+    socket.onerror = () => handlers?.onClose();
+    return response;
+  });
+
   // JSON API.
+  app.get("/api/websites", async (c) => {
+    const p = parseParams(c.req.queries() ?? {}, {
+      state: { type: "enum", values: ["firing", "resolved"] },
+      window: { type: "int", min: 60, max: 300, default: 60 },
+      since: { type: "time" },
+      limit: { type: "int", min: 1, max: 500, default: 100 },
+    });
+    if (p.window !== 60 && p.window !== 300) {
+      throw new ParamError(`Parameter window must be 60 or 300, got "${p.window}"`);
+    }
+    const wd = new WebsiteData(options.db);
+    const since = p.since ?? new Date(Date.now() - 3600_000);
+    const [sites, windows, alerts] = await Promise.all([
+      wd.sites(),
+      wd.windows(p.window, since, 5000),
+      wd.alerts({ state: p.state as "firing" | "resolved" | undefined, since: p.since, limit: p.limit }),
+    ]);
+    return c.json({ sites, windows, alerts, now: Date.now() });
+  });
+
   app.get("/api/windows", async (c) => {
     const p = parseParams(c.req.queries() ?? {}, {
       kind: { type: "enum", values: ["type_location", "sensor"], default: "type_location" },
@@ -364,6 +414,7 @@ export function createApp(options: AppOptions): WebApp {
     kafka,
     close: async () => {
       await hub.stop();
+      await websiteHub.stop();
       await kafka.close();
     },
   };

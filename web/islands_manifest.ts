@@ -11,6 +11,7 @@ import LiveTiles from "./islands/LiveTiles.tsx";
 import LocationGrid from "./islands/LocationGrid.tsx";
 import PipelineLive from "./islands/PipelineLive.tsx";
 import SensorLive from "./islands/SensorLive.tsx";
+import WebsitesLive from "./islands/WebsitesLive.tsx";
 import WindowCharts from "./islands/WindowCharts.tsx";
 
 /** Island name → component. */
@@ -22,6 +23,7 @@ export const ISLANDS = {
   LocationGrid,
   PipelineLive,
   SensorLive,
+  WebsitesLive,
   WindowCharts,
 } as const;
 

@@ -13,6 +13,7 @@ const NAV = [
   { href: "/", label: "Overview" },
   { href: "/alerts", label: "Alerts" },
   { href: "/pipeline", label: "Pipeline" },
+  { href: "/websites", label: "Websites" },
 ];
 
 /** The HTML document around a page. */
