@@ -44,10 +44,10 @@ if (import.meta.main) {
     const logger = createLogger({ name: "processor", level: config.log.level, format: config.log.format });
     const handle = await startProcessor({ ...config, logger });
     if (handle.metricsPort) logger.info("Serving /metrics and /healthz", { port: handle.metricsPort });
-    let websites: WebsiteProcessorHandle | undefined;
-    if (flags.websites && !config.consumeOnly) {
-      // The website handler is a separate consumer: its failure to start leaves the sensor path running.
-      websites = await startWebsiteProcessor({
+    // The website handler is a separate consumer, started in the background: its failure to start
+    // (or a slow start) leaves the sensor path and the signal handling untouched.
+    const websites: Promise<WebsiteProcessorHandle | undefined> = flags.websites && !config.consumeOnly
+      ? startWebsiteProcessor({
         kafka: config.kafka,
         mongo: config.mongo,
         partitions: config.partitions,
@@ -56,14 +56,19 @@ if (import.meta.main) {
       }).catch((e) => {
         logger.error("Website handler not started", { error: e });
         return undefined;
-      });
-    }
+      })
+      : Promise.resolve(undefined);
+    const stopWebsites = () =>
+      Promise.race([
+        websites.then((w) => w?.stop()),
+        new Promise((r) => setTimeout(r, 15_000)),
+      ]);
     const stopped = new Promise<void>((resolve) => {
       let stopping = false;
       const onSignal = () => {
         if (stopping) return;
         stopping = true;
-        Promise.allSettled([handle.stop(), websites?.stop()]).finally(resolve);
+        Promise.allSettled([handle.stop(), stopWebsites()]).finally(resolve);
       };
       Deno.addSignalListener("SIGINT", onSignal);
       Deno.addSignalListener("SIGTERM", onSignal);

@@ -1,0 +1,91 @@
+/**
+ * The real programs end to end on a private broker: `deno task producer
+ * --source http` checks local targets, `deno task processor` (which hosts the
+ * website handler) writes statistics and alerts; SIGTERM stops both with exit 0.
+ */
+import assert from "node:assert/strict";
+import { COLLECTIONS, type WebsiteAlertDoc, type WebsiteMetricsDoc } from "@iot/shared";
+import { ownKafka, useMongo, waitFor } from "../../dev/testing.ts";
+import { startLocalTargets } from "./servers.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+const PRODUCER = new URL("../../producer/main.ts", import.meta.url).pathname;
+const PROCESSOR = new URL("../../processor/main.ts", import.meta.url).pathname;
+
+function run(main: string, args: string[], env: Record<string, string> = {}) {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", main, ...args],
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+    env: { LOG_FORMAT: "json", LOG_LEVEL: "warn", ...env },
+  });
+}
+
+Deno.test("processor website flags: bad values exit 2 with one line", opts, async () => {
+  for (
+    const [args, re] of [[["--website-uptime-pct", "101"], /at most 100/], [["--website-response-ms", "x"], /number/]]
+  ) {
+    const out = await run(PROCESSOR, args as string[]).output();
+    const stderr = new TextDecoder().decode(out.stderr).trim();
+    assert.equal(out.code, 2, stderr);
+    assert.match(stderr, re as RegExp);
+    assert.equal(stderr.split("\n").length, 1);
+  }
+});
+
+Deno.test("checker CLI → Kafka → processor CLI → MongoDB, with alerts, and clean shutdown", opts, async () => {
+  const kafka = await ownKafka();
+  const mongo = await useMongo();
+  const srv = startLocalTargets(100);
+  const dir = await Deno.makeTempDir();
+  const children: Deno.ChildProcess[] = [];
+  try {
+    await Deno.writeTextFile(
+      `${dir}/targets.json`,
+      JSON.stringify([
+        { name: "fast", url: srv.fast, category: "t", interval: 0.3, timeout: 1 },
+        { name: "broken", url: srv.error, category: "t", interval: 0.3, timeout: 1 },
+      ]),
+    );
+    const env = { KAFKA_BROKERS: kafka.brokers[0], MONGO_URL: mongo.url, MONGO_DB: mongo.dbName };
+    const processor = run(PROCESSOR, ["--metrics-port", "0", "--website-response-ms", "5000"], env).spawn();
+    children.push(processor);
+    const checker = run(PRODUCER, ["--source", "http", "--targets", `${dir}/targets.json`], env).spawn();
+    children.push(checker);
+    const db = mongo.client.db(mongo.dbName);
+    const metrics = db.collection<WebsiteMetricsDoc>(COLLECTIONS.websiteMetrics);
+    const fast = await waitFor(async () => {
+      const d = await metrics.findOne({ _id: `${srv.fast}|rolling` });
+      return d && d.checks >= 5 ? d : undefined;
+    }, { timeoutMs: 90_000, what: "5 checks of the fast target in website_metrics" });
+    assert.equal(fast.uptime_pct, 100);
+    const alert = await waitFor(
+      async () =>
+        (await db.collection<WebsiteAlertDoc>(COLLECTIONS.websiteAlerts).findOne({
+          url: srv.error,
+          rule: "WEBSITE_DOWN",
+          state: "firing",
+        })) ?? undefined,
+      { timeoutMs: 30_000, what: "WEBSITE_DOWN of the broken target" },
+    );
+    assert.match(alert.message, /HTTP 500/);
+    for (const child of [checker, processor]) {
+      child.kill("SIGTERM");
+      const out = await child.output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr).slice(-2000));
+    }
+    children.length = 0;
+  } finally {
+    for (const c of children) {
+      try {
+        c.kill("SIGKILL");
+      } catch { /* exited */ }
+      await c.output().catch(() => {});
+    }
+    await srv.close();
+    await Deno.remove(dir, { recursive: true });
+    await mongo.close();
+    await kafka.close();
+  }
+});
