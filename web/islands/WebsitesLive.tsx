@@ -156,7 +156,7 @@ export default function WebsitesLive(props: WebsitesLiveProps): VNode {
                   avg {ms(s.avg_ms)} · p95 {ms(s.p95_ms)} · {s.checks} checks
                   <br />
                   {s.category} · last {timeOfDay(s.last_check)}{" "}
-                  {s.last_status_code !== null ? `HTTP ${s.last_status_code}` : ""} {s.last_error ?? ""}
+                  {s.last_status_code !== null ? `HTTP ${s.last_status_code}` : s.last_error ?? ""}
                 </div>
               </div>
             ))}
