@@ -15,7 +15,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (source === "http") return await httpMain(args);
   const cli = parseProducerArgs(args);
   if (cli.help) {
-    console.log(cli.text);
+    console.log(
+      `${cli.text}\n  --${"source <value>".padEnd(22)} sensors (these flags) or http (see --source http --help)`,
+    );
     return 0;
   }
   const env = new EnvReader(Deno.env.toObject());

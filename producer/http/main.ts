@@ -84,17 +84,24 @@ export async function httpMain(args: readonly string[]): Promise<number> {
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   try {
-    const handle = await startChecker({
-      targets,
-      brokers,
-      topic: f.topic,
-      partitions: f.partitions,
-      concurrency: f.concurrency,
-      durationS: f.duration || undefined,
-      clientId: env.string("KAFKA_CLIENT_ID"),
-      logger,
-      signal: controller.signal,
-    });
+    let handle;
+    try {
+      handle = await startChecker({
+        targets,
+        brokers,
+        topic: f.topic,
+        partitions: f.partitions,
+        concurrency: f.concurrency,
+        durationS: f.duration || undefined,
+        clientId: env.string("KAFKA_CLIENT_ID"),
+        logger,
+        signal: controller.signal,
+      });
+    } catch (e) {
+      if (!(e instanceof Error) || !e.name.startsWith("KafkaJS")) throw e;
+      logger.error("Cannot reach Kafka", { brokers: brokers.join(","), error: e.message });
+      return 1;
+    }
     const result = await handle.done;
     console.log(JSON.stringify({ final: true, ...result }));
     return result.failed > 0 ? 1 : 0;

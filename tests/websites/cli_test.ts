@@ -123,3 +123,16 @@ Deno.test("the checker CLI publishes checks keyed by url and stops on SIGINT", o
     await kafka.close();
   }
 });
+
+Deno.test("an unreachable broker exits 1 with a clear error", opts, async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/t.json`, JSON.stringify([{ url: "http://127.0.0.1:9/" }]));
+    const out = await cli(["--source", "http", "--targets", `${dir}/t.json`, "--brokers", "127.0.0.1:9"]).output();
+    assert.equal(out.code, 1);
+    const last = new TextDecoder().decode(out.stderr).trim().split("\n").at(-1)!;
+    assert.match(last, /Cannot reach Kafka/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
