@@ -431,3 +431,56 @@ export function produceKnownSet(o: KnownSetOptions): KnownSet {
     },
   };
 }
+
+/** Per-sensor order of a readings topic as stored by Kafka. */
+export interface TopicOrder {
+  records: number;
+  /** Readings whose `seq` is not above the previous reading of the same sensor (by offset), as examples. */
+  outOfOrder: string[];
+  outOfOrderCount: number;
+  /** Largest event-time step backwards between consecutive readings of one partition, in ms. */
+  maxBackwardsMs: number;
+}
+
+/** Reads a readings topic and checks that every sensor's readings are in `seq` order within the log. */
+export async function topicOrder(kafka: Kafka, topic: string): Promise<TopicOrder> {
+  const records = await readTopic(kafka, topic);
+  const byPartition = new Map<number, TopicRecord[]>();
+  for (const r of records) {
+    const list = byPartition.get(r.partition) ?? [];
+    list.push(r);
+    byPartition.set(r.partition, list);
+  }
+  const outOfOrder: string[] = [];
+  let count = 0;
+  let maxBackwardsMs = 0;
+  const dec = new TextDecoder();
+  for (const [partition, list] of byPartition) {
+    list.sort((a, b) => Number(BigInt(a.offset) - BigInt(b.offset)));
+    const lastSeq = new Map<string, number>();
+    let maxEvent = -Infinity;
+    for (const r of list) {
+      let v: { sensor_id?: string; seq?: number; timestamp?: string };
+      try {
+        v = JSON.parse(dec.decode(r.value ?? new Uint8Array()));
+      } catch {
+        continue;
+      }
+      if (typeof v.sensor_id !== "string" || typeof v.seq !== "number") continue;
+      const prev = lastSeq.get(v.sensor_id);
+      if (prev !== undefined && v.seq <= prev) {
+        count++;
+        if (outOfOrder.length < 5) {
+          outOfOrder.push(`${v.sensor_id}:${v.seq} after :${prev} (p${partition}@${r.offset})`);
+        }
+      }
+      lastSeq.set(v.sensor_id, Math.max(prev ?? -1, v.seq));
+      const t = Date.parse(v.timestamp ?? "");
+      if (Number.isFinite(t)) {
+        if (t < maxEvent) maxBackwardsMs = Math.max(maxBackwardsMs, maxEvent - t);
+        maxEvent = Math.max(maxEvent, t);
+      }
+    }
+  }
+  return { records: records.length, outOfOrder, outOfOrderCount: count, maxBackwardsMs };
+}
