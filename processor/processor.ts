@@ -12,6 +12,7 @@ import {
   createMongoClient,
   type DeadLetterDoc,
   decodeReading,
+  type DecodeResult,
   ensureSchema,
   ensureTopics,
   type Logger,
@@ -26,7 +27,7 @@ import type { ProcessorConfig } from "./config.ts";
 import { checkReading, checkSilence, checkThreshold, newSensorState, type SensorState } from "./detectors.ts";
 import { deadLetterDoc, deadLetterMessage, type Rejected } from "./dlq.ts";
 import { createProcessorMetrics, type ProcessorMetrics } from "./metrics.ts";
-import { Watermarks } from "./watermark.ts";
+import { judgeBatch, Watermarks } from "./watermark.ts";
 import {
   assignWindows,
   emptyPart,
@@ -102,6 +103,8 @@ interface Valid {
   eventTime: number;
   offset: number;
   late: boolean;
+  /** At or below an offset already folded into this partition's windows (fetched again). */
+  replay: boolean;
   id: string;
 }
 
@@ -190,6 +193,8 @@ export class Processor {
   #assigned = new Set<number>();
   #assignmentValid = false;
   #processed = new Map<number, number>();
+  /** Highest offset per partition folded into the in-memory windows (replays at or below it are skipped). */
+  #foldedUpTo = new Map<number, number>();
   #committed = new Map<number, number>();
   #lag: Record<string, number> = {};
   #e2eSamples: number[] = [];
@@ -381,6 +386,7 @@ export class Processor {
     const gained = [...next].filter((p) => !this.#assigned.has(p));
     // Unflushed state of revoked partitions is dropped: the new owner re-reads from the committed offset.
     for (const p of revoked) {
+      this.#foldedUpTo.delete(p);
       this.#processed.delete(p);
       this.#committed.delete(p);
       delete this.#lag[String(p)];
@@ -462,6 +468,10 @@ export class Processor {
     const valid: Valid[] = [];
     const rejected: Rejected[] = [];
     const tDecode = performance.now();
+    // Lateness: see judgeBatch (a batch fetched again is judged as the first time; replays skip).
+    const folded = this.#foldedUpTo.get(partition) ?? -1;
+    const decoded: { m: (typeof batch.messages)[number]; offset: number; res: Extract<DecodeResult, { ok: true }> }[] =
+      [];
     for (const m of batch.messages) {
       const res = decodeReading(m.value);
       const offset = Number(m.offset);
@@ -479,8 +489,16 @@ export class Processor {
         });
         continue;
       }
-      const late = this.#marks.isLate(partition, res.eventTime);
-      this.#marks.observe(partition, res.eventTime, now);
+      decoded.push({ m, offset, res });
+    }
+    const judged = judgeBatch(
+      this.#marks,
+      partition,
+      folded,
+      decoded.map((d) => ({ offset: d.offset, eventTime: d.res.eventTime })),
+    );
+    decoded.forEach(({ m, offset, res }, i) => {
+      const late = judged.late[i];
       if (late) {
         this.metrics.late.inc();
         this.#totals.late++;
@@ -492,12 +510,19 @@ export class Processor {
           value: m.value,
           reason: "late",
           detail: `Event time ${res.reading.timestamp} is behind the watermark ${
-            new Date(this.#marks.eventWatermark(partition)).toISOString()
+            new Date(judged.watermark[i]).toISOString()
           } (allowed lateness ${this.config.allowedLatenessMs} ms)`,
         });
       }
-      valid.push({ reading: res.reading, eventTime: res.eventTime, offset, late, id: readingId(res.reading) });
-    }
+      valid.push({
+        reading: res.reading,
+        eventTime: res.eventTime,
+        offset,
+        late,
+        replay: judged.replay[i],
+        id: readingId(res.reading),
+      });
+    });
     this.#addStage("decode", tDecode);
     const n = batch.messages.length;
     this.metrics.consumed.inc(n);
@@ -522,7 +547,7 @@ export class Processor {
     // Windows: every non-late reading, guarded by the per-partition offset in each part.
     const tFold = performance.now();
     for (const v of valid) {
-      if (v.late) continue;
+      if (v.late || v.replay) continue;
       const anomaly = v.reading.status === "anomaly";
       for (const key of assignWindows(v.reading, v.eventTime, this.#sizesMs)) {
         const w = this.#windows.get(key.id)!;
@@ -535,6 +560,8 @@ export class Processor {
       }
     }
     this.#addStage("window_fold", tFold);
+    if (Number.isFinite(judged.maxEvent)) this.#marks.observe(partition, judged.maxEvent, now);
+    this.#foldedUpTo.set(partition, Math.max(folded, Number(batch.lastOffset())));
     this.metrics.openWindows.set(this.#windows.size);
     const next = Number(batch.lastOffset()) + 1;
     const prev = this.#chains.get(partition) ?? Promise.resolve();

@@ -91,3 +91,43 @@ export class Watermarks {
     for (const p of keep) if (!this.#assigned.has(p)) this.#assigned.set(p, now);
   }
 }
+
+/** Lateness of one batch's records, in offset order. */
+export interface BatchJudgement {
+  /** Behind the watermark: refused as late. */
+  late: boolean[];
+  /** At or below an offset already folded (fetched again): neither judged nor folded again. */
+  replay: boolean[];
+  /** Highest event time of the batch's new records (or the watermark's, when none is higher). */
+  maxEvent: number;
+  /** The watermark a late record was behind, per record (NaN when not late). */
+  watermark: number[];
+}
+
+/**
+ * Judges a batch of one partition against the partition's watermark as of
+ * the batch plus the batch's own progress, without changing `marks`: the
+ * caller applies `maxEvent` once the batch is folded into windows. So a batch
+ * abandoned half-way and fetched again is judged exactly as the first time,
+ * and records at offsets up to `foldedUpTo` are replays.
+ */
+export function judgeBatch(
+  marks: Watermarks,
+  partition: number,
+  foldedUpTo: number,
+  records: readonly { offset: number; eventTime: number }[],
+): BatchJudgement {
+  const lateness = marks.options.allowedLatenessMs;
+  let max = marks.eventWatermark(partition) + lateness;
+  const out: BatchJudgement = { late: [], replay: [], maxEvent: max, watermark: [] };
+  for (const r of records) {
+    const replay = r.offset <= foldedUpTo;
+    const late = !replay && r.eventTime < max - lateness;
+    out.watermark.push(late ? max - lateness : NaN);
+    if (!replay && r.eventTime > max) max = r.eventTime;
+    out.late.push(late);
+    out.replay.push(replay);
+  }
+  out.maxEvent = max;
+  return out;
+}
