@@ -1,4 +1,5 @@
 /** Starts the pipeline's programs as subprocesses for benchmarks, with health waits and CPU pids. */
+import { PARENT_PID_ENV } from "@iot/shared";
 import { ManagedProcess } from "../dev/process.ts";
 
 /** Options of `startProgram`. */
@@ -20,7 +21,7 @@ export async function startProgram(options: ProgramOptions): Promise<ManagedProc
     cmd: Deno.execPath(),
     args: ["run", "-A", options.script, ...(options.args ?? [])],
     cwd: root,
-    env: { ...Deno.env.toObject(), LOG_LEVEL: "warn", ...options.env },
+    env: { ...Deno.env.toObject(), LOG_LEVEL: "warn", ...options.env, [PARENT_PID_ENV]: String(Deno.pid) },
   });
   if (!options.healthUrl) return proc;
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);

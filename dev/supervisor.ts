@@ -1,4 +1,5 @@
 /** Runs the pipeline's programs as child processes with prefixed logs, readiness checks and ordered stop. */
+import { PARENT_PID_ENV } from "@iot/shared";
 import { ManagedProcess } from "./process.ts";
 
 /** One program the supervisor runs. */
@@ -54,7 +55,8 @@ export class Supervisor {
       cmd: Deno.execPath(),
       args: ["run", "-A", spec.script, ...(spec.args ?? [])],
       cwd: this.options.root,
-      env: spec.env,
+      // The program stops itself if this supervisor dies (see stopWithParent).
+      env: { ...spec.env, [PARENT_PID_ENV]: String(Deno.pid) },
       onLine: (line) => this.options.write(this.prefix(spec.name) + line),
     });
     this.#procs.set(spec.name, proc);

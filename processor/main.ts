@@ -2,7 +2,7 @@
  * `deno task processor [flags]`: runs one stream-processor instance until
  * SIGINT/SIGTERM, then stops gracefully.
  */
-import { createLogger, type FlagSpec, parseFlags, runMain, usage } from "@iot/shared";
+import { createLogger, type FlagSpec, parseFlags, runMain, stopWithParent, usage } from "@iot/shared";
 import { loadProcessorConfig, type ProcessorFlags } from "./config.ts";
 import { startProcessor } from "./mod.ts";
 import { startWebsiteProcessor, type WebsiteProcessorHandle } from "./websites/mod.ts";
@@ -72,6 +72,7 @@ if (import.meta.main) {
       };
       Deno.addSignalListener("SIGINT", onSignal);
       Deno.addSignalListener("SIGTERM", onSignal);
+      stopWithParent();
     });
     await stopped;
     return 0;

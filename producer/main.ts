@@ -3,7 +3,7 @@
  * every `--stats-interval` seconds and at exit; SIGINT/SIGTERM stop, flush and
  * exit 0, or 1 if any record failed definitively.
  */
-import { createLogger, EnvReader, LOG_LEVELS, runMain } from "@iot/shared";
+import { createLogger, EnvReader, LOG_LEVELS, runMain, stopWithParent } from "@iot/shared";
 import { parseProducerArgs } from "./options.ts";
 import { runProducer } from "./producer.ts";
 import { formatStats, type StatsSnapshot } from "./stats.ts";
@@ -33,6 +33,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   };
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
+  stopWithParent();
   const print = (s: StatsSnapshot) => {
     if (cli.quiet && !s.final) return;
     console.log(cli.json ? JSON.stringify(s) : formatStats(s));

@@ -118,3 +118,28 @@ export async function runMain(main: () => Promise<number | void>): Promise<never
   }
   Deno.exit(code);
 }
+
+/** Environment variable through which a supervisor (`deno task up`) passes its pid to the programs it starts. */
+export const PARENT_PID_ENV = "IOT_PARENT_PID";
+
+/**
+ * When `IOT_PARENT_PID` is set, checks every second whether that process is
+ * still alive and, once it is gone (e.g. the supervisor was killed), sends
+ * this process SIGTERM so that its own graceful shutdown runs. Returns a
+ * function that stops watching.
+ */
+export function stopWithParent(env: Record<string, string | undefined> = Deno.env.toObject()): () => void {
+  const pid = Number(env[PARENT_PID_ENV]);
+  if (!Number.isInteger(pid) || pid <= 1) return () => {};
+  const timer = setInterval(() => {
+    try {
+      Deno.kill(pid, "SIGCONT"); // harmless probe: fails once the parent is gone
+    } catch {
+      clearInterval(timer);
+      console.error(`parent process ${pid} is gone: shutting down`);
+      Deno.kill(Deno.pid, "SIGTERM");
+    }
+  }, 1000);
+  Deno.unrefTimer(timer);
+  return () => clearInterval(timer);
+}

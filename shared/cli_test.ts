@@ -37,3 +37,27 @@ Deno.test("parseFlags refuses bad input with a one-line reason", () => {
     });
   }
 });
+
+Deno.test("stopWithParent: a child stops gracefully once its parent process is gone", async () => {
+  // A stand-in parent (sleep) and a child that reports the SIGTERM it gets from stopWithParent.
+  const parent = new Deno.Command("sleep", { args: ["30"] }).spawn();
+  const code = `
+    import { stopWithParent } from "${new URL("./cli.ts", import.meta.url).href}";
+    Deno.addSignalListener("SIGTERM", () => { console.log("graceful stop"); Deno.exit(0); });
+    stopWithParent();
+    setTimeout(() => { console.log("not stopped"); Deno.exit(3); }, 20000);
+  `;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", code],
+    env: { IOT_PARENT_PID: String(parent.pid) },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  await new Promise((r) => setTimeout(r, 1500));
+  parent.kill("SIGKILL");
+  await parent.status;
+  const out = await child.output();
+  assert.equal(out.code, 0);
+  assert.match(new TextDecoder().decode(out.stdout), /graceful stop/);
+  assert.match(new TextDecoder().decode(out.stderr), /parent process \d+ is gone/);
+});

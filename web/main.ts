@@ -1,5 +1,5 @@
 /** `deno task web [--port 8000] [--host 127.0.0.1]`: the live dashboard. */
-import { parseFlags, runMain, usage } from "@iot/shared";
+import { parseFlags, runMain, stopWithParent, usage } from "@iot/shared";
 import { loadWebConfig, startWeb } from "./server.ts";
 
 const FLAGS = {
@@ -35,6 +35,7 @@ if (import.meta.main) {
     };
     Deno.addSignalListener("SIGINT", shutdown);
     Deno.addSignalListener("SIGTERM", shutdown);
+    stopWithParent();
     await stopped;
     return 0;
   });

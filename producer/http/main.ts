@@ -9,6 +9,7 @@ import {
   LOG_LEVELS,
   parseBrokers,
   parseFlags,
+  stopWithParent,
   TOPICS,
   usage,
   UsageError,
@@ -83,6 +84,7 @@ export async function httpMain(args: readonly string[]): Promise<number> {
   };
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
+  stopWithParent();
   try {
     let handle;
     try {
