@@ -251,6 +251,8 @@ interface PartitionBatch {
   baseSequence: number;
   /** Producer id generation the sequence belongs to (-1: unassigned). */
   generation: number;
+  /** Creation order (all partitions): within a partition, batches reach the broker in this order. */
+  order: number;
   attempts: number;
   settle: (ok: boolean, error?: Error) => void;
 }
@@ -272,6 +274,7 @@ export class NativeProducer {
   #refreshing: Promise<void> | undefined;
   #closed = false;
   #generation = 0;
+  #batchOrder = 0;
   #resetting = false;
   /** Batches waiting out a retry backoff, per partition. */
   #backingOff = new Map<number, Set<PartitionBatch>>();
@@ -428,6 +431,7 @@ export class NativeProducer {
         count: b.count,
         baseSequence: -1,
         generation: -1,
+        order: this.#batchOrder++,
         attempts: 0,
         settle: (ok, error) => {
           if (ok) outcome.acked += batch.count;
@@ -478,11 +482,12 @@ export class NativeProducer {
     if (this.#resetting) return true;
     const waiting = this.#backingOff.get(batch.partition);
     if (!waiting || waiting.size === 0) return false;
-    const current = batch.generation === this.#generation;
     for (const w of waiting) {
       // Batches of an older producer id get new sequences when re-sent: nothing waits for them.
-      if (w.generation !== this.#generation) continue;
-      if (!current || w.baseSequence < batch.baseSequence) return true;
+      // Older batches never sent (no sequence yet) do hold newer ones back: during an outage they
+      // back off longer (more attempts) and would otherwise be overtaken and written after them.
+      if (w.generation !== this.#generation && w.generation !== -1) continue;
+      if (w.order < batch.order) return true;
     }
     return false;
   }
@@ -572,9 +577,7 @@ class BrokerSender {
   enqueue(batch: PartitionBatch, retry = false): void {
     if (retry) {
       this.#retries.push(batch);
-      this.#retries.sort((a, b) =>
-        a.partition - b.partition || a.generation - b.generation || a.baseSequence - b.baseSequence
-      );
+      this.#retries.sort((a, b) => a.partition - b.partition || a.order - b.order);
     } else this.#queue.push(batch);
     this.pump();
   }
