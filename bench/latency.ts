@@ -46,6 +46,8 @@ export interface BenchLatencyOptions {
   /** Processor flush interval in ms (default: the processor's). */
   flushMs?: number;
   brokers?: string[];
+  /** Process id of the broker given in `brokers`, for its CPU figure. */
+  kafkaPid?: number;
   log?: (line: string) => void;
 }
 
@@ -299,7 +301,7 @@ export async function benchLatency(options: BenchLatencyOptions = {}): Promise<B
     log(`bench latency: Kafka EndToEndLatency p50 ${baseline.p50} ms, p99 ${baseline.p99} ms`);
     const results: BenchResult[] = [];
     for (const rate of rates) {
-      const run = await measureRate(rate, brokers, options, local?.pid);
+      const run = await measureRate(rate, brokers, options, local?.pid ?? options.kafkaPid);
       const cpuPer10k = Object.fromEntries(
         Object.entries(run.cpu).map(([k, v]) => [k, round((v * 10_000) / rate, 3)]),
       );

@@ -84,7 +84,7 @@ runMain(async () => {
       if (pipeline && pipeline.value / 2 > 1000 && Math.abs(pipeline.value / 2 - 10_000) > 1000) {
         rates.push(Math.round(pipeline.value / 2));
       }
-      results.push(...await benchLatency({ brokers, rates, durationS: 30, log }));
+      results.push(...await benchLatency({ brokers, kafkaPid: local?.pid, rates, durationS: 30, log }));
     }
     if (want("scaling") && !quick) {
       // Against one instance on 3 partitions, measured here with the same backlog size.
