@@ -289,7 +289,7 @@ export class Processor {
         await this.#withLock(async () => {
           if (this.#stopping && this.#aborted) return;
           if (this.#alertsStale) {
-            await this.#flush(heartbeat, true);
+            await this.#flush(heartbeat);
             await this.#retry("Open alert reload", () => this.#loadOpenAlerts(), heartbeat);
             this.#alertsStale = false;
           }
@@ -724,17 +724,10 @@ export class Processor {
   }
 
   /** Writes windows and alerts, publishes alert events, then commits processed offsets. */
-  /**
-   * Writes windows and alerts, then commits the offsets of batches whose raw writes and detectors were
-   * done before the windows were written (windows already hold everything folded, a superset). The
-   * periodic flush does not wait for raw inserts still in flight, so windows become visible without
-   * queueing behind them; those batches are committed by a later flush. `drain` (shutdown, rebalance)
-   * waits for every write first, so that everything fetched is committed.
-   */
-  async #flush(heartbeat?: () => Promise<void>, drain = false): Promise<void> {
+  async #flush(heartbeat?: () => Promise<void>): Promise<void> {
     const started = performance.now();
     this.#lastFlush = Date.now();
-    if (drain) await this.#timed("write_wait", () => this.#drainWrites());
+    await this.#timed("write_wait", () => this.#drainWrites());
     const toCommit = new Map(this.#processed);
     if (!this.config.consumeOnly) {
       await this.#timed("window_write", () => this.#flushWindows(heartbeat));
@@ -1061,9 +1054,7 @@ export class Processor {
       this.log.error("Stop grace period over: giving up unwritten data (it will be re-read)");
     }, graceMs);
     try {
-      await this.#withLock(() => this.#flush(undefined, true)).catch((e) =>
-        this.log.warn("Final flush failed", { error: e })
-      );
+      await this.#withLock(() => this.#flush()).catch((e) => this.log.warn("Final flush failed", { error: e }));
       await this.#heartbeat().catch(() => {});
     } finally {
       clearTimeout(abort);
