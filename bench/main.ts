@@ -51,6 +51,9 @@ runMain(async () => {
     await local.start();
     brokers = [local.brokers];
   }
+  // MONGO_URL points the pipeline and scaling measurements at a real server (each run uses a fresh database).
+  const mongoUrl = Deno.env.get("MONGO_URL") || undefined;
+  if (mongoUrl) log("bench: pipeline and scaling use MongoDB at MONGO_URL");
   const results: BenchResult[] = [];
   const started = performance.now();
   try {
@@ -72,6 +75,7 @@ runMain(async () => {
     if (want("pipeline") || quick) {
       const r = await benchPipeline({
         brokers,
+        mongoUrl,
         messages: quick ? 60_000 : 300_000,
         runs: runs ?? (quick ? 1 : 3),
         log,
@@ -88,10 +92,12 @@ runMain(async () => {
     }
     if (want("scaling") && !quick) {
       // Against one instance on 3 partitions, measured here with the same backlog size.
-      const base = (await benchPipeline({ brokers, messages: 200_000, runs: runs ?? 1, fullOnly: true, log }))[0];
+      const base =
+        (await benchPipeline({ brokers, mongoUrl, messages: 200_000, runs: runs ?? 1, fullOnly: true, log }))[0];
       for (const [instances, partitions] of [[1, 6], [2, 3], [2, 6]]) {
         const [r] = await benchPipeline({
           brokers,
+          mongoUrl,
           messages: 200_000,
           runs: runs ?? 1,
           instances,
