@@ -249,8 +249,8 @@ export function createApp(options: AppOptions): WebApp {
     return c.body(body as Uint8Array<ArrayBuffer>);
   });
 
-  // Live updates.
-  app.get("/ws", (c) => {
+  // Live updates: one handler for both hubs (origin check, upgrade, hand the socket to the hub).
+  const liveSocket = (target: Pick<LiveHub | WebsiteHub, "connect">) => (c: Context) => {
     const origin = c.req.header("origin");
     if (!originAllowed(origin, c)) {
       wsRejected.inc();
@@ -262,31 +262,14 @@ export function createApp(options: AppOptions): WebApp {
     }
     const { socket, response } = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 60 });
     let handlers: ReturnType<LiveHub["connect"]> | undefined;
-    socket.onopen = () => handlers = hub.connect(socket);
+    socket.onopen = () => handlers = target.connect(socket);
     socket.onmessage = (ev) => handlers?.onMessage(ev.data);
     socket.onclose = () => handlers?.onClose();
     socket.onerror = () => handlers?.onClose();
     return response;
-  });
-
-  app.get("/ws/websites", (c) => {
-    const origin = c.req.header("origin");
-    if (!originAllowed(origin, c)) {
-      wsRejected.inc();
-      log.warn("WebSocket origin refused", { origin });
-      return c.json({ error: "Origin not allowed" }, 403);
-    }
-    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-      return c.json({ error: "Expected a WebSocket upgrade" }, 426);
-    }
-    const { socket, response } = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 60 });
-    let handlers: ReturnType<WebsiteHub["connect"]> | undefined;
-    socket.onopen = () => handlers = websiteHub.connect(socket);
-    socket.onmessage = (ev) => handlers?.onMessage(ev.data);
-    socket.onclose = () => handlers?.onClose();
-    socket.onerror = () => handlers?.onClose();
-    return response;
-  });
+  };
+  app.get("/ws", liveSocket(hub));
+  app.get("/ws/websites", liveSocket(websiteHub));
 
   // JSON API.
   app.get("/api/websites", async (c) => {
