@@ -16,3 +16,4 @@ export * from "./metrics.ts";
 export * from "./kafka.ts";
 export * from "./mongo.ts";
 export * from "./mongo_schema.ts";
+export * from "./retry.ts";

@@ -29,3 +29,24 @@ export function createMongoClient(config: MongoConfig, options: CreateMongoOptio
   }
   return new MongoClient(config.url, opts);
 }
+
+/** MongoDB's duplicate-key error code. */
+export const DUPLICATE_KEY = 11000;
+
+/** The write errors of a MongoDB (bulk) write error, as a list; empty when it carries none. */
+export function writeErrorsOf(error: unknown): { code?: number; index?: number }[] {
+  const we = (error as { writeErrors?: unknown })?.writeErrors;
+  if (!we) return [];
+  return (Array.isArray(we) ? we : [we]) as { code?: number; index?: number }[];
+}
+
+/**
+ * Whether a (bulk) write error is made only of duplicate-key errors, i.e. every
+ * failed document already exists under its `_id` or unique key. The one place
+ * that knows the code 11000.
+ */
+export function isOnlyDuplicateKeys(error: unknown): boolean {
+  const errs = writeErrorsOf(error);
+  if (errs.length === 0) return (error as { code?: number })?.code === DUPLICATE_KEY;
+  return errs.every((x) => x.code === DUPLICATE_KEY);
+}
