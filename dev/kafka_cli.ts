@@ -14,6 +14,7 @@ export const KAFKA_TOOLS: Record<string, string> = {
   "topics": "org.apache.kafka.tools.TopicCommand",
   "consumer-groups": "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
   "console-consumer": "org.apache.kafka.tools.consumer.ConsoleConsumer",
+  "console-producer": "org.apache.kafka.tools.ConsoleProducer",
   "get-offsets": "org.apache.kafka.tools.GetOffsetShell",
   "producer-perf-test": "org.apache.kafka.tools.ProducerPerformance",
   "consumer-perf-test": "org.apache.kafka.tools.ConsumerPerformance",

@@ -15,6 +15,7 @@ import {
   type DecodeResult,
   ensureSchema,
   ensureTopics,
+  isSensorType,
   type Logger,
   type PipelineStatsDoc,
   PROMETHEUS_CONTENT_TYPE,
@@ -588,6 +589,7 @@ export class Processor {
     const wall = Date.now();
     for (const v of valid) {
       const r = v.reading;
+      if (!isSensorType(r.sensor_type)) continue; // undescribed types: stored and windowed, detectors to come
       let s = this.#sensors.get(r.sensor_id);
       if (!s) {
         s = {

@@ -31,7 +31,7 @@
  * Windows are flushed before offsets are committed, so the committed offset is
  * never ahead of the parts' offsets.
  */
-import type { Location, SensorReading, SensorType, WindowDoc, WindowKind } from "@iot/shared";
+import type { Location, SensorReading, WindowDoc, WindowKind } from "@iot/shared";
 
 /** The partial aggregate of one window from one source partition. */
 export interface WindowPart {
@@ -57,7 +57,7 @@ export interface WindowKey {
   id: string;
   kind: WindowKind;
   group: string;
-  sensor_type: SensorType;
+  sensor_type: string;
   location: Location;
   sensor_id?: string;
   start: number;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { decodeReading, LOCATIONS, SENSOR_RANGES, SENSOR_TYPES, sensorProfile } from "@iot/shared";
+import { decodeReading, LOCATIONS, SENSOR_RANGES, SENSOR_TYPES, sensorProfile, type SensorType } from "@iot/shared";
 import { FleetGenerator, type GeneratedRecord, MALFORMED_KINDS } from "./generator.ts";
 import { Random } from "./random.ts";
 
@@ -23,8 +23,8 @@ Deno.test("every generated reading passes decodeReading and matches its sensor's
     assert.equal(d.reading.sensor_id, r.key);
     assert.equal(d.reading.sensor_type, p.sensorType);
     assert.equal(d.reading.location, p.location);
-    assert.equal(d.reading.metadata.unit, p.unit);
-    assert.equal(d.reading.metadata.sensor_model, p.model);
+    assert.equal(d.reading.metadata?.unit, p.unit);
+    assert.equal(d.reading.metadata?.sensor_model, p.model);
     assert.equal(d.reading.seq, r.seq);
     assert.equal(d.reading.status, r.status);
     assert.equal(r.sensorType, p.sensorType);
@@ -39,7 +39,7 @@ Deno.test("normal readings stay in the normal band, anomalies outside it but wit
   for (const r of generate(gen, 30_000)) {
     const d = decodeReading(bytes(r.value));
     assert.ok(d.ok);
-    const range = SENSOR_RANGES[d.reading.sensor_type];
+    const range = SENSOR_RANGES[d.reading.sensor_type as SensorType];
     const v = d.reading.value;
     assert.ok(v >= range.min && v <= range.max, `${v} outside physical range of ${d.reading.sensor_type}`);
     const inBand = v >= range.normalMin && v <= range.normalMax;

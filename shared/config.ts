@@ -124,6 +124,19 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
     description: "Days raw readings are kept (TTL index plus a cleanup job)",
     used_by: "processor",
   },
+  {
+    name: "READING_MAX_FUTURE_MS",
+    default: "3600000",
+    description:
+      "How far ahead of the processor's clock a reading's event time may be (ms); later ones are dead-lettered",
+    used_by: "processor",
+  },
+  {
+    name: "SENSOR_TYPES_FILE",
+    default: "",
+    description: "JSON file describing more sensor types (unit, physical range, normal band), checked at start",
+    used_by: "processor",
+  },
   { name: "WEB_HOST", default: "127.0.0.1", description: "Address the dashboard listens on", used_by: "web" },
   { name: "WEB_PORT", default: "8000", description: "Port of the dashboard", used_by: "web" },
   {

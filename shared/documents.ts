@@ -1,19 +1,22 @@
 /** MongoDB document shapes shared by the processor (writer) and the web app (reader). */
-import type { Location, SensorType } from "./sensors.ts";
+import type { Location } from "./sensors.ts";
 import type { ReadingMetadata, ReadingStatus, RejectReason } from "./reading.ts";
 
 /** A raw reading as stored in `sensor_metrics`. */
 export interface ReadingDoc {
-  /** `sensor_id:seq`, so a replay cannot insert it twice. */
+  /** `readingId`: `sensor_id:event_time_ms`, so a resend or replay cannot insert it twice. */
   _id: string;
   sensor_id: string;
-  sensor_type: SensorType;
+  /** Open: a built-in type or any other (see `describeType`). */
+  sensor_type: string;
   location: Location;
   value: number;
-  status: ReadingStatus;
-  seq: number;
+  status?: ReadingStatus;
+  seq?: number;
   timestamp: Date;
-  metadata: ReadingMetadata;
+  metadata?: ReadingMetadata;
+  /** Top-level fields of the message the contract does not name, kept as sent. */
+  extra?: Record<string, unknown>;
   /** When the processor stored it. */
   ingested_at: Date;
 }
@@ -28,7 +31,8 @@ export interface WindowDoc {
   kind: WindowKind;
   /** `sensor_type/location` or the sensor id. */
   group: string;
-  sensor_type: SensorType;
+  /** Open: a built-in type or any other (see `describeType`). */
+  sensor_type: string;
   location: Location;
   sensor_id?: string;
   window_start: Date;
@@ -72,7 +76,8 @@ export interface AlertDoc {
   rule: AlertRule;
   severity: Severity;
   sensor_id: string;
-  sensor_type: SensorType;
+  /** Open: a built-in type or any other (see `describeType`). */
+  sensor_type: string;
   location: Location;
   value: number;
   threshold: number;

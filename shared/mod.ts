@@ -6,6 +6,7 @@
 export * from "./names.ts";
 export * from "./sensors.ts";
 export * from "./reading.ts";
+export * from "./sensor_types.ts";
 export * from "./documents.ts";
 export * from "./website.ts";
 export * from "./errors.ts";

@@ -1,6 +1,6 @@
 /** The sensor fleet's fixed facts: types, units, ranges and locations. */
 
-/** The six sensor types of the fleet. */
+/** The six built-in sensor types (the simulated fleet's); more are open, see `sensor_types.ts`. */
 export const SENSOR_TYPES = [
   "temperature",
   "humidity",
@@ -10,11 +10,14 @@ export const SENSOR_TYPES = [
   "current",
 ] as const;
 
-/** A sensor type. */
+/** A built-in sensor type. A reading's `sensor_type` is any string: narrow it with `isSensorType`. */
 export type SensorType = typeof SENSOR_TYPES[number];
 
-/** The twelve locations of the fleet. */
-export const LOCATIONS = [
+/** A location name. Locations are open: any name the contract accepts; `LOCATIONS` are the simulated fleet's. */
+export type Location = string;
+
+/** The twelve locations of the simulated fleet. */
+export const LOCATIONS: readonly Location[] = [
   "factory-floor-a1",
   "factory-floor-a2",
   "factory-floor-b1",
@@ -27,10 +30,7 @@ export const LOCATIONS = [
   "outdoor-gate",
   "outdoor-roof",
   "outdoor-parking",
-] as const;
-
-/** A location. */
-export type Location = typeof LOCATIONS[number];
+];
 
 /** Physical limits and normal operating band of one sensor type. */
 export interface SensorRange {
@@ -113,12 +113,12 @@ export function sensorProfile(id: string): SensorProfile {
   };
 }
 
-/** Whether a string is a known sensor type. */
+/** Whether a string is one of the six built-in sensor types. */
 export function isSensorType(value: unknown): value is SensorType {
   return typeof value === "string" && (SENSOR_TYPES as readonly string[]).includes(value);
 }
 
-/** Whether a string is a known location. */
+/** Whether a string is one of the simulated fleet's twelve locations. */
 export function isLocation(value: unknown): value is Location {
   return typeof value === "string" && (LOCATIONS as readonly string[]).includes(value);
 }

@@ -52,7 +52,7 @@ Deno.test(
         const p = partitionOf.get(r.key);
         if (p === undefined) partitionOf.set(r.key, r.partition);
         else assert.equal(r.partition, p, `${r.key} stays on partition ${p}`);
-        maxSeq.set(r.key, Math.max(maxSeq.get(r.key) ?? -1, d.reading.seq));
+        maxSeq.set(r.key, Math.max(maxSeq.get(r.key) ?? -1, d.reading.seq ?? -1));
       }
       assert.equal(ids.size, 30_000, "no duplicates, nothing lost");
       assert.equal(partitionOf.size, 120);

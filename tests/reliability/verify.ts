@@ -91,11 +91,16 @@ interface RawDoc {
   timestamp: Date;
 }
 
-/** Reading ids `sensor:0 … sensor:n-1` for every sensor of a producer's `sequences` map. */
+/** The `sensor_id:seq` key readings are checked by (our producer's readings all carry `seq`). */
+function seqKey(r: { sensor_id: string; seq?: number }): string {
+  return `${r.sensor_id}:${r.seq}`;
+}
+
+/** Keys `sensor:0 … sensor:n-1` for every sensor of a producer's `sequences` map. */
 export function expectedFromSequences(sequences: Map<string, number>): string[] {
   const ids: string[] = [];
   for (const [sensor, n] of sequences) {
-    for (let seq = 0; seq < n; seq++) ids.push(readingId({ sensor_id: sensor, seq }));
+    for (let seq = 0; seq < n; seq++) ids.push(seqKey({ sensor_id: sensor, seq }));
   }
   return ids;
 }
@@ -106,7 +111,7 @@ function lateId(r: TopicRecord): string | undefined {
   if (!r.value) return undefined;
   try {
     const v = JSON.parse(decoder.decode(r.value));
-    return readingId(v);
+    return seqKey(v);
   } catch {
     return undefined;
   }
@@ -174,9 +179,11 @@ export async function verifyPipeline(o: VerifyOptions): Promise<VerifyReport> {
   }).toArray() as RawDoc[];
   const pairs = new Map<string, number>();
   for (const d of raw) {
-    const id = readingId(d);
+    const id = seqKey(d);
     pairs.set(id, (pairs.get(id) ?? 0) + 1);
-    if (String(d._id) !== id) problems.push(`reading _id ${d._id} does not match its sensor_id:seq ${id}`);
+    if (String(d._id) !== readingId(d)) {
+      problems.push(`reading _id ${d._id} does not match its readingId ${readingId(d)}`);
+    }
   }
   const missing = [...expected].filter((id) => !pairs.has(id));
   const duplicated = [...pairs].filter(([, n]) => n > 1).map(([id]) => id);
@@ -197,7 +204,7 @@ export async function verifyPipeline(o: VerifyOptions): Promise<VerifyReport> {
   const want = new Map<string, number>();
   const lateIn = new Map<string, number>();
   for (const d of raw) {
-    const isLate = o.allowLate === true && late.has(readingId(d));
+    const isLate = o.allowLate === true && late.has(seqKey(d));
     for (const k of windowKeys(d, sizes)) {
       if (isLate) lateIn.set(k, (lateIn.get(k) ?? 0) + 1);
       else want.set(k, (want.get(k) ?? 0) + 1);

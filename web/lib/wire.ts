@@ -195,5 +195,5 @@ export function toWireDeadLetter(d: DeadLetterDoc): WireDeadLetter {
 
 /** Converts a reading document. */
 export function toWireReading(d: ReadingDoc): WireReading {
-  return { id: String(d._id), value: d.value, status: d.status, t: ms(d.timestamp) ?? 0 };
+  return { id: String(d._id), value: d.value, status: d.status ?? "", t: ms(d.timestamp) ?? 0 };
 }
