@@ -5,6 +5,7 @@
  *   deno task kafka topics --bootstrap-server 127.0.0.1:9092 --describe --topic sensor-data
  *   deno task kafka consumer-groups --bootstrap-server 127.0.0.1:9092 --describe --group iot-processor
  *   deno task kafka console-consumer --bootstrap-server 127.0.0.1:9092 --topic sensor-alerts --from-beginning
+ *   deno task kafka console-producer --bootstrap-server 127.0.0.1:9092 --topic sensor-data < readings.jsonl
  */
 import { runMain, UsageError } from "@iot/shared";
 import { ensureJars } from "./jars.ts";
@@ -14,6 +15,7 @@ export const KAFKA_TOOLS: Record<string, string> = {
   "topics": "org.apache.kafka.tools.TopicCommand",
   "consumer-groups": "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
   "console-consumer": "org.apache.kafka.tools.consumer.ConsoleConsumer",
+  "console-producer": "org.apache.kafka.tools.ConsoleProducer",
   "get-offsets": "org.apache.kafka.tools.GetOffsetShell",
   "producer-perf-test": "org.apache.kafka.tools.ProducerPerformance",
   "consumer-perf-test": "org.apache.kafka.tools.ConsumerPerformance",
