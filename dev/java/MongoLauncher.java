@@ -1,3 +1,4 @@
+import java.io.IOException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -15,6 +16,11 @@ import de.bwaldvogel.mongo.oplog.Oplog;
 import de.bwaldvogel.mongo.wire.message.MongoMessage;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
+
+import de.bwaldvogel.mongo.wire.MongoExceptionHandler;
 
 /**
  * Starts mongo-java-server (in-memory backend, with our StreamOplog so that
@@ -28,12 +34,41 @@ import io.netty.channel.Channel;
  * Errors the server answers to the client with a code (MongoServerError: "Collection already
  * exists", duplicate keys, ...) are expected conditions: the client gets them as before, and
  * they are logged in one line at debug level instead of a stack trace at error level.
- * Anything else (a bug, an unexpected exception) is still logged with its stack trace.
+ * A client that goes away without closing its connection ("Connection reset", "Broken pipe")
+ * is expected too: one line at debug level. Anything else (a bug, an unexpected exception,
+ * a protocol error) is still logged with its stack trace.
  *
  * The command {iotOplogStats: 1, reset: <bool>} (any database) returns the oplog's counters.
  */
 public class MongoLauncher {
   private static final Logger log = LoggerFactory.getLogger(MongoLauncher.class);
+
+  /** Closes a connection that failed with an I/O error quietly; passes every other exception on. */
+  static final class QuietDisconnects extends ChannelInboundHandlerAdapter {
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      if (cause instanceof IOException) {
+        log.debug("client {} went away: {}", ctx.channel().id(), cause.getMessage());
+        ctx.channel().close();
+      } else {
+        ctx.fireExceptionCaught(cause);
+      }
+    }
+  }
+
+  /** Puts QuietDisconnects before the server's exception handler, once per connection. */
+  static void quietDisconnects(Channel channel) {
+    if (channel == null) return;
+    ChannelPipeline pipeline = channel.pipeline();
+    if (pipeline.get(QuietDisconnects.class) != null) return;
+    ChannelHandlerContext last = pipeline.context(MongoExceptionHandler.class);
+    if (last == null) return;
+    try {
+      pipeline.addBefore(last.name(), "quiet-disconnects", new QuietDisconnects());
+    } catch (IllegalArgumentException alreadyAdded) {
+      // Another command of the same connection added it first.
+    }
+  }
 
   /** The memory backend with our oplog, quiet expected errors and the stats command. */
   static final class StandInBackend extends MemoryBackend {
@@ -58,6 +93,7 @@ public class MongoLauncher {
 
     @Override
     public Document handleCommand(Channel channel, String databaseName, String command, Document query) {
+      quietDisconnects(channel);
       if (command.equals("iotOplogStats") && streamOplog != null) {
         Document response = streamOplog.stats(Boolean.TRUE.equals(query.get("reset")));
         Utils.markOkay(response);
