@@ -52,8 +52,8 @@ export interface LocalMongoOptions {
   oplogMaxEntries?: number;
   /**
    * When set, raw readings (`sensor_metrics` of every database) whose `timestamp`
-   * is older than this are deleted every 10 s: the stand-in keeps all data in its
-   * heap and its TTL indexes are inert. Ignored for mongod.
+   * is older than this are deleted every tenth of it (at most every minute): the
+   * stand-in keeps all data in its heap and its TTL indexes are inert. Ignored for mongod.
    */
   rawRetentionSeconds?: number;
   /** Progress messages (e.g. the retention notices). */
@@ -254,10 +254,11 @@ export class LocalMongo {
         }
       } catch { /* server stopping or busy: next round */ }
       busy = false;
-    }, 10_000);
+      // Each round scans the collection (the stand-in has no range indexes): a tenth of the retention, at most a minute.
+    }, Math.min(60_000, Math.max(1000, seconds * 100)));
   }
 
-  async #stopOplogTrimming(): Promise<void> {
+  async #stopRawRetention(): Promise<void> {
     clearInterval(this.#trimTimer);
     this.#trimTimer = undefined;
     await this.#trimClient?.close(true).catch(() => {});
@@ -292,14 +293,14 @@ export class LocalMongo {
    * it after `graceMs`. Resolves with whether it had to be killed.
    */
   async stop(graceMs = 10_000): Promise<boolean> {
-    await this.#stopOplogTrimming();
+    await this.#stopRawRetention();
     await this.#proc?.stop(graceMs);
     return this.#proc?.forced ?? false;
   }
 
   /** Kills the server at once. */
   async kill(): Promise<void> {
-    await this.#stopOplogTrimming();
+    await this.#stopRawRetention();
     await this.#proc?.kill();
   }
 
