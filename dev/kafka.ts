@@ -1,4 +1,13 @@
-/** A local single-node Apache Kafka broker (KRaft), from Maven Central jars, run with Java 17. */
+/**
+ * A local single-node Apache Kafka broker (KRaft), from Maven Central jars, run with Java 17.
+ *
+ * Disk use is bounded by size-based retention on every topic: each partition
+ * keeps at most `retentionBytes` plus one open segment (`segmentBytes`), checked
+ * every 10 s. Defaults: 256 MiB and 64 MiB, overridable with
+ * `IOT_KAFKA_RETENTION_BYTES` and `IOT_KAFKA_SEGMENT_BYTES` (bytes, -1 = no
+ * size limit), so a full-speed run into `sensor-data` (3 partitions) keeps
+ * about 1 GB. Time retention stays 24 h.
+ */
 import { ServiceStartError } from "@iot/shared";
 import { ensureHelperClasses, ensureJars } from "./jars.ts";
 import { freePort, ManagedProcess, waitForPort } from "./process.ts";
@@ -20,6 +29,37 @@ export interface LocalKafkaOptions {
   onLine?: (line: string) => void;
   /** Start-up deadline in ms. */
   startTimeoutMs?: number;
+  /** Bytes kept per partition (`log.retention.bytes`); default `IOT_KAFKA_RETENTION_BYTES`, else 256 MiB. */
+  retentionBytes?: number;
+  /** Size of a log segment (`log.segment.bytes`); default `IOT_KAFKA_SEGMENT_BYTES`, else 64 MiB. */
+  segmentBytes?: number;
+}
+
+/** Default bytes kept per partition of the local broker. */
+export const DEFAULT_RETENTION_BYTES = 256 * 1024 * 1024;
+/** Default segment size of the local broker. */
+export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+
+function bytesFromEnv(name: string, fallback: number, min: number): number {
+  const raw = Deno.env.get(name)?.trim();
+  if (!raw) return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || (n < min && n !== -1)) {
+    throw new ServiceStartError(`${name} must be a whole number of bytes of at least ${min} (or -1), got "${raw}"`);
+  }
+  return n;
+}
+
+/** The local broker's disk bounds: options, else the environment, else the defaults. */
+export function retentionSettings(options: Pick<LocalKafkaOptions, "retentionBytes" | "segmentBytes"> = {}): {
+  retentionBytes: number;
+  segmentBytes: number;
+} {
+  return {
+    retentionBytes: options.retentionBytes ?? bytesFromEnv("IOT_KAFKA_RETENTION_BYTES", DEFAULT_RETENTION_BYTES, 1),
+    // Kafka refuses segments below 1 MiB.
+    segmentBytes: options.segmentBytes ?? bytesFromEnv("IOT_KAFKA_SEGMENT_BYTES", DEFAULT_SEGMENT_BYTES, 1048576),
+  };
 }
 
 const LOG4J = `status = error
@@ -70,6 +110,7 @@ export class LocalKafka {
   }
 
   #properties(): string {
+    const { retentionBytes, segmentBytes } = retentionSettings(this.options);
     return [
       "process.roles=broker,controller",
       "node.id=1",
@@ -90,7 +131,9 @@ export class LocalKafka {
       "share.coordinator.state.topic.min.isr=1",
       "group.initial.rebalance.delay.ms=0",
       "log.retention.hours=24",
-      "log.segment.bytes=268435456",
+      `log.retention.bytes=${retentionBytes}`,
+      `log.segment.bytes=${segmentBytes}`,
+      "log.retention.check.interval.ms=10000",
       "",
     ].join("\n");
   }
@@ -141,9 +184,13 @@ export class LocalKafka {
     }
   }
 
-  /** Stops the broker gracefully (controlled shutdown), keeping its data for a restart. */
-  async stop(): Promise<void> {
-    await this.#proc?.stop(20_000);
+  /**
+   * Stops the broker gracefully (controlled shutdown), keeping its data for a
+   * restart; kills it after `graceMs`. Resolves with whether it had to be killed.
+   */
+  async stop(graceMs = 20_000): Promise<boolean> {
+    await this.#proc?.stop(graceMs);
+    return this.#proc?.forced ?? false;
   }
 
   /** Kills the broker at once (SIGKILL). */
@@ -151,10 +198,11 @@ export class LocalKafka {
     await this.#proc?.kill();
   }
 
-  /** Stops the broker and removes a temporary data directory. */
-  async dispose(): Promise<void> {
-    await this.stop();
+  /** Stops the broker (killing it after `graceMs`) and removes a temporary data directory. Resolves with `stop`'s. */
+  async dispose(graceMs?: number): Promise<boolean> {
+    const forced = await this.stop(graceMs);
     if (this.#ownsDir) await Deno.remove(this.dataDir, { recursive: true }).catch(() => {});
+    return forced;
   }
 }
 

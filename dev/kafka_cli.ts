@@ -5,6 +5,7 @@
  *   deno task kafka topics --bootstrap-server 127.0.0.1:9092 --describe --topic sensor-data
  *   deno task kafka consumer-groups --bootstrap-server 127.0.0.1:9092 --describe --group iot-processor
  *   deno task kafka console-consumer --bootstrap-server 127.0.0.1:9092 --topic sensor-alerts --from-beginning
+ *   deno task kafka console-producer --bootstrap-server 127.0.0.1:9092 --topic sensor-data < readings.jsonl
  */
 import { runMain, UsageError } from "@iot/shared";
 import { ensureJars } from "./jars.ts";

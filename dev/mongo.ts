@@ -4,9 +4,28 @@
  * on PATH and asked for.
  */
 import { MongoClient } from "mongodb";
-import { ServiceStartError } from "@iot/shared";
+import { COLLECTIONS, ServiceStartError } from "@iot/shared";
 import { ensureHelperClasses, ensureJars } from "./jars.ts";
 import { freePort, ManagedProcess, waitForPort } from "./process.ts";
+
+/** Counters of the stand-in's oplog (see `StreamOplog.stats`). */
+export interface OplogStats {
+  /** Entries held now. */
+  entries: number;
+  /** Watched namespaces (the only ones recorded). */
+  namespaces: string[];
+  appended: number;
+  trimmed: number;
+  /** Change-stream batches (first batch and getMores) served since the last reset. */
+  batches: number;
+  /** Oplog entries those batches read. */
+  scanned: number;
+  maxScannedPerBatch: number;
+  /** updateLookup reads. */
+  lookups: number;
+  retentionSeconds: number;
+  maxEntriesPerNamespace: number;
+}
 
 /** Which server runs. */
 export type MongoEngine = "java" | "mongod";
@@ -24,14 +43,53 @@ export interface LocalMongoOptions {
   /** Start-up deadline in ms. */
   startTimeoutMs?: number;
   /**
-   * mongo-java-server never trims its oplog, so a long run grows its heap
-   * without bound. When set, oplog entries older than this are deleted every
-   * 10 s (change streams resuming from before that fail, as on a real server
-   * whose oplog rolled over). Ignored for mongod.
+   * Oplog entries (of watched collections only, see `dev/java/StreamOplog.java`)
+   * older than this are dropped every second; default 600 s. Change streams
+   * resuming from before that see nothing older. Ignored for mongod.
    */
   oplogRetentionSeconds?: number;
-  /** Progress messages (e.g. the oplog trimming notice). */
+  /** Most oplog entries kept per watched collection; default 200,000. Ignored for mongod. */
+  oplogMaxEntries?: number;
+  /**
+   * When set, raw readings (`sensor_metrics` of every database) whose `timestamp`
+   * is older than this are deleted every tenth of it (at most every minute): the
+   * stand-in keeps all data in its heap and its TTL indexes are inert. Ignored for mongod.
+   */
+  rawRetentionSeconds?: number;
+  /** Progress messages (e.g. the retention notices). */
   log?: (message: string) => void;
+}
+
+/** Bounds of the in-memory stand-in for long runs (`deno task services` and `deno task up` use the same). */
+export interface StandInBounds {
+  /** JVM heap, e.g. "3g". */
+  heap: string;
+  oplogRetentionSeconds: number;
+  oplogMaxEntries: number;
+  rawRetentionSeconds: number;
+}
+
+/**
+ * The stand-in's bounds: 3 GB heap, 600 s of oplog (at most 200,000 entries per
+ * watched collection) and 15 minutes of raw readings. Overrides from the
+ * environment: `IOT_MONGO_HEAP`, `IOT_MONGO_OPLOG_SECONDS`, `RAW_RETENTION_DAYS`.
+ */
+export function standInBounds(env: Record<string, string | undefined> = Deno.env.toObject()): StandInBounds {
+  const positive = (name: string, fallback: number): number => {
+    const raw = env[name]?.trim();
+    if (!raw) return fallback;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n <= 0) throw new ServiceStartError(`${name} must be a positive number, got "${raw}"`);
+    return n;
+  };
+  const heap = env.IOT_MONGO_HEAP?.trim() || "3g";
+  if (!/^\d+[mMgG]$/.test(heap)) throw new ServiceStartError(`IOT_MONGO_HEAP must look like 512m or 3g, got "${heap}"`);
+  return {
+    heap,
+    oplogRetentionSeconds: Math.ceil(positive("IOT_MONGO_OPLOG_SECONDS", 600)),
+    oplogMaxEntries: 200_000,
+    rawRetentionSeconds: Math.ceil(positive("RAW_RETENTION_DAYS", 900 / 86400) * 86400),
+  };
 }
 
 /** Whether an executable is on PATH. */
@@ -120,6 +178,15 @@ export class LocalMongo {
           `-Xmx${heap}`,
           "-XX:+UseG1GC",
           "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+          // Expected conditions, not warnings: "Closing N clients" at shutdown, and "adding secondary
+          // index ... is not yet implemented" for every index (the stand-in's documented limitation;
+          // the processor says what it means). Errors of these loggers still print.
+          "-Dorg.slf4j.simpleLogger.log.de.bwaldvogel.mongo.MongoServer=error",
+          "-Dorg.slf4j.simpleLogger.log.de.bwaldvogel.mongo.backend.AbstractMongoDatabase=error",
+          ...(this.options.oplogRetentionSeconds
+            ? [`-Diot.oplog.retentionSeconds=${this.options.oplogRetentionSeconds}`]
+            : []),
+          ...(this.options.oplogMaxEntries ? [`-Diot.oplog.maxEntries=${this.options.oplogMaxEntries}`] : []),
           "-cp",
           `${libs}/*:${classes}`,
           "ParentWatch",
@@ -143,12 +210,34 @@ export class LocalMongo {
       );
     }
     if (this.#engine === "mongod") await this.#initiateReplicaSet(timeout);
-    else if (this.options.oplogRetentionSeconds) this.#startOplogTrimming(this.options.oplogRetentionSeconds);
+    else {
+      if (this.options.oplogRetentionSeconds) {
+        this.options.log?.(
+          `mongo-java-server never trims its oplog; ours keeps the last ${this.options.oplogRetentionSeconds} s ` +
+            "of watched collections so that memory stays bounded",
+        );
+      }
+      if (this.options.rawRetentionSeconds) this.#startRawRetention(this.options.rawRetentionSeconds);
+    }
   }
 
-  #startOplogTrimming(seconds: number): void {
+  /** The stand-in's oplog counters (`dev/java/StreamOplog.java`); `reset` zeroes the per-batch ones. */
+  async oplogStats(reset = false): Promise<OplogStats> {
+    if (this.#engine !== "java") throw new ServiceStartError("Oplog statistics exist only for the java stand-in");
+    const client = new MongoClient(this.url, { serverSelectionTimeoutMS: 2000 });
+    try {
+      const { ok: _ok, ...stats } = await client.db("admin").command({ iotOplogStats: 1, reset });
+      return stats as OplogStats;
+    } finally {
+      await client.close();
+    }
+  }
+
+  #startRawRetention(seconds: number): void {
     this.options.log?.(
-      `mongo-java-server never trims its oplog: keeping the last ${seconds} s of it so that memory stays bounded`,
+      `The in-memory MongoDB stand-in keeps raw readings (${COLLECTIONS.readings}) for ${
+        seconds >= 120 ? `${Math.round(seconds / 60)} minutes` : `${seconds} s`
+      } (RAW_RETENTION_DAYS overrides)`,
     );
     const client = new MongoClient(this.url, { serverSelectionTimeoutMS: 2000 });
     this.#trimClient = client;
@@ -157,15 +246,19 @@ export class LocalMongo {
       if (busy) return;
       busy = true;
       try {
-        await client.db("local").collection("oplog.rs").deleteMany({
-          wall: { $lt: new Date(Date.now() - seconds * 1000) },
-        });
+        const cutoff = new Date(Date.now() - seconds * 1000);
+        const { databases } = await client.db("admin").admin().listDatabases({ nameOnly: true });
+        for (const { name } of databases) {
+          if (name === "local" || name === "admin") continue;
+          await client.db(name).collection(COLLECTIONS.readings).deleteMany({ timestamp: { $lt: cutoff } });
+        }
       } catch { /* server stopping or busy: next round */ }
       busy = false;
-    }, 10_000);
+      // Each round scans the collection (the stand-in has no range indexes): a tenth of the retention, at most a minute.
+    }, Math.min(60_000, Math.max(1000, seconds * 100)));
   }
 
-  async #stopOplogTrimming(): Promise<void> {
+  async #stopRawRetention(): Promise<void> {
     clearInterval(this.#trimTimer);
     this.#trimTimer = undefined;
     await this.#trimClient?.close(true).catch(() => {});
@@ -195,21 +288,26 @@ export class LocalMongo {
     }
   }
 
-  /** Stops the server (its in-memory data is gone for mongo-java-server). */
-  async stop(): Promise<void> {
-    await this.#stopOplogTrimming();
-    await this.#proc?.stop(10_000);
+  /**
+   * Stops the server (its in-memory data is gone for mongo-java-server), killing
+   * it after `graceMs`. Resolves with whether it had to be killed.
+   */
+  async stop(graceMs = 10_000): Promise<boolean> {
+    await this.#stopRawRetention();
+    await this.#proc?.stop(graceMs);
+    return this.#proc?.forced ?? false;
   }
 
   /** Kills the server at once. */
   async kill(): Promise<void> {
-    await this.#stopOplogTrimming();
+    await this.#stopRawRetention();
     await this.#proc?.kill();
   }
 
-  /** Stops the server and removes a mongod data directory. */
-  async dispose(): Promise<void> {
-    await this.stop();
+  /** Stops the server (killing it after `graceMs`) and removes a mongod data directory. Resolves with `stop`'s. */
+  async dispose(graceMs?: number): Promise<boolean> {
+    const forced = await this.stop(graceMs);
     if (this.#dbPath) await Deno.remove(this.#dbPath, { recursive: true }).catch(() => {});
+    return forced;
   }
 }

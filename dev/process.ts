@@ -48,6 +48,7 @@ export class ManagedProcess {
   readonly #pumps: Promise<void>[];
   readonly status: Promise<Deno.CommandStatus>;
   #exited = false;
+  #forced = false;
 
   private constructor(readonly options: SpawnOptions, log?: Deno.FsFile) {
     this.#log = log;
@@ -88,6 +89,11 @@ export class ManagedProcess {
   /** Whether the process has ended. */
   get exited(): boolean {
     return this.#exited;
+  }
+
+  /** Whether this process had to be killed (SIGKILL) instead of stopping by itself. */
+  get forced(): boolean {
+    return this.#forced;
   }
 
   /** The last lines of output. */
@@ -147,7 +153,7 @@ export class ManagedProcess {
     if (!this.#exited) {
       await this.#stdin?.close().catch(() => {});
       this.signal("SIGTERM");
-      const timer = setTimeout(() => this.signal("SIGKILL"), graceMs);
+      const timer = setTimeout(() => this.#forceKill(), graceMs);
       try {
         await this.status;
       } finally {
@@ -157,9 +163,15 @@ export class ManagedProcess {
     return await this.status;
   }
 
-  /** Kills the process at once (SIGKILL). */
-  async kill(): Promise<Deno.CommandStatus> {
+  #forceKill(): void {
+    if (this.#exited) return;
+    this.#forced = true;
     this.signal("SIGKILL");
+  }
+
+  /** Kills the process at once (SIGKILL); `forced` then says so. */
+  async kill(): Promise<Deno.CommandStatus> {
+    this.#forceKill();
     await this.#stdin?.close().catch(() => {});
     return await this.status;
   }

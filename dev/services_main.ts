@@ -1,17 +1,30 @@
 /**
- * `deno task services`: starts local Kafka and a MongoDB-protocol server, prints
- * their URLs and keeps them running until Ctrl-C. An explicit KAFKA_BROKERS or
- * MONGO_URL skips starting that service.
+ * `deno task services`: starts local Kafka and a MongoDB-protocol server,
+ * creates the pipeline's standard topics, prints the URLs and keeps them
+ * running until Ctrl-C. An explicit KAFKA_BROKERS or MONGO_URL skips starting
+ * that service.
  *
- * Flags: --kafka-port (default 9092), --mongo-port (default 27017), --data-dir.
+ * Ctrl-C (or SIGTERM) stops MongoDB, then Kafka, within `--stop-timeout`
+ * seconds; what is still running then is killed and the exit code is 1. A
+ * second Ctrl-C kills both at once (exit code 1).
+ *
+ * Flags: --kafka-port (default 9092), --mongo-port (default 27017), --data-dir, --stop-timeout (default 30).
  */
 import { parseFlags, runMain, usage } from "@iot/shared";
 import { startServices } from "./stack.ts";
+import { listenForStop } from "./stop_signals.ts";
 
 const FLAGS = {
   "kafka-port": { type: "number", default: 9092, min: 1, max: 65535, integer: true, help: "Kafka broker port" },
   "mongo-port": { type: "number", default: 27017, min: 1, max: 65535, integer: true, help: "MongoDB port" },
   "data-dir": { type: "string", help: "Kafka data directory to keep between runs (default: temporary)" },
+  "stop-timeout": {
+    type: "number",
+    default: 30,
+    min: 1,
+    max: 600,
+    help: "Seconds the services may take to stop before they are killed",
+  },
 } as const;
 
 runMain(async () => {
@@ -20,6 +33,7 @@ runMain(async () => {
     console.log(usage("deno task services", "Starts local Kafka and MongoDB for development.", FLAGS));
     return 0;
   }
+  // Until the services are up, Ctrl-C ends this process at once (the JVMs exit with it, see ParentWatch).
   const services = await startServices({
     kafkaPort: flags["kafka-port"],
     mongoPort: flags["mongo-port"],
@@ -28,14 +42,18 @@ runMain(async () => {
   });
   console.log(`KAFKA_BROKERS=${services.kafkaBrokers}`);
   console.log(`MONGO_URL=${services.mongoUrl}`);
+  const signals = listenForStop();
   console.error("Services are up. Press Ctrl-C to stop them.");
-  const stop = new Promise<string>((resolve) => {
-    Deno.addSignalListener("SIGINT", () => resolve("SIGINT"));
-    Deno.addSignalListener("SIGTERM", () => resolve("SIGTERM"));
-  });
-  const reason = await Promise.race([stop, services.failed]);
+  const reason = await Promise.race([signals.first, services.failed]);
   console.error(`Stopping services (${reason})...`);
-  await services.stop();
-  console.error("Services stopped.");
-  return reason.startsWith("SIG") ? 0 : 1;
+  let atOnce = false;
+  signals.again.then(async (sig) => {
+    atOnce = true;
+    console.error(`${sig} again: killing the services now`);
+    await services.kill();
+  });
+  const forced = await services.stop(flags["stop-timeout"] * 1000);
+  if (forced && !atOnce) console.error(`A service did not stop within ${flags["stop-timeout"]} s and was killed.`);
+  console.error(forced ? "Services stopped (killed)." : "Services stopped.");
+  return reason.startsWith("SIG") && !forced ? 0 : 1;
 });

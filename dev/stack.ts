@@ -1,6 +1,11 @@
-/** Starts the infrastructure of the pipeline: Kafka and MongoDB, local or given by env. */
+/**
+ * Starts the infrastructure of the pipeline: Kafka and MongoDB, local or given
+ * by env, and the pipeline's standard topics, for `deno task services` and
+ * `deno task up` alike.
+ */
+import { createKafka, createLogger, ensureTopics, loadCommonConfig, standardTopics, type TopicSpec } from "@iot/shared";
 import { LocalKafka } from "./kafka.ts";
-import { LocalMongo } from "./mongo.ts";
+import { LocalMongo, standInBounds } from "./mongo.ts";
 
 /** Options of `startServices`. */
 export interface StartServicesOptions {
@@ -8,13 +13,11 @@ export interface StartServicesOptions {
   mongoPort?: number;
   /** Kafka data directory kept between runs. */
   dataDir?: string;
-  /** Heap of the in-memory MongoDB stand-in. */
-  mongoHeap?: string;
   /** Progress messages. */
   log?: (message: string) => void;
   /** Receives service output lines. */
   onLine?: (service: "kafka" | "mongo", line: string) => void;
-  /** Environment to read KAFKA_BROKERS / MONGO_URL from. */
+  /** Environment to read KAFKA_BROKERS / MONGO_URL, topic names, partitions and the stand-in's bounds from. */
   env?: Record<string, string | undefined>;
 }
 
@@ -24,13 +27,42 @@ export interface RunningServices {
   mongoUrl: string;
   kafka?: LocalKafka;
   mongo?: LocalMongo;
+  /** The standard topics, as ensured at start. */
+  topics: TopicSpec[];
   /** Resolves with a message when a service started here exits unexpectedly. */
   failed: Promise<string>;
-  /** Stops what was started here (Kafka last, so that clients can flush). */
-  stop(): Promise<void>;
+  /**
+   * Stops what was started here (MongoDB, then Kafka last, so that clients can
+   * flush), killing what is still running after `deadlineMs` (default 30 s).
+   * Resolves with whether something had to be killed.
+   */
+  stop(deadlineMs?: number): Promise<boolean>;
+  /** Kills what was started here at once. */
+  kill(): Promise<void>;
 }
 
-/** Starts local Kafka and MongoDB unless KAFKA_BROKERS / MONGO_URL are given. */
+/** Creates the standard topics (names and partitions from the environment) where missing. */
+export async function createStandardTopics(
+  brokers: string,
+  env: Record<string, string | undefined>,
+): Promise<TopicSpec[]> {
+  const config = loadCommonConfig({ ...env, KAFKA_BROKERS: brokers });
+  const topics = standardTopics(config);
+  const kafka = await createKafka(config.kafka, {
+    role: "services",
+    logger: createLogger({ name: "services", level: "error" }),
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, topics);
+  } finally {
+    await admin.disconnect();
+  }
+  return topics;
+}
+
+/** Starts local Kafka and MongoDB unless KAFKA_BROKERS / MONGO_URL are given, then ensures the standard topics. */
 export async function startServices(options: StartServicesOptions = {}): Promise<RunningServices> {
   const env = options.env ?? Deno.env.toObject();
   const log = options.log ?? (() => {});
@@ -51,10 +83,13 @@ export async function startServices(options: StartServicesOptions = {}): Promise
     log(`Using Kafka at ${env.KAFKA_BROKERS} (KAFKA_BROKERS)`);
   }
   if (!env.MONGO_URL) {
+    const bounds = standInBounds(env);
     mongo = new LocalMongo({
       port: options.mongoPort,
-      heap: options.mongoHeap ?? "3g",
-      oplogRetentionSeconds: 600,
+      heap: bounds.heap,
+      oplogRetentionSeconds: bounds.oplogRetentionSeconds,
+      oplogMaxEntries: bounds.oplogMaxEntries,
+      rawRetentionSeconds: bounds.rawRetentionSeconds,
       log,
       onLine: options.onLine && ((l) => options.onLine!("mongo", l)),
     });
@@ -63,10 +98,17 @@ export async function startServices(options: StartServicesOptions = {}): Promise
   } else {
     log("Using MongoDB at MONGO_URL");
   }
-  const stop = async () => {
+  const stop = async (deadlineMs = 30_000) => {
     stopping = true;
-    await mongo?.dispose();
-    await kafka?.dispose();
+    const end = Date.now() + deadlineMs;
+    // MongoDB stops in a moment; Kafka's controlled shutdown gets the rest of the time.
+    const mongoForced = (await mongo?.dispose(Math.max(1000, Math.min(10_000, (end - Date.now()) / 3)))) ?? false;
+    const kafkaForced = (await kafka?.dispose(Math.max(1000, end - Date.now()))) ?? false;
+    return mongoForced || kafkaForced;
+  };
+  const kill = async () => {
+    stopping = true;
+    await Promise.all([mongo?.kill(), kafka?.kill()]);
   };
   const results = await Promise.allSettled(started);
   const failure = results.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
@@ -76,6 +118,15 @@ export async function startServices(options: StartServicesOptions = {}): Promise
   }
   if (mongo) log(`MongoDB ready (${mongo.engine === "java" ? "mongo-java-server, in memory" : "mongod replica set"})`);
   if (kafka) log("Kafka ready");
+  const kafkaBrokers = kafka ? kafka.brokers : env.KAFKA_BROKERS!;
+  let topics: TopicSpec[];
+  try {
+    topics = await createStandardTopics(kafkaBrokers, env);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  log(`Topics ready: ${topics.map((t) => `${t.topic} (${t.numPartitions})`).join(", ")}`);
   const failed = new Promise<string>((resolve) => {
     const watch = (name: string, svc?: { running: boolean; tail(n?: number): string }) => {
       if (!svc) return;
@@ -91,11 +142,13 @@ export async function startServices(options: StartServicesOptions = {}): Promise
     watch("MongoDB", mongo);
   });
   return {
-    kafkaBrokers: kafka ? kafka.brokers : env.KAFKA_BROKERS!,
+    kafkaBrokers,
     mongoUrl: mongo ? mongo.url : env.MONGO_URL!,
     kafka,
     mongo,
+    topics,
     failed,
     stop,
+    kill,
   };
 }

@@ -85,26 +85,42 @@ export class Supervisor {
     );
   }
 
-  /** Stops programs one by one in the given order (SIGINT for the producer to flush, SIGTERM otherwise). */
-  async stopAll(order: string[]): Promise<void> {
+  /**
+   * Stops programs one by one in the given order (SIGINT for the producer to
+   * flush, SIGTERM otherwise), all within `deadlineMs`: a program still running
+   * when the time is up is killed (SIGKILL), and so is every later one that does
+   * not stop within a second. Resolves with the names of the killed programs.
+   */
+  async stopAll(order: string[], deadlineMs = 30_000): Promise<string[]> {
     this.#stopping = true;
+    const end = Date.now() + deadlineMs;
     const names = [
       ...order.filter((n) => this.#procs.has(n)),
       ...[...this.#procs.keys()].filter((n) => !order.includes(n)),
     ];
+    const killed: string[] = [];
     for (const name of names) {
       const proc = this.#procs.get(name)!;
       if (proc.exited) continue;
       this.say(`stopping ${name} ...`);
       proc.signal(name.startsWith("producer") ? "SIGINT" : "SIGTERM");
+      const graceMs = Math.max(1000, end - Date.now());
       const timer = setTimeout(() => {
-        this.say(`${name} did not stop within 30 s; killing it`);
-        proc.signal("SIGKILL");
-      }, 30_000);
+        this.say(`${name} did not stop within the stop deadline; killing it`);
+        proc.kill();
+      }, graceMs);
       const s = await proc.status;
       clearTimeout(timer);
-      this.say(`${name} stopped (exit ${s.code})`);
+      if (proc.forced) killed.push(name);
+      this.say(`${name} stopped (${proc.forced ? "killed" : `exit ${s.code}`})`);
     }
+    return killed;
+  }
+
+  /** Kills every running program at once (SIGKILL). */
+  async killAll(): Promise<void> {
+    this.#stopping = true;
+    await Promise.all([...this.#procs.values()].map((p) => p.kill()));
   }
 
   /** Pids of the running programs. */

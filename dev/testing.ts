@@ -35,14 +35,26 @@ export async function useKafka(): Promise<TestKafka> {
   if (given) return { brokers: given.split(","), close: () => Promise.resolve() };
   const local = new LocalKafka();
   await local.start();
-  return { brokers: [local.brokers], local, close: () => local.dispose() };
+  return {
+    brokers: [local.brokers],
+    local,
+    close: async () => {
+      await local.dispose();
+    },
+  };
 }
 
 /** Starts a fresh broker for this file even when the run has one (for tests that stop or kill it). */
 export async function ownKafka(): Promise<TestKafka> {
   const local = new LocalKafka();
   await local.start();
-  return { brokers: [local.brokers], local, close: () => local.dispose() };
+  return {
+    brokers: [local.brokers],
+    local,
+    close: async () => {
+      await local.dispose();
+    },
+  };
 }
 
 /** Starts a fresh MongoDB-protocol server (or uses `TEST_MONGO_URL`) with a fresh database. */

@@ -2,11 +2,16 @@
  * `deno task up`: runs the whole stack without Docker — local Kafka and MongoDB
  * (or those named by KAFKA_BROKERS / MONGO_URL), the processor, the web
  * dashboard and a producer — with prefixed logs, and prints the dashboard URL
- * once everything is ready. Ctrl-C stops producer, processor, web, then the
- * services. A program that dies is reported with its log tail; exit code 1.
+ * once everything is ready. Ctrl-C (or SIGTERM) stops producer, processor, web,
+ * then the services, within `--stop-timeout` seconds; what is still running
+ * then is killed and the exit code is 1. A second Ctrl-C kills everything at
+ * once (exit code 1). A program that dies is reported with its log tail; exit
+ * code 1. The in-memory MongoDB stand-in gets the same bounds as under
+ * `deno task services` (see `standInBounds` in `dev/mongo.ts`).
  */
 import { parseFlags, runMain, usage } from "@iot/shared";
 import { startServices } from "./stack.ts";
+import { listenForStop } from "./stop_signals.ts";
 import { Supervisor } from "./supervisor.ts";
 
 const FLAGS = {
@@ -26,10 +31,17 @@ const FLAGS = {
   "kafka-port": { type: "number", default: 9092, min: 1, max: 65535, integer: true, help: "Local Kafka port" },
   "mongo-port": { type: "number", default: 27017, min: 1, max: 65535, integer: true, help: "Local MongoDB port" },
   "ready-timeout": { type: "number", default: 120, min: 5, help: "Seconds each program may take to become ready" },
+  "stop-timeout": {
+    type: "number",
+    default: 45,
+    min: 5,
+    max: 600,
+    help: "Seconds the whole stop may take (the services get the last 10 s) before what runs is killed",
+  },
 } as const;
 
-/** Raw readings kept by the processor when the in-memory stand-in holds them (it keeps all in the JVM heap). */
-const STAND_IN_RETENTION_DAYS = "0.0104"; // 15 minutes
+/** Part of the stop deadline kept for the services, after the programs. */
+const SERVICES_STOP_MS = 10_000;
 
 runMain(async () => {
   const flags = parseFlags(Deno.args, FLAGS);
@@ -44,16 +56,8 @@ runMain(async () => {
     color: Deno.stdout.isTerminal(),
     write: (line) => Deno.stdout.writeSync(out.encode(line + "\n")),
   });
-  let signalled: string | undefined;
-  let wake: (reason: string) => void = () => {};
-  const signal = new Promise<string>((resolve) => (wake = resolve));
-  for (const sig of ["SIGINT", "SIGTERM"] as const) {
-    Deno.addSignalListener(sig, () => {
-      if (signalled) return;
-      signalled = sig;
-      wake(sig);
-    });
-  }
+  const signals = listenForStop();
+  const signal: Promise<string> = signals.first;
 
   const timeout = flags["ready-timeout"] * 1000;
   const services = await startServices({
@@ -67,10 +71,6 @@ runMain(async () => {
     KAFKA_BROKERS: services.kafkaBrokers,
     MONGO_URL: services.mongoUrl,
   };
-  if (services.mongo?.engine === "java" && !base.RAW_RETENTION_DAYS) {
-    base.RAW_RETENTION_DAYS = STAND_IN_RETENTION_DAYS;
-    sup.say("The in-memory MongoDB stand-in keeps raw readings for 15 minutes (RAW_RETENTION_DAYS overrides)");
-  }
   const webUrl = `http://127.0.0.1:${flags["web-port"]}`;
   let code = 0;
   try {
@@ -130,14 +130,25 @@ runMain(async () => {
     sup.say(`error: ${(e as Error).message}`);
     code = 1;
   } finally {
-    sup.say(`shutting down${signalled ? ` (${signalled})` : ""} ...`);
+    sup.say(`shutting down${signals.received ? ` (${signals.received})` : ""} ...`);
+    let atOnce = false;
+    signals.again.then(async (sig) => {
+      atOnce = true;
+      sup.say(`${sig} again: killing everything now`);
+      await Promise.all([sup.killAll(), services.kill()]);
+    });
+    const deadline = Date.now() + flags["stop-timeout"] * 1000;
     const processors = flags.processors > 1
       ? Array.from({ length: flags.processors }, (_, i) => `processor${i + 1}`)
       : ["processor"];
-    await sup.stopAll(["producer", ...processors, "web"]);
+    const killed = await sup.stopAll(["producer", ...processors, "web"], deadline - Date.now() - SERVICES_STOP_MS);
     sup.say("stopping services ...");
-    await services.stop();
-    sup.say("all stopped");
+    if (await services.stop(Math.max(SERVICES_STOP_MS, deadline - Date.now()))) killed.push("services");
+    if (killed.length && !atOnce) {
+      sup.say(`killed after the ${flags["stop-timeout"]} s stop deadline: ${killed.join(", ")}`);
+    }
+    sup.say(killed.length ? "all stopped (some killed)" : "all stopped");
+    if (killed.length) code = 1;
   }
   return code;
 });

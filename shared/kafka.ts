@@ -1,7 +1,8 @@
 /** Kafka client factory and topic helpers (kafkajs). */
 import { type Admin, type ITopicConfig, Kafka, type KafkaConfig as KafkaJsConfig, logLevel } from "kafkajs";
-import type { KafkaConfig } from "./config.ts";
+import type { CommonConfig, KafkaConfig } from "./config.ts";
 import type { Logger } from "./log.ts";
+import { TOPICS } from "./names.ts";
 
 /** Options of `createKafka`. */
 export interface CreateKafkaOptions {
@@ -89,4 +90,25 @@ export async function ensureTopics(admin: Admin, topics: TopicSpec[]): Promise<s
     if (!/already exists/i.test(String((e as Error).message))) throw e;
   }
   return missing.map((t) => t.topic);
+}
+
+/**
+ * The topics every deployment needs, with their partition counts: sensor readings, dead letters and
+ * website checks get `partitions` (KAFKA_PARTITIONS), alert and statistics topics one partition.
+ * `deno task services`, `deno task up` and the compose stack create exactly these.
+ *
+ * @example
+ * ```ts
+ * await ensureTopics(admin, standardTopics(loadCommonConfig()));
+ * ```
+ */
+export function standardTopics(config: Pick<CommonConfig, "topics" | "partitions">): TopicSpec[] {
+  return [
+    { topic: config.topics.readings, numPartitions: config.partitions },
+    { topic: config.topics.deadLetters, numPartitions: config.partitions },
+    { topic: config.topics.alerts, numPartitions: 1 },
+    { topic: TOPICS.websiteChecks, numPartitions: config.partitions },
+    { topic: TOPICS.websiteAlerts, numPartitions: 1 },
+    { topic: TOPICS.websiteStatistics, numPartitions: 1 },
+  ];
 }

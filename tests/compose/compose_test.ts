@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { parse } from "yaml";
-import { ENV_VARS, TOPICS } from "@iot/shared";
+import { ENV_VARS, loadCommonConfig, standardTopics, TOPICS } from "@iot/shared";
 
 const root = new URL("../../", import.meta.url);
 // deno-lint-ignore no-explicit-any
@@ -90,6 +90,41 @@ Deno.test("kafka-init creates the pipeline's topics", async () => {
     assert.ok(init.environment[envName].includes(topic));
   }
   assert.match(script, /--if-not-exists/);
+});
+
+Deno.test("kafka-init creates every standard topic with the partitions the programs would use", async () => {
+  const c = await compose();
+  const init = c.services["kafka-init"];
+  const creates = (init.command.join("\n") as string).split("\n").filter((l) => l.includes("--create"));
+  const env = init.environment as Record<string, string>;
+  // Resolve "$$NAME" with the defaults of ${NAME:-default}.
+  const value = (word: string) => {
+    const m = /^"?\$\$([A-Z_]+)"?$/.exec(word);
+    const raw = m ? env[m[1]] : word.replace(/"/g, "");
+    return raw.replace(/^\$\{[A-Z_]+:-(.*)\}$/, "$1");
+  };
+  const created = new Map<string, number>();
+  const partitionWords = new Map<string, string>();
+  for (const line of creates) {
+    const words = line.trim().split(/\s+/);
+    const at = (flag: string) => words[words.indexOf(flag) + 1];
+    created.set(value(at("--topic")), Number(value(at("--partitions"))));
+    partitionWords.set(value(at("--topic")), at("--partitions"));
+  }
+  const config = loadCommonConfig({});
+  const expected = new Map(standardTopics(config).map((t) => [t.topic, t.numPartitions]));
+  assert.deepEqual(created, expected);
+  // Topics partitioned like sensor-data follow KAFKA_PARTITIONS, as the programs do.
+  for (const [topic, n] of expected) {
+    if (n === config.partitions) assert.equal(partitionWords.get(topic), '"$$KAFKA_PARTITIONS"', topic);
+  }
+});
+
+Deno.test("the compose broker has size-based retention", async () => {
+  const c = await compose();
+  const env = c.services.kafka.environment;
+  assert.match(env.KAFKA_LOG_RETENTION_BYTES, /^\$\{KAFKA_LOG_RETENTION_BYTES:-\d+\}$/);
+  assert.match(env.KAFKA_LOG_SEGMENT_BYTES, /^\$\{KAFKA_LOG_SEGMENT_BYTES:-\d+\}$/);
 });
 
 Deno.test("the Dockerfile runs as a non-root user on the Deno version CI uses", async () => {

@@ -1,9 +1,13 @@
 /**
  * Spike: the mongodb driver under Deno against the MongoDB-protocol server —
- * unordered bulk upserts (idempotent on replay) and a change-stream event.
+ * unordered bulk upserts (idempotent on replay) and a change-stream event;
+ * and the stand-in's bounds: oplog trim, raw retention, cheap change streams,
+ * quiet expected errors.
  */
 import assert from "node:assert/strict";
+import { type ChangeStream, type ChangeStreamDocument, MongoClient } from "mongodb";
 import { COLLECTIONS, ensureSchema, indexSpecs } from "@iot/shared";
+import { LocalMongo } from "../../dev/mongo.ts";
 import { useMongo, waitFor } from "../../dev/testing.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -55,8 +59,6 @@ Deno.test("bulk upserts are idempotent and a change stream sees inserts and upda
 });
 
 Deno.test("the stand-in's oplog is trimmed to its retention and change streams keep working", opts, async () => {
-  const { LocalMongo } = await import("../../dev/mongo.ts");
-  const { MongoClient } = await import("mongodb");
   const messages: string[] = [];
   const local = new LocalMongo({ engine: "java", oplogRetentionSeconds: 1, log: (m) => messages.push(m) });
   await local.start();
@@ -64,10 +66,13 @@ Deno.test("the stand-in's oplog is trimmed to its retention and change streams k
   try {
     assert.match(messages.join("\n"), /never trims its oplog/);
     const col = client.db("t").collection("c");
+    // Only watched collections are recorded: open a stream first.
+    const first = col.watch();
+    await first.tryNext();
     await col.insertMany(Array.from({ length: 500 }, (_, i) => ({ i })));
-    const oplog = client.db("local").collection("oplog.rs");
-    assert.ok((await oplog.countDocuments()) >= 500);
-    await waitFor(async () => (await oplog.countDocuments()) === 0, { timeoutMs: 20_000, what: "trimmed oplog" });
+    assert.ok((await local.oplogStats()).entries >= 500);
+    await waitFor(async () => (await local.oplogStats()).entries === 0, { timeoutMs: 20_000, what: "trimmed oplog" });
+    await first.close();
     const stream = col.watch();
     await stream.tryNext();
     await col.insertOne({ after: true });
@@ -79,6 +84,126 @@ Deno.test("the stand-in's oplog is trimmed to its retention and change streams k
     await stream.close();
   } finally {
     await client.close(true);
+    await local.dispose();
+  }
+});
+
+/** Reads change events until `n` arrived (tryNext with a short sleep, as the dashboard does). */
+async function nextEvents(stream: ChangeStream, n: number): Promise<ChangeStreamDocument[]> {
+  const events: ChangeStreamDocument[] = [];
+  await waitFor(async () => {
+    let ev = await stream.tryNext();
+    while (ev) {
+      events.push(ev);
+      ev = events.length < n ? await stream.tryNext() : null;
+    }
+    return events.length >= n;
+  }, { timeoutMs: 20_000, intervalMs: 20, what: `${n} change events` });
+  return events;
+}
+
+Deno.test("a change stream's batches read only new entries, however large the oplog", opts, async () => {
+  const local = new LocalMongo({ engine: "java", heap: "1g" });
+  await local.start();
+  const client = new MongoClient(local.url);
+  try {
+    const db = client.db("cost");
+    const watched = db.collection<{ _id: string; v: number }>("watched");
+    const busy = db.collection("busy"); // watched by another stream: recorded in the oplog
+    const unwatched = db.collection("unwatched"); // watched by nobody: not recorded
+    const busyStream = busy.watch();
+    await busyStream.tryNext();
+
+    /** Opens a stream on `watched`, makes 20 changes (10 inserts, 10 updates) and returns the oplog's counters. */
+    const measure = async (round: number) => {
+      const stream = watched.watch([], { fullDocument: "updateLookup" });
+      await stream.tryNext();
+      await local.oplogStats(true);
+      const ids = Array.from({ length: 10 }, (_, i) => `r${round}-${i}`);
+      await watched.insertMany(ids.map((_id) => ({ _id, v: 0 })));
+      for (const _id of ids) await watched.updateOne({ _id }, { $set: { v: 1 } });
+      const events = await nextEvents(stream, 20);
+      const stats = await local.oplogStats();
+      await stream.close();
+      assert.deepEqual(events.map((e) => e.operationType), [...ids.map(() => "insert"), ...ids.map(() => "update")]);
+      for (const e of events.slice(10)) {
+        assert.equal((e as { fullDocument?: { v: number } }).fullDocument?.v, 1, "updateLookup finds the document");
+      }
+      return stats;
+    };
+
+    const small = await measure(0);
+    const batch = Array.from({ length: 1000 }, (_, i) => ({ i, pad: "x".repeat(50) }));
+    for (let k = 0; k < 100; k++) {
+      await busy.insertMany(batch.map((d) => ({ ...d })));
+      await unwatched.insertMany(batch.map((d) => ({ ...d })));
+    }
+    // Earlier entries of the watched collection itself lie before the new stream's position.
+    await watched.insertMany(Array.from({ length: 5000 }, (_, i) => ({ _id: `old-${i}`, v: 0 })));
+    const large = await measure(1);
+
+    assert.ok(large.entries >= 105_000, `the oplog holds the busy collection's entries (${large.entries})`);
+    assert.ok(!large.namespaces.includes("cost.unwatched"), "an unwatched collection is not recorded");
+    for (const s of [small, large]) {
+      assert.ok(s.scanned <= 20, `entries read for 20 events: ${s.scanned}`);
+      assert.ok(s.maxScannedPerBatch <= 20);
+      assert.equal(s.lookups, 10);
+    }
+    await busyStream.close();
+  } finally {
+    await client.close(true);
+    await local.dispose();
+  }
+});
+
+Deno.test("the stand-in deletes raw readings older than its raw retention, in every database", opts, async () => {
+  const messages: string[] = [];
+  const local = new LocalMongo({ engine: "java", rawRetentionSeconds: 60, log: (m) => messages.push(m) });
+  await local.start();
+  const client = new MongoClient(local.url);
+  try {
+    assert.match(messages.join("\n"), /keeps raw readings \(sensor_metrics\) for 60 s/);
+    const old = new Date(Date.now() - 3_600_000);
+    for (const name of ["a", "b"]) {
+      await client.db(name).collection(COLLECTIONS.readings).insertMany([
+        { _id: "old", timestamp: old },
+        { _id: "new", timestamp: new Date() },
+      ] as never[]);
+      await client.db(name).collection("other").insertOne({ timestamp: old });
+    }
+    for (const name of ["a", "b"]) {
+      const raw = client.db(name).collection(COLLECTIONS.readings);
+      await waitFor(async () => (await raw.countDocuments()) === 1, { timeoutMs: 25_000, what: `trimmed ${name}` });
+      assert.deepEqual((await raw.find().toArray()).map((d) => d._id), ["new"]);
+      assert.equal(await client.db(name).collection("other").countDocuments(), 1, "other collections are kept");
+    }
+  } finally {
+    await client.close(true);
+    await local.dispose();
+  }
+});
+
+Deno.test("expected errors such as an existing collection print no stack trace", opts, async () => {
+  const lines: string[] = [];
+  const local = new LocalMongo({ engine: "java", onLine: (l) => lines.push(l) });
+  await local.start();
+  const client = new MongoClient(local.url);
+  try {
+    const db = client.db("quiet");
+    await db.createCollection("c");
+    await assert.rejects(db.createCollection("c"), (e: Error & { code?: number }) => {
+      assert.equal(e.code, 48, "NamespaceExists reaches the client as before");
+      return /already exists/.test(e.message);
+    });
+    await db.collection("c").createIndex({ k: 1 }, { unique: true });
+    await db.collection("c").insertOne({ k: 1 });
+    await assert.rejects(db.collection("c").insertOne({ k: 1 }), /duplicate key/);
+    await client.close(true);
+    await local.stop();
+    const noise = lines.filter((l) => /Exception|^\s+at |ERROR|WARN/.test(l));
+    assert.deepEqual(noise, [], "nothing logged for expected conditions at start, use and stop");
+  } finally {
+    await client.close(true).catch(() => {});
     await local.dispose();
   }
 });

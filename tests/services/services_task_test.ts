@@ -1,13 +1,19 @@
 /**
- * `deno task services` starts Kafka and the MongoDB-protocol server, prints
- * their URLs, and on Ctrl-C (SIGINT) stops both, leaving no process behind.
+ * `deno task services` starts Kafka and the MongoDB-protocol server, creates the
+ * standard topics before it reports ready (so that a client we did not write can
+ * produce at once), prints their URLs, and on Ctrl-C (SIGINT) stops both, leaving
+ * no process behind; a second Ctrl-C stops them at once.
  */
 import assert from "node:assert/strict";
 import { MongoClient } from "mongodb";
+import { ConfigResourceTypes } from "kafkajs";
+import { createKafka, createLogger, standardTopics, TOPICS } from "@iot/shared";
 import { freePort } from "../../dev/process.ts";
+import { createStandardTopics } from "../../dev/stack.ts";
 import { isAlive, processTree, waitFor } from "../../dev/testing.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
+const root = new URL("../../", import.meta.url).pathname;
 
 async function portOpen(port: number): Promise<boolean> {
   try {
@@ -18,7 +24,8 @@ async function portOpen(port: number): Promise<boolean> {
   }
 }
 
-Deno.test("services task starts both services and SIGINT stops them with no stray processes", opts, async () => {
+/** Starts `deno task services` on free ports and waits for its URLs. */
+async function startServicesTask(extraEnv: Record<string, string> = {}) {
   const kafkaPort = freePort();
   const mongoPort = freePort();
   const env = { ...Deno.env.toObject() };
@@ -26,38 +33,171 @@ Deno.test("services task starts both services and SIGINT stops them with no stra
   delete env.MONGO_URL;
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "dev/services_main.ts", "--kafka-port", String(kafkaPort), "--mongo-port", String(mongoPort)],
-    cwd: new URL("../../", import.meta.url).pathname,
-    env: { ...env, IOT_MONGO_ENGINE: "java" },
+    cwd: root,
+    env: { ...env, IOT_MONGO_ENGINE: "java", ...extraEnv },
     clearEnv: true,
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  let stdout = "";
-  const reader = (async () => {
-    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) stdout += chunk;
-  })();
-  const stderrText = new Response(child.stderr).text();
-  try {
-    await waitFor(() => stdout.includes("MONGO_URL="), { timeoutMs: 120_000, what: "service URLs on stdout" });
-    assert.match(stdout, new RegExp(`KAFKA_BROKERS=127\\.0\\.0\\.1:${kafkaPort}`));
-    assert.match(stdout, new RegExp(`MONGO_URL=mongodb://127\\.0\\.0\\.1:${mongoPort}`));
-    const client = new MongoClient(`mongodb://127.0.0.1:${mongoPort}/?directConnection=true`);
-    const ping = await client.db("admin").command({ ping: 1 });
-    await client.close();
-    assert.equal(ping.ok, 1);
-    assert.ok(await portOpen(kafkaPort));
-    const jvms = [...(await processTree(child.pid))].filter(([, comm]) => comm === "java").map(([pid]) => pid);
-    assert.equal(jvms.length, 2, "one JVM for Kafka, one for MongoDB");
+  const out = { stdout: "", stderr: "" };
+  const readers = Promise.all([
+    (async () => {
+      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) out.stdout += chunk;
+    })(),
+    (async () => {
+      for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) out.stderr += chunk;
+    })(),
+  ]);
+  let exited = false;
+  child.status.then(() => (exited = true));
+  await waitFor(() => out.stdout.includes("MONGO_URL=") || exited, {
+    timeoutMs: 120_000,
+    what: "service URLs on stdout",
+  }).catch((e) => {
+    throw new Error(`${e.message}\n${out.stderr.slice(-3000)}`);
+  });
+  assert.ok(!exited, `services exited during start:\n${out.stderr.slice(-3000)}`);
+  return { child, kafkaPort, mongoPort, out, readers };
+}
 
+/** Runs `deno task kafka <tool> ...` with the given standard input. */
+async function kafkaTool(args: string[], input = ""): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "dev/kafka_cli.ts", ...args],
+    cwd: root,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(input));
+  await writer.close();
+  const res = await child.output();
+  const dec = new TextDecoder();
+  return { code: res.code, stdout: dec.decode(res.stdout), stderr: dec.decode(res.stderr) };
+}
+
+Deno.test(
+  "services task creates the standard topics, a foreign client can produce at once, SIGINT stops all",
+  opts,
+  async () => {
+    const partitions = 4;
+    const retentionBytes = 123_456_789;
+    const svc = await startServicesTask({
+      KAFKA_PARTITIONS: String(partitions),
+      IOT_KAFKA_RETENTION_BYTES: String(retentionBytes),
+    });
+    const { child, kafkaPort, mongoPort, out } = svc;
+    const brokers = `127.0.0.1:${kafkaPort}`;
+    try {
+      assert.match(out.stdout, new RegExp(`KAFKA_BROKERS=127\\.0\\.0\\.1:${kafkaPort}`));
+      assert.match(out.stdout, new RegExp(`MONGO_URL=mongodb://127\\.0\\.0\\.1:${mongoPort}`));
+      const client = new MongoClient(`mongodb://127.0.0.1:${mongoPort}/?directConnection=true`);
+      const ping = await client.db("admin").command({ ping: 1 });
+      await client.close();
+      assert.equal(ping.ok, 1);
+      assert.ok(await portOpen(kafkaPort));
+      const jvms = [...(await processTree(child.pid))].filter(([, comm]) => comm === "java").map(([pid]) => pid);
+      assert.equal(jvms.length, 2, "one JVM for Kafka, one for MongoDB");
+
+      // Kafka's own console producer (a client we did not write) produces to sensor-data right away.
+      const lines = Array.from(
+        { length: 5 },
+        (_, i) => JSON.stringify({ sensor_id: `foreign_${i}`, sensor_type: "temperature", value: 20 + i }),
+      );
+      const produced = await kafkaTool(
+        [
+          "console-producer",
+          "--bootstrap-server",
+          brokers,
+          "--topic",
+          TOPICS.readings,
+          "--producer-property",
+          "acks=all",
+          "--producer-property",
+          "max.block.ms=15000",
+        ],
+        lines.join("\n") + "\n",
+      );
+      assert.equal(produced.code, 0, produced.stderr);
+      assert.doesNotMatch(produced.stderr, /UNKNOWN_TOPIC|not present in metadata|does not exist/i);
+      const offsets = await kafkaTool(["get-offsets", "--bootstrap-server", brokers, "--topic", TOPICS.readings]);
+      assert.equal(offsets.code, 0, offsets.stderr);
+      const total = offsets.stdout.trim().split("\n").reduce((n, l) => n + Number(l.split(":")[2]), 0);
+      assert.equal(total, 5, offsets.stdout);
+
+      // Every standard topic exists with the configured partitions, and size-based retention applies.
+      const kafka = await createKafka({ brokers: [brokers], clientId: "t" }, {
+        role: "services-test",
+        logger: createLogger({ name: "t", level: "error" }),
+      });
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const expected = standardTopics({
+          topics: { readings: TOPICS.readings, deadLetters: TOPICS.deadLetters, alerts: TOPICS.alerts },
+          partitions,
+        });
+        const describe = async () => {
+          const meta = await admin.fetchTopicMetadata({ topics: expected.map((t) => t.topic) });
+          return new Map(meta.topics.map((t) => [t.name, t.partitions.length]));
+        };
+        assert.deepEqual(await describe(), new Map(expected.map((t) => [t.topic, t.numPartitions])));
+        assert.ok(expected.some((t) => t.numPartitions === partitions), "KAFKA_PARTITIONS is used");
+        // Idempotent: ensuring them again changes nothing.
+        await createStandardTopics(brokers, { KAFKA_PARTITIONS: "7" });
+        assert.deepEqual(await describe(), new Map(expected.map((t) => [t.topic, t.numPartitions])));
+        const configs = await admin.describeConfigs({
+          resources: [{
+            type: ConfigResourceTypes.TOPIC,
+            name: TOPICS.readings,
+            configNames: ["retention.bytes", "segment.bytes"],
+          }],
+          includeSynonyms: false,
+        });
+        const entries = new Map(configs.resources[0].configEntries.map((e) => [e.configName, e.configValue]));
+        assert.equal(entries.get("retention.bytes"), String(retentionBytes), "IOT_KAFKA_RETENTION_BYTES applies");
+        assert.equal(entries.get("segment.bytes"), String(64 * 1024 * 1024));
+      } finally {
+        await admin.disconnect();
+      }
+      assert.match(out.stderr, /Topics ready: sensor-data \(4\), sensor-data\.dlq \(4\), sensor-alerts \(1\)/);
+      assert.ok(out.stderr.indexOf("Topics ready") < out.stderr.indexOf("Services are up"));
+
+      child.kill("SIGINT");
+      const status = await child.status;
+      await svc.readers;
+      assert.equal(status.code, 0, out.stderr);
+      assert.match(out.stderr, /Services stopped\./);
+      assert.equal(await portOpen(kafkaPort), false, "Kafka port closed");
+      assert.equal(await portOpen(mongoPort), false, "MongoDB port closed");
+      assert.deepEqual(jvms.filter(isAlive), [], "no JVM left running");
+      assert.doesNotMatch(out.stderr, /Exception|^\s+at /m, "no stack traces at start or stop");
+    } finally {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already exited */ }
+    }
+  },
+);
+
+Deno.test("a second SIGINT stops the services at once and the exit code says so", opts, async () => {
+  const svc = await startServicesTask();
+  const { child, kafkaPort, mongoPort, out } = svc;
+  try {
+    const jvms = [...(await processTree(child.pid))].filter(([, comm]) => comm === "java").map(([pid]) => pid);
+    assert.equal(jvms.length, 2);
+    child.kill("SIGINT");
+    await new Promise((r) => setTimeout(r, 200)); // two separate signals, while Kafka is still shutting down
     child.kill("SIGINT");
     const status = await child.status;
-    await reader;
-    const err = await stderrText;
-    assert.equal(status.code, 0, err);
-    assert.match(err, /Services stopped/);
-    assert.equal(await portOpen(kafkaPort), false, "Kafka port closed");
-    assert.equal(await portOpen(mongoPort), false, "MongoDB port closed");
+    await svc.readers;
+    assert.equal(status.code, 1, out.stderr);
+    assert.match(out.stderr, /SIGINT again: killing the services now/);
+    assert.match(out.stderr, /Services stopped \(killed\)/);
     assert.deepEqual(jvms.filter(isAlive), [], "no JVM left running");
+    assert.equal(await portOpen(kafkaPort), false);
+    assert.equal(await portOpen(mongoPort), false);
   } finally {
     try {
       child.kill("SIGKILL");

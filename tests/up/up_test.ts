@@ -89,6 +89,10 @@ Deno.test("deno task up brings the dashboard live with data and Ctrl-C stops eve
     assert.ok(order.every((i) => i >= 0), "each program is stopped");
     assert.deepEqual([...order].sort((a, b) => a - b), order, "stopped in order producer, processor, web, services");
     assert.match(output, /all stopped/);
+    assert.match(output, /Topics ready: sensor-data \(3\), sensor-data\.dlq \(3\), sensor-alerts \(1\)/);
+    assert.ok(output.indexOf("Topics ready") < output.indexOf("Dashboard:"), "topics exist before ready");
+    assert.doesNotMatch(output, /Exception\b|\|\s+at [\w.$]+\(/, "no stack traces at start or stop");
+    assert.doesNotMatch(output, /^mongo\s*\|.*\bWARN\b/m, "no warnings from the stand-in for expected conditions");
     // Grandchildren (e.g. esbuild's service) exit when their parent's pipe closes: give them a moment.
     const survivors = () => [...procs].filter(([pid]) => isAlive(pid)).map(([pid, comm]) => `${pid} ${comm}`);
     await waitFor(() => survivors().length === 0, { timeoutMs: 10_000, what: "every process to exit" }).catch(() => {});
