@@ -11,7 +11,8 @@ import {
   redactUrl,
   Registry,
 } from "@iot/shared";
-import { createApp, defaultClientAssets, type WebApp } from "./app.tsx";
+import { createApp, type WebApp } from "./app.ts";
+import { defaultClientAssets } from "./assets.ts";
 import { stopBuilder } from "./islands_runtime/build.ts";
 import { KafkaMonitor } from "./kafka_monitor.ts";
 

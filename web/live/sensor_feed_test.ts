@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseSubscription } from "./hub.ts";
+import { parseSubscription } from "./sensor_feed.ts";
 
 Deno.test("subscriptions are validated strictly", () => {
   assert.deepEqual(parseSubscription(JSON.stringify({ t: "sub" })), {
