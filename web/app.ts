@@ -83,6 +83,25 @@ export interface WebApp {
   close(): Promise<void>;
 }
 
+/** One JSON API route: its method, its Hono path, and the module that owns its handler (and `PARAMS`). */
+export type ApiRouteEntry =
+  | { method: "GET"; path: string; route: { GET: ApiHandler; PARAMS?: Record<string, unknown> } }
+  | { method: "POST"; path: string; route: { POST: ApiHandler } };
+
+/** The JSON API's route table; POST routes need the token when one is set. */
+export const API_ROUTES: readonly ApiRouteEntry[] = [
+  { method: "GET", path: "/api/openapi.json", route: openapiApi },
+  { method: "GET", path: "/api/overview", route: overviewApi },
+  { method: "GET", path: "/api/tiles", route: tilesApi },
+  { method: "GET", path: "/api/windows", route: windowsApi },
+  { method: "GET", path: "/api/alerts", route: alertsApi },
+  { method: "POST", path: "/api/alerts/:id/ack", route: alertAckApi },
+  { method: "GET", path: "/api/sensors/:id", route: sensorsApi },
+  { method: "GET", path: "/api/pipeline", route: pipelineApi },
+  { method: "GET", path: "/api/websites", route: websitesApi },
+  { method: "GET", path: "/api/website/:url{.+}", route: websiteApi },
+];
+
 /** Paths that upgrade to a WebSocket. */
 const SOCKET_PATHS = ["/ws", "/ws/websites"];
 
@@ -166,20 +185,15 @@ export function createApp(options: AppOptions): WebApp {
   app.get("/ws/websites", socket(websiteHub));
 
   // JSON API (described in routes/api/openapi.json).
-  app.get("/api/openapi.json", api(openapiApi.GET));
-  app.get("/api/overview", api(overviewApi.GET));
-  app.get("/api/tiles", api(tilesApi.GET));
-  app.get("/api/windows", api(windowsApi.GET));
-  app.get("/api/alerts", api(alertsApi.GET));
-  app.post(
-    "/api/alerts/:id/ack",
-    requireToken({ token: authToken, from: "bearer", message: "A valid bearer token is required to acknowledge" }),
-    api(alertAckApi.POST),
-  );
-  app.get("/api/sensors/:id", api(sensorsApi.GET));
-  app.get("/api/pipeline", api(pipelineApi.GET));
-  app.get("/api/websites", api(websitesApi.GET));
-  app.get("/api/website/:url{.+}", api(websiteApi.GET));
+  const bearer = requireToken({
+    token: authToken,
+    from: "bearer",
+    message: "A valid bearer token is required to acknowledge",
+  });
+  for (const r of API_ROUTES) {
+    if (r.method === "GET") app.get(r.path, api(r.route.GET));
+    else app.post(r.path, bearer, api(r.route.POST));
+  }
 
   return {
     app,

@@ -3,7 +3,7 @@
  * WebSocket from MongoDB change streams (or polling where unsupported).
  * @module
  */
-export { type AppOptions, createApp, type WebApp } from "./app.ts";
+export { API_ROUTES, type AppOptions, createApp, type WebApp } from "./app.ts";
 export { loadWebConfig, startWeb, type StartWebOptions, type WebConfig, type WebHandle } from "./server.ts";
 export { DashboardData } from "./data.ts";
 export { KafkaMonitor, type KafkaSnapshot } from "./kafka_monitor.ts";
