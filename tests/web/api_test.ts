@@ -62,6 +62,10 @@ Deno.test("dashboard API, pages and acknowledge against the MongoDB-protocol ser
           "/api/sensors/not-a-sensor",
           "/api/pipeline?x=1",
           "/api/tiles?type=x",
+          "/api/alerts?unresolved=yes",
+          "/api/alerts?unresolved=true&state=resolved",
+          "/api/alerts?source=other",
+          "/api/alerts?source=websites&sensor=sensor_0001",
         ]
       ) {
         const r = await app.request(path);
@@ -274,18 +278,6 @@ Deno.test("dashboard API, pages and acknowledge against the MongoDB-protocol ser
       ]);
       const all = await ids("/api/alerts?source=all&unresolved=true&limit=2");
       assert.deepEqual(all, ["websites:http://127.0.0.1:1/shop|WEBSITE_DOWN|1", "sensors:sensor_0001|threshold|1"]);
-      for (
-        const path of [
-          "/api/alerts?unresolved=yes",
-          "/api/alerts?unresolved=true&state=resolved",
-          "/api/alerts?source=other",
-          "/api/alerts?source=websites&sensor=sensor_0001",
-        ]
-      ) {
-        const r = await app.request(path);
-        assert.equal(r.status, 400, path);
-        assert.equal(typeof (await r.json()).error, "string", path);
-      }
     });
 
     await t.step(

@@ -146,22 +146,23 @@ export function toWireWindow(d: WindowDoc): WireWindow {
 }
 
 /** The lifecycle fields of an alert document, as `AlertDoc` and `WebsiteAlertDoc` both store them. */
-export interface AlertLifecycleDoc {
-  _id: string;
-  severity: Severity;
-  value: number;
-  threshold: number;
-  message: string;
-  first_seen: Date;
-  last_seen: Date;
-  count: number;
-  state: AlertState;
-  resolved_at?: Date;
-  acknowledged: boolean;
-  acknowledged_at?: Date;
-  acknowledged_by?: string;
-  updated_at: Date;
-}
+export type AlertLifecycleDoc = Pick<
+  AlertDoc,
+  | "_id"
+  | "severity"
+  | "value"
+  | "threshold"
+  | "message"
+  | "first_seen"
+  | "last_seen"
+  | "count"
+  | "state"
+  | "resolved_at"
+  | "acknowledged"
+  | "acknowledged_at"
+  | "acknowledged_by"
+  | "updated_at"
+>;
 
 /** Converts the lifecycle fields of an alert document (sensor or website). */
 export function toWireLifecycle(d: AlertLifecycleDoc): WireAlertLifecycle {
