@@ -23,6 +23,7 @@ import {
   type WireStats,
   type WireWindow,
 } from "./lib/wire.ts";
+import { acknowledgeAlert, findAlerts, type LifecycleQuery } from "./alert_query.ts";
 
 /** Type and location filters of the overview (from the URL). */
 export interface Filters {
@@ -40,13 +41,8 @@ export interface WindowQuery extends Filters {
 }
 
 /** Query of `alerts()`. */
-export interface AlertQuery extends Filters {
-  state?: "firing" | "resolved";
-  severity?: "warning" | "critical";
-  acknowledged?: boolean;
+export interface AlertQuery extends Filters, LifecycleQuery {
   sensor?: string;
-  since?: Date;
-  limit: number;
 }
 
 /** Headline numbers of the overview. */
@@ -98,17 +94,12 @@ export class DashboardData {
   }
 
   /** Alerts, most recently seen first. */
-  async alerts(q: AlertQuery): Promise<WireAlert[]> {
+  alerts(q: AlertQuery): Promise<WireAlert[]> {
     const f: Filter<AlertDoc> = {};
-    if (q.state) f.state = q.state;
-    if (q.severity) f.severity = q.severity;
-    if (q.acknowledged !== undefined) f.acknowledged = q.acknowledged;
     if (q.sensor) f.sensor_id = q.sensor;
     if (q.type) f.sensor_type = q.type;
     if (q.location) f.location = q.location;
-    if (q.since) f.updated_at = { $gt: q.since };
-    const docs = await this.#alerts().find(f).sort({ last_seen: -1 }).limit(q.limit).toArray();
-    return docs.map(toWireAlert);
+    return findAlerts(this.#alerts(), q, f, toWireAlert);
   }
 
   /** Heartbeats of running programs (fresh ones only unless `all`). */
@@ -174,13 +165,7 @@ export class DashboardData {
    * Returns the updated alert, or undefined when there is no such alert.
    */
   async acknowledge(id: string, by: string, now = new Date()): Promise<WireAlert | undefined> {
-    const col = this.#alerts();
-    const r = await col.updateOne(
-      { _id: id },
-      { $set: { acknowledged: true, acknowledged_at: now, acknowledged_by: by, updated_at: now } },
-    );
-    if (r.matchedCount === 0) return undefined;
-    const doc = await col.findOne({ _id: id });
+    const doc = await acknowledgeAlert(this.#alerts(), id, by, now);
     return doc ? toWireAlert(doc) : undefined;
   }
 

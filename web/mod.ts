@@ -3,9 +3,11 @@
  * WebSocket from MongoDB change streams (or polling where unsupported).
  * @module
  */
-export { type AppOptions, createApp, type WebApp } from "./app.tsx";
+export { API_ROUTES, type AppOptions, createApp, type WebApp } from "./app.ts";
 export { loadWebConfig, startWeb, type StartWebOptions, type WebConfig, type WebHandle } from "./server.ts";
 export { DashboardData } from "./data.ts";
 export { KafkaMonitor, type KafkaSnapshot } from "./kafka_monitor.ts";
 export { LiveHub } from "./live/hub.ts";
+export { sensorFeed } from "./live/sensor_feed.ts";
+export { websiteFeed } from "./live/website_feed.ts";
 export type * from "./lib/wire.ts";

@@ -11,7 +11,8 @@ import {
   redactUrl,
   Registry,
 } from "@iot/shared";
-import { createApp, defaultClientAssets, type WebApp } from "./app.tsx";
+import { createApp, type WebApp } from "./app.ts";
+import { defaultClientAssets } from "./assets.ts";
 import { stopBuilder } from "./islands_runtime/build.ts";
 import { KafkaMonitor } from "./kafka_monitor.ts";
 
@@ -67,7 +68,22 @@ export interface WebHandle {
   stop(): Promise<void>;
 }
 
-/** Starts the dashboard server. */
+/**
+ * Starts the dashboard server: connects to MongoDB (unless given a client),
+ * builds the client bundles, listens, and returns a handle whose `stop()`
+ * closes WebSockets, change streams, Kafka and the Mongo client it owns.
+ *
+ * @example
+ * ```ts
+ * import { startWeb } from "@iot/web";
+ *
+ * // Settings from the environment (WEB_HOST, WEB_PORT, MONGO_URL, WEB_AUTH_TOKEN, ...), any free port.
+ * const web = await startWeb({ port: 0, kafka: false });
+ * const health = await (await fetch(`${web.url}/healthz`)).json();
+ * console.log(web.url, health.mongo); // http://127.0.0.1:43117 reachable
+ * await web.stop();
+ * ```
+ */
 export async function startWeb(options: StartWebOptions = {}): Promise<WebHandle> {
   const config = options.config ?? loadWebConfig();
   const log = options.logger ??

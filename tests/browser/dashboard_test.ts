@@ -1,16 +1,17 @@
 /**
  * Real browser (Debian chromium, headless, driven by playwright-core): the
  * overview renders its charts, a window inserted into `windowed_metrics` and an
- * alert inserted into `anomaly_alerts` appear without reload, and acknowledging
- * in the UI changes the alert in MongoDB. Saves the overview screenshot
+ * alert inserted into `anomaly_alerts` appear without reload, acknowledging
+ * in the UI changes the alert in MongoDB, and the sensor page's readings follow
+ * the live feed. Saves the overview screenshot
  * (`docs/dashboard.png` with UPDATE_SCREENSHOT=1).
  */
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
-import { type AlertDoc, COLLECTIONS, createLogger, type WindowDoc } from "@iot/shared";
+import { type AlertDoc, COLLECTIONS, createLogger, type ReadingDoc, type WindowDoc } from "@iot/shared";
 import { useMongo, waitFor } from "../../dev/testing.ts";
 import { loadWebConfig, startWeb, type WebHandle } from "../../web/mod.ts";
-import { alertDoc, seedDashboard, windowDoc } from "../web/fixtures.ts";
+import { alertDoc, seedDashboard, sensorWindowDoc, windowDoc } from "../web/fixtures.ts";
 
 const logger = createLogger({ name: "test", level: "warn" });
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -133,6 +134,29 @@ Deno.test("the dashboard in Chromium: charts, live window and alert, acknowledge
     await page.waitForSelector("html[data-islands-ready]", { timeout: 15_000 });
     assert.match((await page.textContent('[data-testid="latest-reading"]')) ?? "", /°C at/);
     assert.ok((await page.$$('[data-testid="sensor-windows"] tbody tr')).length > 0);
+    // The readings chart follows the live feed: a new reading shows once the feed reports the sensor's window.
+    await page.waitForSelector('[data-testid="live-status"][data-status="live"]', { timeout: 10_000 });
+    const readingAt = Date.now();
+    await db.collection<ReadingDoc>(COLLECTIONS.readings).insertOne({
+      _id: "sensor_0001:live",
+      sensor_id: "sensor_0001",
+      sensor_type: "temperature",
+      location: "factory-floor-a1",
+      value: 33.3,
+      status: "normal",
+      seq: 100_000,
+      timestamp: new Date(readingAt),
+      metadata: { unit: "°C", sensor_model: "TMP117", battery_level: 90 },
+      ingested_at: new Date(readingAt),
+    });
+    const sw = sensorWindowDoc("sensor_0001", Math.floor(readingAt / 10_000) * 10_000, 33.3);
+    sw.updated_at = new Date();
+    await db.collection<WindowDoc>(COLLECTIONS.windows).insertOne(sw);
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="latest-reading"]')?.textContent?.startsWith("33.3 °C"),
+      undefined,
+      { timeout: 5000 },
+    );
     await page.goto(`${handle.url}/pipeline`);
     await page.waitForSelector("html[data-islands-ready]", { timeout: 15_000 });
     assert.equal(await page.textContent('[data-testid="dlq-count"]'), "3");

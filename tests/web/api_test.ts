@@ -62,6 +62,10 @@ Deno.test("dashboard API, pages and acknowledge against the MongoDB-protocol ser
           "/api/sensors/not-a-sensor",
           "/api/pipeline?x=1",
           "/api/tiles?type=x",
+          "/api/alerts?unresolved=yes",
+          "/api/alerts?unresolved=true&state=resolved",
+          "/api/alerts?source=other",
+          "/api/alerts?source=websites&sensor=sensor_0001",
         ]
       ) {
         const r = await app.request(path);
@@ -239,6 +243,68 @@ Deno.test("dashboard API, pages and acknowledge against the MongoDB-protocol ser
         await withOrigins.close();
       }
     });
+
+    await t.step("GET /api/alerts: unresolved, limit and source=sensors|websites|all", async () => {
+      await db.collection(COLLECTIONS.websiteAlerts).insertOne({
+        _id: "http://127.0.0.1:1/shop|WEBSITE_DOWN|1",
+        type: "WEBSITE_DOWN",
+        rule: "WEBSITE_DOWN",
+        severity: "critical",
+        url: "http://127.0.0.1:1/shop",
+        name: "Shop",
+        category: "test",
+        value: 500,
+        threshold: 0,
+        message: "Shop is down: HTTP 500",
+        first_seen: new Date(Date.now() - 2000),
+        last_seen: new Date(Date.now() - 1000),
+        count: 1,
+        state: "firing",
+        acknowledged: false,
+        updated_at: new Date(),
+      } as never);
+      const ids = async (path: string) => {
+        const r = await app.request(path);
+        assert.equal(r.status, 200, path);
+        return (await r.json()).alerts.map((a: { id: string; source: string }) => `${a.source}:${a.id}`);
+      };
+      assert.deepEqual((await ids("/api/alerts?unresolved=true")).sort(), [
+        "sensors:sensor_0001|threshold|1",
+        "sensors:sensor_0014|silence|1",
+      ]);
+      assert.deepEqual(await ids("/api/alerts?unresolved=false"), ["sensors:sensor_0009|zscore|1"]);
+      assert.deepEqual(await ids("/api/alerts?limit=10&unresolved=true&source=websites"), [
+        "websites:http://127.0.0.1:1/shop|WEBSITE_DOWN|1",
+      ]);
+      const all = await ids("/api/alerts?source=all&unresolved=true&limit=2");
+      assert.deepEqual(all, ["websites:http://127.0.0.1:1/shop|WEBSITE_DOWN|1", "sensors:sensor_0001|threshold|1"]);
+    });
+
+    await t.step(
+      "without a token, writes from other machines are refused (403 JSON); loopback and the token pass",
+      async () => {
+        const id = "sensor_0014|silence|1";
+        const ack = () => new Request(`http://dash/api/alerts/${encodeURIComponent(id)}/ack`, { method: "POST" });
+        const from = (hostname: string) => ({ remoteAddr: { transport: "tcp" as const, hostname, port: 50000 } });
+        const remote = await app.fetch(ack(), from("192.168.1.20"));
+        assert.equal(remote.status, 403);
+        const reason = (await remote.json()).error;
+        assert.match(reason, /WEB_AUTH_TOKEN/);
+        const form = await app.fetch(
+          new Request(`http://dash/alerts/${encodeURIComponent(id)}/ack`, { method: "POST" }),
+          from("192.168.1.20"),
+        );
+        assert.equal(form.status, 403, "the no-JavaScript form too");
+        assert.match(form.headers.get("content-type") ?? "", /application\/json/);
+        await form.body?.cancel();
+        const local = await app.fetch(ack(), from("127.0.0.1"));
+        assert.equal(local.status, 200);
+        await local.body?.cancel();
+        const withToken = await secured.app.fetch(ack(), from("192.168.1.20"));
+        assert.equal(withToken.status, 401, "with a token set, the token decides");
+        await withToken.body?.cancel();
+      },
+    );
 
     await t.step("/healthz and /metrics", async () => {
       const h = await app.request("/healthz");

@@ -9,6 +9,7 @@ import { type AlertDoc, COLLECTIONS, createLogger, Registry, type WindowDoc } fr
 import { useMongo, waitFor } from "../../dev/testing.ts";
 import { startWeb, type WebHandle } from "../../web/mod.ts";
 import { type ClientSocket, LiveHub } from "../../web/live/hub.ts";
+import { sensorFeed } from "../../web/live/sensor_feed.ts";
 import { ChangeStreamSource, CollectionFeed, type FeedMode } from "../../web/live/source.ts";
 import type { Frame } from "../../web/lib/wire.ts";
 import { alertDoc, windowDoc } from "./fixtures.ts";
@@ -180,7 +181,7 @@ Deno.test("a slow client gets the latest version per document, then a resync ins
     handlers.onClose();
 
     // More pending documents than the bound: the client is told to fetch a snapshot instead.
-    const hub = new LiveHub({ db, logger, registry: new Registry(), maxPending: 5, idleStopMs: 200 });
+    const hub = new LiveHub({ feed: sensorFeed, db, logger, registry: new Registry(), maxPending: 5, idleStopMs: 200 });
     const sent2: string[] = [];
     const slow: ClientSocket & { bufferedAmount: number } = {
       readyState: 1,

@@ -1,9 +1,11 @@
 /**
- * The browser's one live connection, shared by every island of a page:
- * WebSocket with reconnect and backoff, backfill over HTTP from the last seen
- * time after a reconnect or a "resync", and the received data as signals.
+ * The sensor dashboard's live data, shared by every island of a page: one
+ * `/ws` connection (reconnect and backoff in `socket.ts`), backfill over HTTP
+ * from the last seen time after a reconnect or a "resync", and the received
+ * data as signals.
  */
 import { signal } from "@preact/signals";
+import { openLiveSocket } from "./socket.ts";
 import type { Frame, LiveMode, Subscription, WireAlert, WireDeadLetter, WireStats, WireWindow } from "../lib/wire.ts";
 
 /** Connection state shown in the header. */
@@ -27,10 +29,8 @@ export const frames = signal(0);
 /** How long windows are kept in the browser. */
 const KEEP_WINDOWS_MS = 10 * 60_000;
 
-let socket: WebSocket | undefined;
 let subscription: Subscription | undefined;
 let lastSeen = 0;
-let attempt = 0;
 let started = false;
 
 function merge<T extends { id: string }>(target: typeof windows | typeof alerts, items: T[]): void {
@@ -132,38 +132,20 @@ function onFrame(frame: Frame): void {
   }
 }
 
-function open(): void {
-  status.value = "connecting";
-  const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
-  const ws = new WebSocket(url);
-  socket = ws;
-  ws.onopen = () => {
-    const reconnect = attempt > 0;
-    attempt = 0;
-    status.value = "live";
-    ws.send(JSON.stringify(subscription));
-    if (reconnect) backfill().catch(() => {});
-  };
-  ws.onmessage = (ev) => {
-    try {
-      onFrame(JSON.parse(String(ev.data)));
-    } catch { /* ignore a bad frame */ }
-  };
-  ws.onclose = () => {
-    if (socket !== ws) return;
-    status.value = "offline";
-    attempt++;
-    const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)) * (0.75 + Math.random() * 0.5);
-    setTimeout(open, delay);
-  };
-}
-
 /** Opens the page's live connection once (later calls are ignored). */
 export function startLive(sub: Omit<Subscription, "t">): void {
   if (started || typeof WebSocket === "undefined") return;
   started = true;
   subscription = { t: "sub", ...sub };
-  open();
+  openLiveSocket({
+    path: "/ws",
+    onState: (s) => status.value = s,
+    onOpen: (ws, reconnected) => {
+      ws.send(JSON.stringify(subscription));
+      if (reconnected) backfill().catch(() => {});
+    },
+    onFrame: (frame) => onFrame(frame as Frame),
+  });
 }
 
 /** True in the browser, false during server rendering (islands render from props there). */

@@ -1,4 +1,11 @@
-/** A sensor's page content: recent readings chart, window stats and alerts, kept live. */
+/**
+ * A sensor's page content: recent readings chart, window stats and alerts,
+ * kept live by the page's one WebSocket feed. Raw readings are not streamed
+ * (nobody else watches that collection, and a change stream on it is costly):
+ * when the feed reports a newer window of this sensor, the readings stored
+ * since the last one are fetched once, so the chart follows the feed with no
+ * timer.
+ */
 import type { VNode } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { Chart } from "chart.js/auto";
@@ -17,6 +24,13 @@ export interface SensorLiveProps {
 
 let seeded = false;
 const MAX_READINGS = 300;
+
+/** The latest update time among a sensor's windows. */
+function newestUpdate(list: Iterable<WireWindow>, sensorId: string): number {
+  let newest = 0;
+  for (const w of list) if (w.sensor_id === sensorId && w.updated > newest) newest = w.updated;
+  return newest;
+}
 
 /** The sensor view. */
 export default function SensorLive(props: SensorLiveProps): VNode {
@@ -47,21 +61,40 @@ export default function SensorLive(props: SensorLiveProps): VNode {
       },
     });
     let last = props.readings.at(-1)?.t ?? 0;
-    const poll = setInterval(async () => {
+    let seen = newestUpdate(props.windows, props.sensorId);
+    let running = false;
+    let again = false;
+    const fetchNew = async () => {
+      if (running) {
+        again = true;
+        return;
+      }
+      running = true;
       try {
-        const q = last ? `?since=${last}&limit=500` : "?limit=500";
-        const r = await fetch(`/api/sensors/${encodeURIComponent(props.sensorId)}${q}`);
-        if (!r.ok) return;
-        const body = await r.json();
-        const fresh: WireReading[] = body.readings ?? [];
-        if (fresh.length) {
-          last = fresh[fresh.length - 1].t;
-          setReadings((prev) => [...prev, ...fresh].slice(-MAX_READINGS));
-        }
-      } catch { /* offline */ }
-    }, 2000);
+        do {
+          again = false;
+          const q = last ? `?since=${last}&limit=500` : "?limit=500";
+          const r = await fetch(`/api/sensors/${encodeURIComponent(props.sensorId)}${q}`);
+          if (!r.ok) break;
+          const body = await r.json();
+          const fresh: WireReading[] = body.readings ?? [];
+          if (fresh.length) {
+            last = fresh[fresh.length - 1].t;
+            setReadings((prev) => [...prev, ...fresh].slice(-MAX_READINGS));
+          }
+        } while (again);
+      } catch { /* offline: the next window (or the backfill after a reconnect) fetches again */ }
+      running = false;
+    };
+    const unsubscribe = windows.subscribe((map) => {
+      const newest = newestUpdate(map.values(), props.sensorId);
+      if (newest > seen) {
+        seen = newest;
+        fetchNew();
+      }
+    });
     return () => {
-      clearInterval(poll);
+      unsubscribe();
       chart.current?.destroy();
     };
   }, []);

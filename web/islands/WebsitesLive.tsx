@@ -1,13 +1,15 @@
 /**
  * Website monitoring, live: a card per target (status, uptime, average
  * response, checks), the response times of the recent checks (Chart.js) and
- * the website alerts. Its own WebSocket (`/ws/websites`) with reconnect and
- * backfill from `/api/websites`; the header badge shows its state.
+ * the website alerts. Its own WebSocket (`/ws/websites`, reconnecting through
+ * `client/socket.ts`) with backfill from `/api/websites`; the header badge
+ * shows its state.
  */
 import type { VNode } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { Chart } from "chart.js/auto";
 import { IS_BROWSER, status, timeOfDay } from "../client/live.ts";
+import { openLiveSocket } from "../client/socket.ts";
 import type { WebsiteFrame, WireSite, WireWebsiteAlert } from "../lib/website_wire.ts";
 
 /** Props of `WebsitesLive`. */
@@ -80,9 +82,6 @@ export default function WebsitesLive(props: WebsitesLiveProps): VNode {
   const [alerts, setAlerts] = useState(() => new Map(props.alerts.map((a) => [a.id, a])));
   useEffect(() => {
     if (!IS_BROWSER || typeof WebSocket === "undefined") return;
-    let closed = false;
-    let attempt = 0;
-    let socket: WebSocket | undefined;
     const merge = (frame: { sites?: WireSite[]; alerts?: WireWebsiteAlert[] }) => {
       if (frame.sites?.length) {
         setSites((prev) => {
@@ -101,33 +100,17 @@ export default function WebsitesLive(props: WebsitesLiveProps): VNode {
     };
     const backfill = () =>
       fetch("/api/websites").then((r) => r.ok ? r.json() : {}).then((b) => merge(b)).catch(() => {});
-    const open = () => {
-      status.value = "connecting";
-      const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/websites`);
-      socket = ws;
-      ws.onopen = () => {
-        if (attempt > 0) backfill();
-        attempt = 0;
-        status.value = "live";
-      };
-      ws.onmessage = (ev) => {
-        try {
-          const frame = JSON.parse(String(ev.data)) as WebsiteFrame;
-          if (frame.t === "batch") merge(frame);
-        } catch { /* ignore a bad frame */ }
-      };
-      ws.onclose = () => {
-        if (closed || socket !== ws) return;
-        status.value = "offline";
-        attempt++;
-        setTimeout(open, Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)) * (0.75 + Math.random() * 0.5));
-      };
-    };
-    open();
-    return () => {
-      closed = true;
-      socket?.close();
-    };
+    const socket = openLiveSocket({
+      path: "/ws/websites",
+      onState: (s) => status.value = s,
+      onOpen: (_ws, reconnected) => {
+        if (reconnected) backfill();
+      },
+      onFrame: (frame) => {
+        if ((frame as WebsiteFrame).t === "batch") merge(frame as WebsiteFrame & { t: "batch" });
+      },
+    });
+    return () => socket.close();
   }, []);
   const list = [...sites.values()].sort((a, b) => a.name.localeCompare(b.name) || a.url.localeCompare(b.url));
   const alertList = [...alerts.values()]

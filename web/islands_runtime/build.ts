@@ -20,6 +20,25 @@ export interface BuildClientOptions {
   minify?: boolean;
 }
 
+/**
+ * Workspace modules that browser code imports by name (esbuild does not read
+ * Deno's workspace): `@iot/shared/<sub>` for the browser-safe exports of
+ * `shared/deno.json` (e.g. `@iot/shared/retry`).
+ */
+function workspacePlugin(root: string): esbuild.Plugin {
+  return {
+    name: "iot-workspace",
+    setup(build) {
+      build.onResolve({ filter: /^@iot\/shared\/[a-z_]+$/ }, async (args) => {
+        const config = JSON.parse(await Deno.readTextFile(`${root}/shared/deno.json`));
+        const target = config.exports?.[`./${args.path.slice("@iot/shared/".length)}`];
+        if (typeof target !== "string") return { errors: [{ text: `${args.path} is not an export of @iot/shared` }] };
+        return { path: `${root}/shared/${target.replace(/^\.\//, "")}` };
+      });
+    },
+  };
+}
+
 /** The island modules of a folder: name → absolute path. */
 export async function findIslands(islandsDir: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
@@ -66,6 +85,7 @@ export async function buildClient(options: BuildClientOptions): Promise<ClientAs
     write: true,
     logLevel: "silent",
     define: { "process.env.NODE_ENV": '"production"' },
+    plugins: [workspacePlugin(options.root)],
   });
   const assets: ClientAssets = { boot: "", islands: {} };
   for (const [file, info] of Object.entries(result.metafile.outputs)) {

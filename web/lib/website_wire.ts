@@ -1,20 +1,22 @@
-/** Website statistics and alerts as sent to the browser (JSON-friendly: times in epoch ms). */
-import type { WebsiteAlertDoc, WebsiteMetricsDoc } from "@iot/shared";
+/**
+ * Website statistics and alerts as sent to the browser (JSON-friendly: times
+ * in epoch ms). Alerts share their lifecycle fields with sensor alerts
+ * (`wire.ts`). Browser-safe: type-only imports from shared.
+ */
+import type { WebsiteAlertDoc, WebsiteMetricsDoc, WebsiteStats } from "../../shared/website.ts";
+import { ms, toWireLifecycle, type WireAlertLifecycle } from "./wire.ts";
+
+/** Response-time and availability statistics, as `WebsiteStats` stores them. */
+export type WireWebsiteStats = WebsiteStats;
 
 /** A monitored target's rolling statistics and its recent checks. */
-export interface WireSite {
+export interface WireSite extends Omit<WireWebsiteStats, "up"> {
   /** The url. */
   id: string;
   url: string;
   name: string;
   category: string;
   is_up: boolean;
-  checks: number;
-  uptime_pct: number;
-  avg_ms: number | null;
-  min_ms: number | null;
-  max_ms: number | null;
-  p95_ms: number | null;
   last_check: number;
   last_status_code: number | null;
   last_response_ms: number;
@@ -25,22 +27,10 @@ export interface WireSite {
 }
 
 /** A website alert. */
-export interface WireWebsiteAlert {
-  id: string;
+export interface WireWebsiteAlert extends WireAlertLifecycle {
   url: string;
   name: string;
   rule: string;
-  severity: string;
-  state: string;
-  message: string;
-  value: number;
-  threshold: number;
-  first_seen: number;
-  last_seen: number;
-  resolved_at?: number;
-  count: number;
-  acknowledged: boolean;
-  updated: number;
 }
 
 /** A frame of the websites WebSocket. */
@@ -62,32 +52,16 @@ export function toWireSite(d: WebsiteMetricsDoc): WireSite {
     min_ms: d.min_ms,
     max_ms: d.max_ms,
     p95_ms: d.p95_ms,
-    last_check: new Date(d.last_check).getTime(),
+    last_check: ms(d.last_check) ?? 0,
     last_status_code: d.last_status_code,
     last_response_ms: d.last_response_ms,
     last_error: d.last_error,
     recent: (d.recent ?? []).map((c) => [c.t, c.ms, c.up]),
-    updated: new Date(d.updated_at).getTime(),
+    updated: ms(d.updated_at) ?? 0,
   };
 }
 
 /** A `website_alerts` document, for the browser. */
 export function toWireWebsiteAlert(d: WebsiteAlertDoc): WireWebsiteAlert {
-  return {
-    id: d._id,
-    url: d.url,
-    name: d.name,
-    rule: d.rule,
-    severity: d.severity,
-    state: d.state,
-    message: d.message,
-    value: d.value,
-    threshold: d.threshold,
-    first_seen: new Date(d.first_seen).getTime(),
-    last_seen: new Date(d.last_seen).getTime(),
-    resolved_at: d.resolved_at ? new Date(d.resolved_at).getTime() : undefined,
-    count: d.count,
-    acknowledged: d.acknowledged === true,
-    updated: new Date(d.updated_at).getTime(),
-  };
+  return { ...toWireLifecycle(d), url: d.url, name: d.name, rule: d.rule };
 }

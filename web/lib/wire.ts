@@ -33,14 +33,10 @@ export interface WireWindow {
   updated: number;
 }
 
-/** An alert as sent to the browser. */
-export interface WireAlert {
+/** The lifecycle fields every alert has on the wire, sensor or website. */
+export interface WireAlertLifecycle {
   id: string;
-  rule: AlertRule;
   severity: Severity;
-  sensor_id: string;
-  sensor_type: string;
-  location: string;
   value: number;
   threshold: number;
   message: string;
@@ -48,10 +44,19 @@ export interface WireAlert {
   last_seen: number;
   count: number;
   state: AlertState;
+  resolved_at?: number;
   acknowledged: boolean;
   acknowledged_at?: number;
   acknowledged_by?: string;
   updated: number;
+}
+
+/** An alert as sent to the browser. */
+export interface WireAlert extends WireAlertLifecycle {
+  rule: AlertRule;
+  sensor_id: string;
+  sensor_type: string;
+  location: string;
 }
 
 /** A program heartbeat as sent to the browser. */
@@ -115,7 +120,8 @@ export interface Subscription {
   size?: number;
 }
 
-const ms = (d: Date | string | number | undefined): number | undefined =>
+/** A stored time as epoch milliseconds (undefined stays undefined). */
+export const ms = (d: Date | string | number | undefined): number | undefined =>
   d === undefined || d === null ? undefined : new Date(d).getTime();
 
 /** Converts a window document. */
@@ -139,15 +145,30 @@ export function toWireWindow(d: WindowDoc): WireWindow {
   return w;
 }
 
-/** Converts an alert document. */
-export function toWireAlert(d: AlertDoc): WireAlert {
-  const a: WireAlert = {
+/** The lifecycle fields of an alert document, as `AlertDoc` and `WebsiteAlertDoc` both store them. */
+export type AlertLifecycleDoc = Pick<
+  AlertDoc,
+  | "_id"
+  | "severity"
+  | "value"
+  | "threshold"
+  | "message"
+  | "first_seen"
+  | "last_seen"
+  | "count"
+  | "state"
+  | "resolved_at"
+  | "acknowledged"
+  | "acknowledged_at"
+  | "acknowledged_by"
+  | "updated_at"
+>;
+
+/** Converts the lifecycle fields of an alert document (sensor or website). */
+export function toWireLifecycle(d: AlertLifecycleDoc): WireAlertLifecycle {
+  const a: WireAlertLifecycle = {
     id: String(d._id),
-    rule: d.rule ?? d.type,
     severity: d.severity,
-    sensor_id: d.sensor_id,
-    sensor_type: d.sensor_type,
-    location: d.location,
     value: d.value,
     threshold: d.threshold,
     message: d.message,
@@ -155,12 +176,24 @@ export function toWireAlert(d: AlertDoc): WireAlert {
     last_seen: ms(d.last_seen) ?? 0,
     count: d.count,
     state: d.state,
-    acknowledged: Boolean(d.acknowledged),
+    acknowledged: d.acknowledged === true,
     updated: ms(d.updated_at) ?? 0,
   };
+  if (d.resolved_at) a.resolved_at = ms(d.resolved_at);
   if (d.acknowledged_at) a.acknowledged_at = ms(d.acknowledged_at);
   if (d.acknowledged_by) a.acknowledged_by = d.acknowledged_by;
   return a;
+}
+
+/** Converts an alert document. */
+export function toWireAlert(d: AlertDoc): WireAlert {
+  return {
+    ...toWireLifecycle(d),
+    rule: d.rule ?? d.type,
+    sensor_id: d.sensor_id,
+    sensor_type: d.sensor_type,
+    location: d.location,
+  };
 }
 
 /** Converts a heartbeat document. */

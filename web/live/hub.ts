@@ -1,36 +1,17 @@
 /**
- * Fans the collection feeds out to WebSocket clients: one feed per collection
- * per process (started with the first client), per-client filters, at most one
- * frame per `flushMs` per client, and for slow clients the latest state per
- * document instead of a queue (or a "resync" when even that grows too large).
+ * The one coalescing fan-out from MongoDB collection feeds to WebSocket
+ * clients. A hub owns one feed per collection per process (started with the
+ * first client, stopped `idleStopMs` after the last), reads client messages
+ * through its feed's `parse`, sends at most one frame per `flushMs` per
+ * client, and keeps for a slow client only the latest version of each
+ * document (or tells it to resync when even that grows too large).
+ *
+ * What is watched and what a client gets is the feed's business
+ * (`sensor_feed.ts`, `website_feed.ts`): the hub knows nothing of either.
  */
 import type { Db, Document } from "mongodb";
-import {
-  type AlertDoc,
-  COLLECTIONS,
-  type DeadLetterDoc,
-  isLocation,
-  isSensorType,
-  type Logger,
-  type PipelineStatsDoc,
-  type Registry,
-  type WindowDoc,
-} from "@iot/shared";
-import type { Counter, Gauge } from "@iot/shared";
+import type { Counter, Gauge, Logger, Registry } from "@iot/shared";
 import { CollectionFeed, type FeedMode } from "./source.ts";
-import {
-  type Frame,
-  type Subscription,
-  toWireAlert,
-  toWireDeadLetter,
-  toWireStats,
-  toWireWindow,
-  type WireAlert,
-  type WireDeadLetter,
-  type WireStats,
-  type WireWindow,
-} from "../lib/wire.ts";
-import { SENSOR_ID_RE } from "../api/params.ts";
 
 /** The minimal socket a client needs (Deno's WebSocket satisfies it). */
 export interface ClientSocket {
@@ -40,15 +21,26 @@ export interface ClientSocket {
   close(code?: number, reason?: string): void;
 }
 
-/** Options of `LiveHub`. */
-export interface LiveHubOptions {
-  db: Db;
-  logger: Logger;
-  registry: Registry;
-  /** "auto" tries change streams first; "polling" skips them. */
-  prefer?: "auto" | "polling";
+/** A watched collection: its documents go to clients under `key` in batch frames. */
+export interface FeedCollection {
+  key: string;
+  collection: string;
+  /** The field that grows on every write (for the polling fallback). */
+  pollField: string;
+}
+
+/** A changed document in the form clients receive. */
+export interface WireItem {
+  id: string;
+}
+
+/** Outcome of reading a client message. */
+export type ParsedMessage<S> = { ok: true; subscription: S } | { ok: false; reason: string };
+
+/** Tuning of a hub (a feed gives its defaults; options override them). */
+export interface HubTuning {
+  /** Interval of frames per client. */
   flushMs?: number;
-  pollIntervalMs?: number;
   /** Bytes buffered on a socket above which frames are held back. */
   slowBytes?: number;
   /** Pending documents per client above which the client is told to resync. */
@@ -59,101 +51,91 @@ export interface LiveHubOptions {
   idleStopMs?: number;
 }
 
-type Key = "windows" | "alerts" | "stats" | "deadLetters";
-
-const FEEDS: { key: Key; collection: string; pollField: string }[] = [
-  { key: "windows", collection: COLLECTIONS.windows, pollField: "updated_at" },
-  { key: "alerts", collection: COLLECTIONS.alerts, pollField: "updated_at" },
-  { key: "stats", collection: COLLECTIONS.pipelineStats, pollField: "updated_at" },
-  { key: "deadLetters", collection: COLLECTIONS.deadLetters, pollField: "failed_at" },
-];
-
-interface Filter {
-  types?: Set<string>;
-  locations?: Set<string>;
-  sensor?: string;
-  kind: string;
-  size: number;
+/** What a hub serves: which collections, what clients subscribe to, and what each of them receives. */
+export interface HubFeed<S> {
+  collections: readonly FeedCollection[];
+  /** The subscription of a newly connected client; undefined: nothing is sent until it subscribes. */
+  initial?: S;
+  /** Reads a client message: a new subscription, or why the client is disconnected. */
+  parse(data: unknown): ParsedMessage<S>;
+  /** The wire form of a changed document of `key`; undefined to drop it. */
+  toWire(key: string, doc: Document): WireItem | undefined;
+  /** Whether a subscriber wants an item. */
+  matches(key: string, item: WireItem, subscription: S): boolean;
+  /** The first frame of a connection. */
+  hello(modes: Record<string, FeedMode>, now: number): object;
+  /** The frame announcing new feed modes; without it modes are not announced. */
+  modeFrame?(modes: Record<string, FeedMode>): object;
+  /** Default tuning. */
+  defaults?: HubTuning;
 }
 
-/** Parses a browser subscription message; undefined when malformed. */
-export function parseSubscription(text: string): Filter | undefined {
-  if (text.length > 4096) return undefined;
-  let msg: Subscription;
-  try {
-    msg = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof msg !== "object" || msg === null || msg.t !== "sub") return undefined;
-  const list = (v: unknown, ok: (s: unknown) => boolean) =>
-    v === undefined ? [] : Array.isArray(v) && v.length <= 20 && v.every(ok) ? v as string[] : undefined;
-  const types = list(msg.types, isSensorType);
-  const locations = list(msg.locations, isLocation);
-  if (!types || !locations) return undefined;
-  if (msg.sensor !== undefined && (typeof msg.sensor !== "string" || !SENSOR_ID_RE.test(msg.sensor))) return undefined;
-  const kind = msg.kind ?? "type_location";
-  const size = msg.size ?? 10;
-  if ((kind !== "type_location" && kind !== "sensor") || (size !== 10 && size !== 60)) return undefined;
-  return {
-    types: types.length ? new Set(types) : undefined,
-    locations: locations.length ? new Set(locations) : undefined,
-    sensor: msg.sensor,
-    kind,
-    size,
-  };
+/** Options of `LiveHub`. */
+export interface LiveHubOptions<S> extends HubTuning {
+  feed: HubFeed<S>;
+  db: Db;
+  logger: Logger;
+  /** Registry for the WebSocket metrics (none when absent). */
+  registry?: Registry;
+  /** "auto" tries change streams first; "polling" skips them. */
+  prefer?: "auto" | "polling";
+  pollIntervalMs?: number;
 }
 
 /** One connected browser. */
-class LiveClient {
-  filter?: Filter;
-  windows = new Map<string, WireWindow>();
-  alerts = new Map<string, WireAlert>();
-  stats = new Map<string, WireStats>();
-  deadLetters = new Map<string, WireDeadLetter>();
+class LiveClient<S> {
+  subscription?: S;
+  pending = new Map<string, Map<string, WireItem>>();
   resync = false;
   messages: number[] = [];
   constructor(readonly socket: ClientSocket) {}
 
-  get pending(): number {
-    return this.windows.size + this.alerts.size + this.stats.size + this.deadLetters.size;
-  }
-
-  matches(doc: { sensor_type: string; location: string; sensor_id?: string }): boolean {
-    const f = this.filter;
-    if (!f) return false;
-    if (f.sensor && doc.sensor_id !== f.sensor) return false;
-    if (f.types && !f.types.has(doc.sensor_type)) return false;
-    if (f.locations && !f.locations.has(doc.location)) return false;
-    return true;
+  get pendingCount(): number {
+    let n = 0;
+    for (const m of this.pending.values()) n += m.size;
+    return n;
   }
 }
 
-/** The process's live fan-out. */
-export class LiveHub {
-  readonly modes: Record<Key, FeedMode> = {
-    windows: "starting",
-    alerts: "starting",
-    stats: "starting",
-    deadLetters: "starting",
-  };
+interface HubMetrics {
+  framesSent: Counter;
+  clients: Gauge;
+  mode: Gauge;
+  disconnects: Counter;
+}
+
+/** A process's live fan-out of one feed. */
+export class LiveHub<S> {
+  /** Live mode per collection key. */
+  readonly modes: Record<string, FeedMode> = {};
   #feeds: CollectionFeed[] = [];
-  #clients = new Set<LiveClient>();
+  #clients = new Set<LiveClient<S>>();
   #timer?: ReturnType<typeof setInterval>;
   #idleTimer?: ReturnType<typeof setTimeout>;
   #stopped = false;
-  #framesSent: Counter;
-  #clientsGauge: Gauge;
-  #modeGauge: Gauge;
-  #disconnects: Counter;
+  #metrics?: HubMetrics;
+  #tuning: Required<HubTuning>;
 
-  constructor(readonly options: LiveHubOptions) {
+  constructor(readonly options: LiveHubOptions<S>) {
+    const d = options.feed.defaults ?? {};
+    this.#tuning = {
+      flushMs: options.flushMs ?? d.flushMs ?? 100,
+      slowBytes: options.slowBytes ?? d.slowBytes ?? 1 << 20,
+      maxPending: options.maxPending ?? d.maxPending ?? Infinity,
+      maxMessagesPer10s: options.maxMessagesPer10s ?? d.maxMessagesPer10s ?? 20,
+      idleStopMs: options.idleStopMs ?? d.idleStopMs ?? 60_000,
+    };
+    for (const c of options.feed.collections) this.modes[c.key] = "starting";
     const r = options.registry;
-    this.#framesSent = r.counter("web_ws_frames_sent_total", "WebSocket frames sent to browsers");
-    this.#clientsGauge = r.gauge("web_ws_clients", "Connected WebSocket clients");
-    this.#modeGauge = r.gauge("web_live_feed_mode", "1 for the live mode of each collection feed");
-    this.#disconnects = r.counter("web_ws_disconnects_total", "WebSocket clients disconnected by the server");
-    this.#clientsGauge.set(0);
+    if (r) {
+      this.#metrics = {
+        framesSent: r.counter("web_ws_frames_sent_total", "WebSocket frames sent to browsers"),
+        clients: r.gauge("web_ws_clients", "Connected WebSocket clients"),
+        mode: r.gauge("web_live_feed_mode", "1 for the live mode of each collection feed"),
+        disconnects: r.counter("web_ws_disconnects_total", "WebSocket clients disconnected by the server"),
+      };
+      this.#metrics.clients.set(0);
+    }
   }
 
   /** Number of connected clients. */
@@ -164,116 +146,94 @@ export class LiveHub {
   /** Starts the collection feeds (done automatically with the first client). */
   start(): void {
     if (this.#feeds.length || this.#stopped) return;
-    const log = this.options.logger;
-    for (const spec of FEEDS) {
+    const o = this.options;
+    for (const spec of o.feed.collections) {
       const feed = new CollectionFeed({
-        collection: this.options.db.collection(spec.collection),
+        collection: o.db.collection(spec.collection),
         pollField: spec.pollField,
-        prefer: this.options.prefer,
-        pollIntervalMs: this.options.pollIntervalMs,
-        logger: log,
+        prefer: o.prefer,
+        pollIntervalMs: o.pollIntervalMs,
+        logger: o.logger,
         onDocs: (docs) => this.#onDocs(spec.key, docs),
         onMode: (mode) => {
           this.modes[spec.key] = mode;
           for (const m of ["change-stream", "polling", "starting"]) {
-            this.#modeGauge.set(m === mode ? 1 : 0, { collection: spec.collection, mode: m });
+            this.#metrics?.mode.set(m === mode ? 1 : 0, { collection: spec.collection, mode: m });
           }
-          this.#broadcast({ t: "mode", modes: { ...this.modes } });
+          const frame = o.feed.modeFrame?.({ ...this.modes });
+          if (frame) { for (const client of this.#clients) this.#send(client, frame); }
         },
       });
       this.#feeds.push(feed);
       feed.start();
     }
-    this.#timer = setInterval(() => this.#flush(), this.options.flushMs ?? 100);
+    this.#timer = setInterval(() => this.#flush(), this.#tuning.flushMs);
   }
 
   /** Registers a socket; returns the handlers its events must call. */
   connect(socket: ClientSocket): { onMessage(data: unknown): void; onClose(): void } {
-    const client = new LiveClient(socket);
+    const client = new LiveClient<S>(socket);
+    client.subscription = this.options.feed.initial;
     clearTimeout(this.#idleTimer);
     this.#clients.add(client);
-    this.#clientsGauge.set(this.#clients.size);
+    this.#metrics?.clients.set(this.#clients.size);
     this.start();
-    this.#send(client, { t: "hello", modes: { ...this.modes }, now: Date.now() });
+    this.#send(client, this.options.feed.hello({ ...this.modes }, Date.now()));
     return {
       onMessage: (data) => this.#onMessage(client, data),
       onClose: () => this.#remove(client),
     };
   }
 
-  #onMessage(client: LiveClient, data: unknown): void {
+  #onMessage(client: LiveClient<S>, data: unknown): void {
     const now = Date.now();
     client.messages = client.messages.filter((t) => now - t < 10_000);
     client.messages.push(now);
-    if (client.messages.length > (this.options.maxMessagesPer10s ?? 20)) {
-      return this.#kick(client, 1008, "Too many messages");
-    }
-    const filter = typeof data === "string" ? parseSubscription(data) : undefined;
-    if (!filter) return this.#kick(client, 1008, "Malformed message");
-    client.filter = filter;
+    if (client.messages.length > this.#tuning.maxMessagesPer10s) return this.#kick(client, 1008, "Too many messages");
+    const parsed = this.options.feed.parse(data);
+    if (!parsed.ok) return this.#kick(client, 1008, parsed.reason);
+    client.subscription = parsed.subscription;
   }
 
-  #remove(client: LiveClient): void {
+  #remove(client: LiveClient<S>): void {
     if (!this.#clients.delete(client)) return;
-    this.#clientsGauge.set(this.#clients.size);
+    this.#metrics?.clients.set(this.#clients.size);
     if (this.#clients.size === 0 && !this.#stopped) {
       clearTimeout(this.#idleTimer);
-      this.#idleTimer = setTimeout(() => this.#stopFeeds(), this.options.idleStopMs ?? 60_000);
+      this.#idleTimer = setTimeout(() => this.#stopFeeds(), this.#tuning.idleStopMs);
     }
   }
 
   async #stopFeeds(): Promise<void> {
-    if (this.#clients.size > 0) return;
+    if (this.#clients.size > 0 || this.#feeds.length === 0) return;
     const feeds = this.#feeds;
     this.#feeds = [];
     clearInterval(this.#timer);
     this.options.logger.info("no live clients, feeds stopped");
     await Promise.all(feeds.map((f) => f.stop()));
-    for (const key of Object.keys(this.modes) as Key[]) this.modes[key] = "starting";
+    for (const key of Object.keys(this.modes)) this.modes[key] = "starting";
   }
 
-  #kick(client: LiveClient, code: number, reason: string): void {
-    this.#disconnects.inc(1, { reason });
+  #kick(client: LiveClient<S>, code: number, reason: string): void {
+    this.#metrics?.disconnects.inc(1, { reason });
     this.#remove(client);
     try {
       client.socket.close(code, reason);
     } catch { /* already closed */ }
   }
 
-  #onDocs(key: Key, docs: Document[]): void {
+  #onDocs(key: string, docs: Document[]): void {
+    const feed = this.options.feed;
+    const items = docs.map((d) => feed.toWire(key, d)).filter((i): i is WireItem => i !== undefined);
+    if (items.length === 0) return;
     for (const client of this.#clients) {
-      if (!client.filter) continue;
-      for (const doc of docs) {
-        switch (key) {
-          case "windows": {
-            const w = toWireWindow(doc as WindowDoc);
-            if (w.kind === client.filter.kind && w.size_s === client.filter.size && client.matches(w)) {
-              client.windows.set(w.id, w);
-            }
-            break;
-          }
-          case "alerts": {
-            const a = toWireAlert(doc as AlertDoc);
-            if (client.matches(a)) client.alerts.set(a.id, a);
-            break;
-          }
-          case "stats": {
-            const s = toWireStats(doc as PipelineStatsDoc);
-            client.stats.set(s.id, s);
-            break;
-          }
-          case "deadLetters": {
-            const d = toWireDeadLetter(doc as DeadLetterDoc);
-            client.deadLetters.set(d.id, d);
-            break;
-          }
-        }
-      }
-      if (client.pending > (this.options.maxPending ?? 5000)) {
-        client.windows.clear();
-        client.alerts.clear();
-        client.stats.clear();
-        client.deadLetters.clear();
+      const sub = client.subscription;
+      if (sub === undefined) continue;
+      let pending = client.pending.get(key);
+      if (!pending) client.pending.set(key, pending = new Map());
+      for (const item of items) if (feed.matches(key, item, sub)) pending.set(item.id, item);
+      if (client.pendingCount > this.#tuning.maxPending) {
+        client.pending.clear();
         client.resync = true;
       }
     }
@@ -282,35 +242,25 @@ export class LiveHub {
   #flush(): void {
     for (const client of this.#clients) {
       if (client.socket.readyState !== 1) continue;
-      if (client.socket.bufferedAmount > (this.options.slowBytes ?? 1 << 20)) continue;
+      if (client.socket.bufferedAmount > this.#tuning.slowBytes) continue;
       if (client.resync) {
         client.resync = false;
         this.#send(client, { t: "resync" });
         continue;
       }
-      if (client.pending === 0) continue;
-      const frame: Frame = { t: "batch" };
-      if (client.windows.size) frame.windows = [...client.windows.values()];
-      if (client.alerts.size) frame.alerts = [...client.alerts.values()];
-      if (client.stats.size) frame.stats = [...client.stats.values()];
-      if (client.deadLetters.size) frame.deadLetters = [...client.deadLetters.values()];
-      client.windows.clear();
-      client.alerts.clear();
-      client.stats.clear();
-      client.deadLetters.clear();
+      if (client.pendingCount === 0) continue;
+      const frame: Record<string, unknown> = { t: "batch" };
+      for (const [key, items] of client.pending) if (items.size) frame[key] = [...items.values()];
+      client.pending.clear();
       this.#send(client, frame);
     }
   }
 
-  #broadcast(frame: Frame): void {
-    for (const client of this.#clients) this.#send(client, frame);
-  }
-
-  #send(client: LiveClient, frame: Frame): void {
+  #send(client: LiveClient<S>, frame: object): void {
     if (client.socket.readyState !== 1) return;
     try {
       client.socket.send(JSON.stringify(frame));
-      this.#framesSent.inc();
+      this.#metrics?.framesSent.inc();
     } catch (e) {
       this.options.logger.debug("send failed", { error: e as Error });
     }
@@ -327,7 +277,9 @@ export class LiveHub {
       } catch { /* closed */ }
     }
     this.#clients.clear();
-    this.#clientsGauge.set(0);
-    await Promise.all(this.#feeds.map((f) => f.stop()));
+    this.#metrics?.clients.set(0);
+    const feeds = this.#feeds;
+    this.#feeds = [];
+    await Promise.all(feeds.map((f) => f.stop()));
   }
 }

@@ -5,7 +5,7 @@
  * errors) a polling source with the same interface takes over, and says so.
  */
 import type { ChangeStream, Collection, Document, ResumeToken } from "mongodb";
-import type { Logger } from "@iot/shared";
+import { abortableSleep as sleep, backoffDelay, type Logger } from "@iot/shared";
 
 /** Mode of a running feed. */
 export type FeedMode = "change-stream" | "polling" | "starting";
@@ -21,18 +21,6 @@ export interface LiveSource {
 export class ChangeStreamUnavailable extends Error {
   override name = "ChangeStreamUnavailable";
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 
 /** Options of `ChangeStreamSource`. */
 export interface ChangeStreamOptions {
@@ -91,7 +79,7 @@ export class ChangeStreamSource implements LiveSource {
           error: e as Error,
           failures,
         });
-        await sleep(Math.min(5000, 200 * 2 ** failures), signal);
+        await sleep(backoffDelay(failures, { initialMs: 400, maxMs: 5000 }), signal);
       } finally {
         signal.removeEventListener("abort", closeOnAbort);
         await stream?.close().catch(() => {});

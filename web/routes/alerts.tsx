@@ -1,7 +1,7 @@
 /** Alerts: open and recent alerts, filter by severity and state, acknowledge. */
 import type { VNode } from "preact";
 import { Layout } from "../components/Layout.tsx";
-import { parseParams } from "../api/params.ts";
+import { parseParams } from "./params.ts";
 import AlertTable from "../islands/AlertTable.tsx";
 import type { RouteContext } from "./context.ts";
 

@@ -2,7 +2,7 @@
 import type { VNode } from "preact";
 import { FilterForm } from "../components/Filters.tsx";
 import { Layout } from "../components/Layout.tsx";
-import { parseParams } from "../api/params.ts";
+import { FILTER_PARAMS, parseParams } from "./params.ts";
 import AlertFeed from "../islands/AlertFeed.tsx";
 import LiveTiles from "../islands/LiveTiles.tsx";
 import LocationGrid from "../islands/LocationGrid.tsx";
@@ -13,7 +13,7 @@ import { latestByGroup, seriesByType } from "../lib/windows.ts";
 const RECENT_MS = 60_000;
 
 /** Query parameters of the overview. */
-export const PARAMS = { type: { type: "sensorType" }, location: { type: "location" } } as const;
+export const PARAMS = FILTER_PARAMS;
 
 /** The overview page. */
 export default async function OverviewPage(ctx: RouteContext): Promise<VNode> {

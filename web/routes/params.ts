@@ -1,9 +1,13 @@
 /** Strict query-parameter validation: unknown or malformed parameters are a 400 with a JSON error. */
 import { isLocation, isSensorType, type Location, LOCATIONS, SENSOR_TYPES, type SensorType } from "@iot/shared";
+import { HttpError } from "../http_error.ts";
 
-/** A query parameter is unknown or malformed. */
-export class ParamError extends Error {
+/** A query parameter is unknown or malformed (400). */
+export class ParamError extends HttpError {
   override name = "ParamError";
+  constructor(message: string) {
+    super(400, message);
+  }
 }
 
 /** How one parameter is read. */
@@ -30,6 +34,16 @@ export type Params<T extends Record<string, ParamSpec>> = {
 
 /** Sensor ids as the producer makes them (`sensor_0001`), bounded in length. */
 export const SENSOR_ID_RE = /^sensor_\d{4,8}$/;
+
+/** The type and location filters of the overview, its tiles and their APIs. */
+export const FILTER_PARAMS = { type: { type: "sensorType" }, location: { type: "location" } } as const;
+
+/** An alert id from the path (`/api/alerts/:id/ack`), bounded in length. */
+export function alertIdParam(params: Record<string, string>): string {
+  const id = params.id ?? "";
+  if (id.length === 0 || id.length > 200) throw new ParamError("Alert id must be 1 to 200 characters");
+  return id;
+}
 
 /** Earliest and latest accepted times (guards against absurd ranges). */
 const MIN_TIME = Date.UTC(2000, 0, 1);

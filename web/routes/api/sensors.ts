@@ -1,0 +1,53 @@
+/** `GET /api/sensors/:id`: a sensor's latest readings, windows and alerts; the sensor page loads the same. */
+import type { WireAlert, WireReading, WireWindow } from "../../lib/wire.ts";
+import type { ApiHandler, RouteContext } from "../context.ts";
+import { ParamError, parseParams, SENSOR_ID_RE } from "../params.ts";
+
+/** Query parameters. */
+export const PARAMS = {
+  limit: { type: "int", min: 1, max: 1000, default: 200 },
+  since: { type: "time" },
+} as const;
+
+/** What a sensor's page and API show. */
+export interface SensorView {
+  sensor: string;
+  readings: WireReading[];
+  windows: WireWindow[];
+  alerts: WireAlert[];
+}
+
+/** How much of a sensor to load. */
+export interface SensorLoad {
+  readings: number;
+  since?: Date;
+  /** 10 s and 60 s windows. */
+  windows10: number;
+  windows60: number;
+}
+
+/** The sensor id of the path (400 unless it looks like `sensor_0001`). */
+export function sensorIdParam(ctx: RouteContext): string {
+  const id = ctx.params.id ?? "";
+  if (!SENSOR_ID_RE.test(id)) throw new ParamError("Sensor id must look like sensor_0001");
+  return id;
+}
+
+/** Loads a sensor's readings (oldest first), windows (10 s then 60 s, newest first) and alerts. */
+export async function loadSensor(ctx: RouteContext, id: string, load: SensorLoad): Promise<SensorView> {
+  const [readings, w10, w60, alerts] = await Promise.all([
+    ctx.data.readings(id, load.readings, load.since),
+    ctx.data.windows({ kind: "sensor", size: 10, sensor: id, limit: load.windows10 }),
+    ctx.data.windows({ kind: "sensor", size: 60, sensor: id, limit: load.windows60 }),
+    ctx.data.alerts({ sensor: id, limit: 50 }),
+  ]);
+  return { sensor: id, readings, windows: [...w10, ...w60], alerts };
+}
+
+/** The sensor. */
+export const GET: ApiHandler = async (ctx) => {
+  const id = sensorIdParam(ctx);
+  const p = parseParams(ctx.query, PARAMS);
+  const view = await loadSensor(ctx, id, { readings: p.limit, since: p.since, windows10: 30, windows60: 10 });
+  return { ...view, now: Date.now() };
+};
