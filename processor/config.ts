@@ -1,6 +1,6 @@
 /** Processor settings: defaults, environment (shared `ENV_VARS`) and flag overrides. */
 import { type CommonConfig, ConfigError, EnvReader, loadCommonConfig, PROCESSOR_GROUP } from "@iot/shared";
-import { DEFAULT_DETECTOR_CONFIG, type DetectorConfig } from "./detectors.ts";
+import { DEFAULT_DETECTOR_CONFIG, type DetectorConfig } from "./stages/detectors.ts";
 
 /** Everything `startProcessor` needs. */
 export interface ProcessorConfig extends CommonConfig {
@@ -33,6 +33,8 @@ export interface ProcessorConfig extends CommonConfig {
    * stand-in, which is slower with concurrent writes; 4 on MongoDB).
    */
   writeConcurrency: number;
+  /** A MongoDB or Kafka write retried this long gives up: the processor re-reads from its committed offsets. */
+  retryDeadlineMs: number;
 }
 
 /** Command-line overrides (all optional). */
@@ -81,6 +83,7 @@ export function loadProcessorConfig(
     detectors: { ...DEFAULT_DETECTOR_CONFIG },
     heartbeatMs: 2000,
     writeConcurrency: 0,
+    retryDeadlineMs: 120_000,
   };
 }
 
