@@ -33,8 +33,8 @@ export function readingDoc(v: Valid, ingested: Date): ReadingDoc {
 export interface RawWriteResult {
   /** `_id`s inserted by this call. */
   inserted: Set<string>;
-  /** Readings whose `_id` was already stored. */
-  duplicates: number;
+  /** Per reading (in the order given): whether this call stored it (false: its `_id` was already stored). */
+  stored: boolean[];
 }
 
 /** Writes raw readings, at most `concurrency` insert calls at once. */
@@ -48,11 +48,11 @@ export class RawSink {
   /** Stores the readings (unordered inserts of up to 1000); returns which were new. */
   async write(valid: readonly Valid[], now: Date, heartbeat?: () => Promise<void>): Promise<RawWriteResult> {
     const inserted = new Set<string>();
-    let duplicates = 0;
-    if (valid.length === 0) return { inserted, duplicates };
+    const stored: boolean[] = new Array(valid.length).fill(false);
+    if (valid.length === 0) return { inserted, stored };
     const docs = valid.map((v) => readingDoc(v, now));
     await Promise.all(
-      chunks(docs, RAW_CHUNK).map((chunk) =>
+      chunks(docs, RAW_CHUNK).map((chunk, c) =>
         this.#slots.run(() =>
           this.retry("Raw reading write", async () => {
             const dup = new Set<number>();
@@ -63,13 +63,14 @@ export class RawSink {
               for (const we of writeErrorsOf(e)) dup.add(we.index ?? -1);
             }
             chunk.forEach((d, i) => {
-              if (!dup.has(i)) inserted.add(d._id);
-              else duplicates++;
+              if (dup.has(i)) return;
+              inserted.add(d._id);
+              stored[c * RAW_CHUNK + i] = true;
             });
           }, heartbeat)
         )
       ),
     );
-    return { inserted, duplicates };
+    return { inserted, stored };
   }
 }

@@ -67,21 +67,15 @@ export interface DecodeBatchInput {
 export function decodeBatch(input: DecodeBatchInput): DecodedBatch {
   const { topic, partition, marks } = input;
   const rejected: Rejected[] = [];
+  const reject = (m: FetchedRecord, reason: RejectReason, detail: string) =>
+    rejected.push({ topic, partition, offset: m.offset, key: m.key, value: m.value, reason, detail });
   const decoded: { m: FetchedRecord; offset: number; res: Extract<DecodeResult, { ok: true }> }[] = [];
   let invalid = 0;
   for (const m of input.records) {
     const res = decodeReading(m.value);
     if (!res.ok) {
       invalid++;
-      rejected.push({
-        topic,
-        partition,
-        offset: m.offset,
-        key: m.key,
-        value: m.value,
-        reason: res.reason,
-        detail: res.detail,
-      });
+      reject(m, res.reason, res.detail);
       continue;
     }
     decoded.push({ m, offset: Number(m.offset), res });
@@ -97,17 +91,13 @@ export function decodeBatch(input: DecodeBatchInput): DecodedBatch {
   decoded.forEach(({ m, offset, res }, i) => {
     if (judged.late[i]) {
       late++;
-      rejected.push({
-        topic,
-        partition,
-        offset: m.offset,
-        key: m.key,
-        value: m.value,
-        reason: "late",
-        detail: `Event time ${res.reading.timestamp} is behind the watermark ${
+      reject(
+        m,
+        "late",
+        `Event time ${res.reading.timestamp} is behind the watermark ${
           new Date(judged.watermark[i]).toISOString()
         } (allowed lateness ${marks.options.allowedLatenessMs} ms)`,
-      });
+      );
     }
     valid.push({
       reading: res.reading,
