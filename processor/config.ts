@@ -35,6 +35,8 @@ export interface ProcessorConfig extends CommonConfig {
   writeConcurrency: number;
   /** A MongoDB or Kafka write retried this long gives up: the processor re-reads from its committed offsets. */
   retryDeadlineMs: number;
+  /** A stop (SIGINT/SIGTERM, `stop()`) ends within this long; work not done by then is abandoned and re-read. */
+  stopTimeoutMs: number;
 }
 
 /** Command-line overrides (all optional). */
@@ -45,6 +47,7 @@ export interface ProcessorFlags {
   metricsPort?: number;
   consumeOnly?: boolean;
   instance?: string;
+  stopTimeoutMs?: number;
 }
 
 function parseWindows(list: string[]): number[] {
@@ -84,6 +87,7 @@ export function loadProcessorConfig(
     heartbeatMs: 2000,
     writeConcurrency: 0,
     retryDeadlineMs: 120_000,
+    stopTimeoutMs: flags.stopTimeoutMs ?? r.int("PROCESSOR_STOP_TIMEOUT_MS", 1000, 3_600_000),
   };
 }
 

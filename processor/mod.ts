@@ -9,7 +9,7 @@ import type { DetectorConfig } from "./stages/detectors.ts";
 import { Processor, type ProcessorHandle } from "./pipeline.ts";
 
 export { loadProcessorConfig, type ProcessorConfig, type ProcessorFlags } from "./config.ts";
-export type { ProcessorHandle, ProcessorStats } from "./pipeline.ts";
+export type { ProcessorHandle, ProcessorStats, StopReport } from "./pipeline.ts";
 export { DEFAULT_DETECTOR_CONFIG, type DetectorConfig } from "./stages/detectors.ts";
 
 /** Options of `startProcessor`: any setting overrides the configuration loaded from `env`. */

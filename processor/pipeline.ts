@@ -34,8 +34,9 @@ import { serveOps } from "./ops/http.ts";
 import { deleteExpired } from "./ops/retention.ts";
 import { adaptToStandIn } from "./ops/stand_in.ts";
 import { AlertSink } from "./sinks/alerts.ts";
-import { DeadLetterSink } from "./sinks/dead_letters.ts";
-import { RawSink } from "./sinks/raw.ts";
+import { DeadLetterSink, topicMaxMessageBytes } from "./sinks/dead_letters.ts";
+import { RawSink, type RawWriteResult } from "./sinks/raw.ts";
+import { isRetriable } from "./sinks/errors.ts";
 import { AbandonedError, createRetrier } from "./sinks/retrying.ts";
 import { WindowSink } from "./sinks/windows.ts";
 import { OffsetTracker } from "./source/offsets.ts";
@@ -68,14 +69,31 @@ export interface ProcessorStats {
   openAlerts: number;
   /** Seconds spent per stage (raw_write, window_load, window_write, ...). */
   stageSeconds: Record<string, number>;
+  /**
+   * Consumed records by outcome, each counted once its writes settled: `stored`, `replay` (the same
+   * Kafka record fetched again), `duplicate` (the same reading `_id` from another record), `dead_lettered`,
+   * `late`, `abandoned` (its writes gave up or the stop abandoned them: it is read again), `consume_only`.
+   */
+  outcomes: Record<string, number>;
+}
+
+/** What a stop did. */
+export interface StopReport {
+  /** The stop deadline passed or the final flush failed: some fetched records were not committed. */
+  abandoned: boolean;
+  /** Per owned partition: the committed offset and the offset fetched up to (records between are read again). */
+  uncommitted: Record<string, { committed: number | null; fetchedUpTo: number }>;
 }
 
 /** A running processor. */
 export interface ProcessorHandle {
   /** Resolves once the consumer joined the group and got its partitions. */
   ready: Promise<void>;
-  /** Graceful stop: stop fetching, finish the batch, flush windows and alerts, commit, close. */
-  stop(): Promise<void>;
+  /**
+   * Graceful stop within the configured deadline (`stopTimeoutMs`): stop fetching, finish the batch,
+   * flush windows and alerts, commit, close. Says what was abandoned.
+   */
+  stop(): Promise<StopReport>;
   /** Current counters. */
   stats(): ProcessorStats;
   /** The settings in effect. */
@@ -132,7 +150,8 @@ export class Processor {
   #stopping = false;
   #concurrency = 1;
   #readyResolve!: () => void;
-  #stopPromise?: Promise<void>;
+  #stopPromise?: Promise<StopReport>;
+  #outcomes: Record<string, number> = {};
   #totals = {
     consumed: 0,
     stored: 0,
@@ -241,7 +260,14 @@ export class Processor {
       deadlineMs: cfg.retryDeadlineMs,
       signal: this.#abandon.signal,
       now: this.#now,
+      isRetriable,
     });
+    const maxMessageBytes = await topicMaxMessageBytes(this.#admin!, cfg.topics.deadLetters);
+    if (maxMessageBytes === undefined) {
+      this.log.warn("Could not read max.message.bytes of the DLQ topic: assuming 1 MB", {
+        topic: cfg.topics.deadLetters,
+      });
+    }
     const sinks: Sinks = {
       client,
       producer,
@@ -266,6 +292,8 @@ export class Processor {
         topic: cfg.topics.deadLetters,
         collection: db.collection(COLLECTIONS.deadLetters),
         retry,
+        log: this.log,
+        maxMessageBytes,
       }),
       stats: db.collection(COLLECTIONS.pipelineStats),
       rawCol: db.collection(COLLECTIONS.readings),
@@ -363,6 +391,7 @@ export class Processor {
 
     const sinks = this.#sinks;
     if (!sinks) {
+      this.#count("consume_only", batch.messages.length);
       this.#offsets.complete(partition, next);
       return true;
     }
@@ -374,7 +403,8 @@ export class Processor {
       this.#stages.time("raw_write", () => this.#writeRaw(sinks, d.valid, at, heartbeat)),
       this.#stages.time("dead_letters", () => this.#writeDeadLetters(sinks, d.rejected, at, heartbeat)),
     ]);
-    writes.catch(() => {}); // awaited through the offset chain; an abort or give-up rejects it
+    // Every record of the batch ends in one counted outcome once its writes settled.
+    writes.then(([raw]) => this.#countOutcomes(d, raw), () => this.#count("abandoned", batch.messages.length));
     await this.#stages.time("window_load", () => this.#loadWindows(sinks, partition, d.valid, heartbeat));
     if (this.#abandoned) return false;
 
@@ -384,7 +414,7 @@ export class Processor {
     if (Number.isFinite(d.maxEvent)) this.#marks.observe(partition, d.maxEvent, now);
     this.#offsets.folded(partition, Number(batch.lastOffset()));
     this.metrics.openWindows.set(this.#windows.size);
-    this.#offsets.track(partition, next, writes, ([inserted]) => this.#detect(partition, d.valid, inserted))
+    this.#offsets.track(partition, next, writes, ([raw]) => this.#detect(partition, d.valid, raw.inserted))
       .catch(() => {}); // a failed batch surfaces at the next flush
     // Back-pressure: at most a few batches in flight.
     await this.#offsets.waitBelow(MAX_INFLIGHT_BATCHES, () => this.#abandoned);
@@ -403,11 +433,34 @@ export class Processor {
     this.#totals.consumed += n;
   }
 
-  async #writeRaw(sinks: Sinks, valid: Valid[], at: Date, heartbeat: () => Promise<void>): Promise<Set<string>> {
-    const { inserted } = await sinks.raw.write(valid, at, heartbeat);
-    this.metrics.written.inc(inserted.size, { collection: COLLECTIONS.readings });
-    this.#totals.stored += inserted.size;
-    return inserted;
+  #count(outcome: string, n: number, reason?: string): void {
+    if (n === 0) return;
+    this.metrics.records.inc(n, reason ? { outcome, reason } : { outcome });
+    this.#outcomes[outcome] = (this.#outcomes[outcome] ?? 0) + n;
+  }
+
+  #countOutcomes(d: ReturnType<typeof decodeBatch>, raw: RawWriteResult): void {
+    const byReason = new Map<string, number>();
+    for (const r of d.rejected) if (r.reason !== "late") byReason.set(r.reason, (byReason.get(r.reason) ?? 0) + 1);
+    for (const [reason, n] of byReason) this.#count("dead_lettered", n, reason);
+    let stored = 0, replay = 0, duplicate = 0;
+    d.valid.forEach((v, i) => {
+      if (v.late) return;
+      if (raw.stored[i]) stored++;
+      else if (v.replay) replay++;
+      else duplicate++;
+    });
+    this.#count("late", d.late);
+    this.#count("stored", stored);
+    this.#count("replay", replay);
+    this.#count("duplicate", duplicate);
+  }
+
+  async #writeRaw(sinks: Sinks, valid: Valid[], at: Date, heartbeat: () => Promise<void>): Promise<RawWriteResult> {
+    const raw = await sinks.raw.write(valid, at, heartbeat);
+    this.metrics.written.inc(raw.inserted.size, { collection: COLLECTIONS.readings });
+    this.#totals.stored += raw.inserted.size;
+    return raw;
   }
 
   async #writeDeadLetters(
@@ -417,8 +470,10 @@ export class Processor {
     heartbeat: () => Promise<void>,
   ): Promise<void> {
     if (rejected.length === 0) return;
-    await sinks.deadLetters.write(rejected, at, heartbeat);
+    const r = await sinks.deadLetters.write(rejected, at, heartbeat);
     this.metrics.dlq.inc(rejected.length);
+    this.metrics.dlqTruncated.inc(r.truncated);
+    this.metrics.dlqMongoOnly.inc(r.mongoOnly);
     this.#totals.dead_letters += rejected.length;
   }
 
@@ -543,7 +598,12 @@ export class Processor {
       now,
       startedAt: this.#startedAt,
       rate,
-      totals: { ...this.#totals, open_windows: this.#windows.size, open_alerts: this.#alerts.openCount },
+      totals: {
+        ...this.#totals,
+        open_windows: this.#windows.size,
+        open_alerts: this.#alerts.openCount,
+        ...Object.fromEntries(Object.entries(this.#outcomes).map(([k, v]) => [`outcome_${k}`, v])),
+      },
       lag: { ...this.#lag },
       e2eLagMs: this.#e2e.value,
     });
@@ -582,35 +642,75 @@ export class Processor {
       openWindows: this.#windows.size,
       openAlerts: this.#alerts.openCount,
       stageSeconds: this.#stages.totals(),
+      outcomes: { ...this.#outcomes },
     };
   }
 
-  /** Graceful stop (idempotent). */
-  stop(graceMs = 30_000): Promise<void> {
+  /**
+   * Graceful stop (idempotent), bounded by `graceMs`: once it passes, every
+   * retry and wait is abandoned and the remaining closes get a short bound each.
+   */
+  stop(graceMs = this.config.stopTimeoutMs): Promise<StopReport> {
     this.#stopPromise ??= this.#stop(graceMs);
     return this.#stopPromise;
   }
 
-  async #stop(graceMs: number): Promise<void> {
-    this.log.info("Stopping: finishing the batch, flushing, committing");
+  async #stop(graceMs: number): Promise<StopReport> {
+    this.log.info("Stopping: finishing the batch, flushing, committing", { deadline_ms: graceMs });
     this.#stopping = true;
     for (const t of this.#timers) clearInterval(t);
     this.#source?.pause();
+    const abandoned = new Promise<void>((resolve) => {
+      if (this.#abandoned) resolve();
+      else this.#abandon.signal.addEventListener("abort", () => resolve(), { once: true });
+    });
+    // The flush gets most of the deadline; the closes after it share the rest.
+    const closeMs = Math.min(2000, Math.floor(graceMs / 8));
     const abort = setTimeout(() => {
       this.#abandon.abort();
-      this.log.error("Stop grace period over: giving up unwritten data (it will be re-read)");
-    }, graceMs);
+      this.log.error("Stop deadline passed: giving up unwritten data (it will be re-read)");
+    }, Math.max(0, graceMs - 6 * closeMs));
+    let flushed = false;
     try {
-      await this.#lock.run(() => this.#flush()).catch((e) => this.log.warn("Final flush failed", { error: e }));
-      await this.#heartbeat().catch(() => {});
+      await Promise.race([
+        this.#lock.run(() => this.#flush()).then(() => (flushed = !this.#abandoned)),
+        abandoned,
+      ]).catch((e) => this.log.warn("Final flush failed", { error: e }));
+      if (!this.#abandoned) await within(this.#heartbeat(), closeMs).catch(() => {});
     } finally {
       clearTimeout(abort);
     }
-    await this.#source?.disconnect().catch((e) => this.log.warn("Consumer disconnect failed", { error: e }));
-    await this.#sinks?.producer.disconnect().catch(() => {});
-    await this.#admin?.disconnect().catch(() => {});
-    await this.#sinks?.client.close().catch(() => {});
-    await this.#server?.shutdown().catch(() => {});
-    this.log.info("Processor stopped", { ...this.#totals });
+    const report: StopReport = { abandoned: !flushed, uncommitted: {} };
+    if (!flushed) this.#abandon.abort();
+    for (const p of this.#offsets.assigned) {
+      const committed = this.#offsets.committedOffset(p) ?? null;
+      const fetchedUpTo = this.#offsets.foldedUpTo(p) + 1;
+      if (fetchedUpTo > 0 && fetchedUpTo !== committed) report.uncommitted[String(p)] = { committed, fetchedUpTo };
+    }
+    await within(this.#source?.disconnect(), closeMs).catch((e) =>
+      this.log.warn("Consumer disconnect failed", { error: e })
+    );
+    await within(this.#sinks?.producer.disconnect(), closeMs).catch(() => {});
+    await within(this.#admin?.disconnect(), closeMs).catch(() => {});
+    await within(this.#sinks?.client.close(true), closeMs).catch(() => {});
+    await within(this.#server?.shutdown(), closeMs).catch(() => {});
+    if (report.abandoned) {
+      this.log.error("Processor stopped with work abandoned: these records are read again at the next start", {
+        uncommitted: report.uncommitted,
+        in_flight_batches: this.#offsets.inflight,
+      });
+    }
+    this.log.info("Processor stopped", { ...this.#totals, abandoned: report.abandoned ? 1 : 0 });
+    return report;
   }
+}
+
+/** Waits for `p` at most `ms`; rejects when it takes longer. */
+function within<T>(p: Promise<T> | undefined, ms: number): Promise<T | undefined> {
+  if (!p) return Promise.resolve(undefined);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Not done within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
