@@ -664,12 +664,12 @@ export class Processor {
       if (this.#abandoned) resolve();
       else this.#abandon.signal.addEventListener("abort", () => resolve(), { once: true });
     });
-    // The flush gets most of the deadline; the closes after it share the rest.
-    const closeMs = Math.min(2000, Math.floor(graceMs / 8));
+    // The flush gets most of the deadline; the heartbeat and the closes after it get a short bound each.
+    const closeMs = Math.min(2000, Math.floor(graceMs / 10));
     const abort = setTimeout(() => {
       this.#abandon.abort();
       this.log.error("Stop deadline passed: giving up unwritten data (it will be re-read)");
-    }, Math.max(0, graceMs - 6 * closeMs));
+    }, Math.max(0, graceMs - 3 * closeMs));
     let flushed = false;
     try {
       await Promise.race([
@@ -690,10 +690,12 @@ export class Processor {
     await within(this.#source?.disconnect(), closeMs).catch((e) =>
       this.log.warn("Consumer disconnect failed", { error: e })
     );
-    await within(this.#sinks?.producer.disconnect(), closeMs).catch(() => {});
-    await within(this.#admin?.disconnect(), closeMs).catch(() => {});
-    await within(this.#sinks?.client.close(true), closeMs).catch(() => {});
-    await within(this.#server?.shutdown(), closeMs).catch(() => {});
+    await Promise.allSettled([
+      within(this.#sinks?.producer.disconnect(), closeMs),
+      within(this.#admin?.disconnect(), closeMs),
+      within(this.#sinks?.client.close(true), closeMs),
+      within(this.#server?.shutdown(), closeMs),
+    ]);
     if (report.abandoned) {
       this.log.error("Processor stopped with work abandoned: these records are read again at the next start", {
         uncommitted: report.uncommitted,
