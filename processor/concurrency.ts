@@ -1,4 +1,4 @@
-/** Small concurrency helpers of the processor: chunking, bounded parallelism, a semaphore and a serial lock. */
+/** Small concurrency helpers of the processor: chunking, bounded parallelism and waits, a semaphore and a serial lock. */
 
 /** Splits `items` into slices of at most `size`. */
 export function chunks<T>(items: readonly T[], size: number): T[][] {
@@ -53,4 +53,14 @@ export class SerialLock {
     this.#tail = run.catch(() => {});
     return run;
   }
+}
+
+/** Waits for `p` at most `ms`; rejects when it takes longer. */
+export function within<T>(p: Promise<T> | undefined, ms: number): Promise<T | undefined> {
+  if (!p) return Promise.resolve(undefined);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Not done within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

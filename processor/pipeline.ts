@@ -26,7 +26,7 @@ import {
   type PipelineStatsDoc,
 } from "@iot/shared";
 import { type Clock, systemClock } from "./clock.ts";
-import { SerialLock } from "./concurrency.ts";
+import { SerialLock, within } from "./concurrency.ts";
 import type { ProcessorConfig } from "./config.ts";
 import { createProcessorMetrics, type ProcessorMetrics } from "./metrics.ts";
 import { LagMedian, processorStatsDoc, RateMeter } from "./ops/heartbeat.ts";
@@ -705,14 +705,4 @@ export class Processor {
     this.log.info("Processor stopped", { ...this.#totals, abandoned: report.abandoned ? 1 : 0 });
     return report;
   }
-}
-
-/** Waits for `p` at most `ms`; rejects when it takes longer. */
-function within<T>(p: Promise<T> | undefined, ms: number): Promise<T | undefined> {
-  if (!p) return Promise.resolve(undefined);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Not done within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

@@ -23,8 +23,10 @@ import {
   type WebsiteCheck,
   type WebsiteMetricsDoc,
 } from "@iot/shared";
+import { type Clock, systemClock } from "../clock.ts";
 import { adaptToStandIn } from "../ops/stand_in.ts";
 import { AlertSink } from "../sinks/alerts.ts";
+import { isRetriable } from "../sinks/errors.ts";
 import { createRetrier } from "../sinks/retrying.ts";
 import { WebsiteAlertManager, type WebsiteAlertWrite, type WebsiteSubject } from "./alerts.ts";
 import { rollingDoc, rollingId, type UrlState, windowDoc, windowId } from "./docs.ts";
@@ -47,6 +49,8 @@ export interface WebsiteProcessorOptions {
   rules?: Partial<WebsiteRuleConfig>;
   /** Condition clear this long before an alert resolves (default 0: the first clear check resolves it). */
   alertHoldMs?: number;
+  /** Wall clock of `updated_at` (default the system clock). */
+  now?: Clock;
 }
 
 /** Counters of a website handler. */
@@ -99,6 +103,7 @@ class WebsiteHandler {
   #urls = new Map<string, UrlState>();
   #alerts: WebsiteAlertManager;
   #abandon = new AbortController();
+  #now: Clock;
   #stopped = false;
 
   constructor(readonly options: WebsiteProcessorOptions) {
@@ -110,7 +115,8 @@ class WebsiteHandler {
       alerts: options.topics?.alerts ?? TOPICS.websiteAlerts,
       statistics: options.topics?.statistics ?? TOPICS.websiteStatistics,
     };
-    this.#alerts = new WebsiteAlertManager(options.alertHoldMs ?? 0);
+    this.#now = options.now ?? systemClock;
+    this.#alerts = new WebsiteAlertManager(options.alertHoldMs ?? 0, this.#now);
     this.ready = new Promise((resolve) => this.#markReady = resolve);
   }
 
@@ -141,7 +147,13 @@ class WebsiteHandler {
       subjectField: "url",
       producer: this.#producer,
       topic: this.#topics.alerts,
-      retry: createRetrier({ log: this.#log, deadlineMs: RETRY_DEADLINE_MS, signal: this.#abandon.signal }),
+      retry: createRetrier({
+        log: this.#log,
+        deadlineMs: RETRY_DEADLINE_MS,
+        signal: this.#abandon.signal,
+        isRetriable,
+        now: this.#now,
+      }),
       onEvent: (e) => {
         if (e.event === "new") this.counters.alertsNew++;
         else this.counters.alertsResolved++;
@@ -262,7 +274,7 @@ class WebsiteHandler {
     }
     if (changes.urls.size === 0) return;
     await heartbeat();
-    const now = new Date();
+    const now = new Date(this.#now());
     const rollingDocs = [...changes.urls].map((st) => rollingDoc(st, now));
     const windowDocs = [...changes.windows.values()].map(({ st, w }) => windowDoc(st, w, now));
     const ops: AnyBulkWriteOperation<WebsiteMetricsDoc>[] = [...rollingDocs, ...windowDocs].map((d) => ({
