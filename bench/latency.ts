@@ -28,7 +28,7 @@ import {
 } from "@iot/shared";
 import type { SensorReading } from "@iot/shared";
 import { LogHistogram, type Percentiles } from "@iot/producer";
-import { windowId, windowStart } from "../processor/windows.ts";
+import { windowId, windowStart } from "../processor/stages/windows.ts";
 import { LocalKafka } from "../dev/kafka.ts";
 import { LocalMongo } from "../dev/mongo.ts";
 import { freePort, type ManagedProcess } from "../dev/process.ts";

@@ -1,6 +1,14 @@
 /** Processor settings: defaults, environment (shared `ENV_VARS`) and flag overrides. */
-import { type CommonConfig, ConfigError, EnvReader, loadCommonConfig, PROCESSOR_GROUP } from "@iot/shared";
-import { DEFAULT_DETECTOR_CONFIG, type DetectorConfig } from "./detectors.ts";
+import {
+  type CommonConfig,
+  ConfigError,
+  EnvReader,
+  loadCommonConfig,
+  loadReadingContract,
+  PROCESSOR_GROUP,
+  type ReadingContract,
+} from "@iot/shared";
+import { DEFAULT_DETECTOR_CONFIG, type DetectorConfig } from "./stages/detectors.ts";
 
 /** Everything `startProcessor` needs. */
 export interface ProcessorConfig extends CommonConfig {
@@ -26,6 +34,8 @@ export interface ProcessorConfig extends CommonConfig {
   /** Condition clear this long (event time) before an alert is resolved. */
   alertHoldMs: number;
   detectors: DetectorConfig;
+  /** The reading contract: how far ahead event times may be, and the described sensor types. */
+  contract: Required<Omit<ReadingContract, "now">>;
   /** Interval of the `pipeline_stats` heartbeat. */
   heartbeatMs: number;
   /**
@@ -33,6 +43,10 @@ export interface ProcessorConfig extends CommonConfig {
    * stand-in, which is slower with concurrent writes; 4 on MongoDB).
    */
   writeConcurrency: number;
+  /** A MongoDB or Kafka write retried this long gives up: the processor re-reads from its committed offsets. */
+  retryDeadlineMs: number;
+  /** A stop (SIGINT/SIGTERM, `stop()`) ends within this long; work not done by then is abandoned and re-read. */
+  stopTimeoutMs: number;
 }
 
 /** Command-line overrides (all optional). */
@@ -43,6 +57,7 @@ export interface ProcessorFlags {
   metricsPort?: number;
   consumeOnly?: boolean;
   instance?: string;
+  stopTimeoutMs?: number;
 }
 
 function parseWindows(list: string[]): number[] {
@@ -79,8 +94,11 @@ export function loadProcessorConfig(
     fromBeginning: true,
     alertHoldMs: 10_000,
     detectors: { ...DEFAULT_DETECTOR_CONFIG },
+    contract: loadReadingContract(merged),
     heartbeatMs: 2000,
     writeConcurrency: 0,
+    retryDeadlineMs: 120_000,
+    stopTimeoutMs: flags.stopTimeoutMs ?? r.int("PROCESSOR_STOP_TIMEOUT_MS", 1000, 3_600_000),
   };
 }
 

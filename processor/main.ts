@@ -1,6 +1,7 @@
 /**
  * `deno task processor [flags]`: runs one stream-processor instance until
- * SIGINT/SIGTERM, then stops gracefully.
+ * SIGINT/SIGTERM, then stops gracefully within `--stop-timeout-ms` (exit 1
+ * when work was abandoned); a second signal exits at once.
  */
 import { createLogger, type FlagSpec, parseFlags, runMain, stopWithParent, usage } from "@iot/shared";
 import { loadProcessorConfig, type ProcessorFlags } from "./config.ts";
@@ -19,6 +20,13 @@ const FLAGS = {
     help: "Port of /metrics and /healthz, 0 = off (env PROCESSOR_METRICS_PORT)",
   },
   instance: { type: "string", help: "Instance name in pipeline_stats (default host-pid)" },
+  "stop-timeout-ms": {
+    type: "number",
+    integer: true,
+    min: 1000,
+    max: 3_600_000,
+    help: "A stop ends within this long; unfinished work is re-read at the next start (env PROCESSOR_STOP_TIMEOUT_MS)",
+  },
   "consume-only": { type: "boolean", default: false, help: "Decode and validate only, write nothing (baseline)" },
   websites: { type: "boolean", default: true, help: "Also consume website checks (group iot-processor-websites)" },
   "website-response-ms": { type: "number", default: 3000, min: 1, help: "HIGH_RESPONSE_TIME above this avg (ms)" },
@@ -39,6 +47,7 @@ if (import.meta.main) {
       metricsPort: flags["metrics-port"],
       consumeOnly: flags["consume-only"],
       instance: flags.instance,
+      stopTimeoutMs: flags["stop-timeout-ms"],
     };
     const config = loadProcessorConfig(Deno.env.toObject(), overrides);
     const logger = createLogger({ name: "processor", level: config.log.level, format: config.log.format });
@@ -58,23 +67,34 @@ if (import.meta.main) {
         return undefined;
       })
       : Promise.resolve(undefined);
+    const deadline = config.stopTimeoutMs;
     const stopWebsites = () =>
       Promise.race([
         websites.then((w) => w?.stop()),
-        new Promise((r) => setTimeout(r, 15_000)),
+        new Promise((r) => setTimeout(r, Math.max(1000, deadline - 2000))),
       ]);
-    const stopped = new Promise<void>((resolve) => {
+    // The first SIGINT/SIGTERM stops within the deadline; a second one exits at once.
+    const code = await new Promise<number>((resolve) => {
       let stopping = false;
       const onSignal = () => {
-        if (stopping) return;
+        if (stopping) {
+          logger.error("Second stop signal: exiting at once (uncommitted records are read again at the next start)");
+          Deno.exit(130);
+        }
         stopping = true;
-        Promise.allSettled([handle.stop(), stopWebsites()]).finally(resolve);
+        const hard = setTimeout(() => {
+          logger.error("Stop deadline passed: exiting", { deadline_ms: deadline });
+          resolve(1);
+        }, deadline);
+        Promise.allSettled([handle.stop(), stopWebsites()]).then(([sensor]) => {
+          clearTimeout(hard);
+          resolve(sensor.status === "fulfilled" && !sensor.value.abandoned ? 0 : 1);
+        });
       };
       Deno.addSignalListener("SIGINT", onSignal);
       Deno.addSignalListener("SIGTERM", onSignal);
       stopWithParent();
     });
-    await stopped;
-    return 0;
+    return code;
   });
 }

@@ -10,6 +10,9 @@ export interface ProcessorMetrics {
   written: Counter;
   alerts: Counter;
   dlq: Counter;
+  records: Counter;
+  dlqTruncated: Counter;
+  dlqMongoOnly: Counter;
   mongoRetries: Counter;
   stageSeconds: Counter;
   batchSeconds: Histogram;
@@ -32,6 +35,15 @@ export function createProcessorMetrics(): ProcessorMetrics {
     written: registry.counter("processor_written_total", "Documents written to MongoDB, by collection"),
     alerts: registry.counter("processor_alerts_total", "Alert events, by event (new, resolved)"),
     dlq: registry.counter("processor_dead_letters_total", "Records sent to the dead-letter topic"),
+    records: registry.counter(
+      "processor_records_total",
+      "Consumed records by outcome: stored, replay, duplicate, dead_lettered (by reason), late, abandoned, consume_only",
+    ),
+    dlqTruncated: registry.counter("processor_dead_letters_truncated_total", "Dead letters published truncated"),
+    dlqMongoOnly: registry.counter(
+      "processor_dead_letters_mongo_only_total",
+      "Dead letters the DLQ topic refused for good (only the dead_letters copy is kept)",
+    ),
     mongoRetries: registry.counter("processor_mongo_retries_total", "MongoDB operations retried after an error"),
     stageSeconds: registry.counter("processor_stage_seconds_total", "Time spent per processing stage"),
     batchSeconds: registry.histogram("processor_batch_seconds", "Time to process one fetched batch"),

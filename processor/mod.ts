@@ -5,12 +5,12 @@
  */
 import type { Logger } from "@iot/shared";
 import { loadProcessorConfig, type ProcessorConfig } from "./config.ts";
-import type { DetectorConfig } from "./detectors.ts";
-import { Processor, type ProcessorHandle } from "./processor.ts";
+import type { DetectorConfig } from "./stages/detectors.ts";
+import { Processor, type ProcessorHandle } from "./pipeline.ts";
 
 export { loadProcessorConfig, type ProcessorConfig, type ProcessorFlags } from "./config.ts";
-export type { ProcessorHandle, ProcessorStats } from "./processor.ts";
-export { DEFAULT_DETECTOR_CONFIG, type DetectorConfig } from "./detectors.ts";
+export type { ProcessorHandle, ProcessorStats, StopReport } from "./pipeline.ts";
+export { DEFAULT_DETECTOR_CONFIG, type DetectorConfig } from "./stages/detectors.ts";
 
 /** Options of `startProcessor`: any setting overrides the configuration loaded from `env`. */
 export interface StartProcessorOptions
@@ -45,6 +45,19 @@ export function resolveProcessorConfig(options: StartProcessorOptions = {}): Pro
  * Starts a processor instance: connects to Kafka and MongoDB, creates topics,
  * collections and indexes, joins the consumer group and starts consuming.
  * `ready` resolves once partitions are assigned.
+ *
+ * @example
+ * ```ts
+ * import { startProcessor } from "@iot/processor";
+ * const processor = await startProcessor({
+ *   kafka: { brokers: ["127.0.0.1:9092"] },
+ *   mongo: { url: "mongodb://127.0.0.1:27017", db: "iot_analytics" },
+ *   metricsPort: 9101,
+ * });
+ * await processor.ready; // partitions assigned
+ * console.log(processor.stats().consumed);
+ * await processor.stop(); // drain, flush, commit, close
+ * ```
  */
 export async function startProcessor(options: StartProcessorOptions = {}): Promise<ProcessorHandle> {
   const config = resolveProcessorConfig(options);

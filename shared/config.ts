@@ -119,6 +119,12 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
     used_by: "processor",
   },
   {
+    name: "PROCESSOR_STOP_TIMEOUT_MS",
+    default: "30000",
+    description: "A stop (SIGINT/SIGTERM) ends within this long; unfinished work is re-read at the next start",
+    used_by: "processor",
+  },
+  {
     name: "RAW_RETENTION_DAYS",
     default: "7",
     description: "Days raw readings are kept (TTL index plus a cleanup job)",

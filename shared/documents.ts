@@ -68,20 +68,20 @@ export type Severity = "warning" | "critical";
 /** Alert lifecycle state. */
 export type AlertState = "firing" | "resolved";
 
-/** An alert as stored in `anomaly_alerts`. */
-export interface AlertDoc {
-  /** `sensor_id|rule|first_seen_ms`: deterministic, so replays update rather than duplicate. */
+/**
+ * The lifecycle fields every alert document shares (sensor alerts in
+ * `anomaly_alerts`, website alerts in `website_alerts`): one open alert per
+ * subject and rule, firing → resolved. The processor writes every field but
+ * the `acknowledged*` ones, which the web app owns.
+ */
+export interface AlertBase<R extends string = string> {
+  /** `subject|rule|first_seen_ms`: deterministic, so replays update rather than duplicate. */
   _id: string;
-  type: AlertRule;
-  rule: AlertRule;
+  type: R;
+  rule: R;
   severity: Severity;
-  sensor_id: string;
-  /** Open: a built-in type or any other (see `describeType`). */
-  sensor_type: string;
-  location: Location;
   value: number;
   threshold: number;
-  baseline?: number;
   message: string;
   first_seen: Date;
   last_seen: Date;
@@ -92,6 +92,15 @@ export interface AlertDoc {
   acknowledged_at?: Date;
   acknowledged_by?: string;
   updated_at: Date;
+}
+
+/** An alert as stored in `anomaly_alerts`: the lifecycle fields, subject a sensor. */
+export interface AlertDoc extends AlertBase<AlertRule> {
+  sensor_id: string;
+  /** Open: a built-in type or any other (see `describeType`). */
+  sensor_type: string;
+  location: Location;
+  baseline?: number;
 }
 
 /** Where a dead letter came from. */

@@ -2,7 +2,7 @@
  * HTTP uptime monitoring: the check message published to `website-checks`,
  * its validator, and the MongoDB documents of website statistics and alerts.
  */
-import type { AlertState, Severity } from "./documents.ts";
+import type { AlertBase } from "./documents.ts";
 
 /** One HTTP check of a monitored target, as published to `website-checks` (JSON, keyed by url). */
 export interface WebsiteCheck {
@@ -151,26 +151,9 @@ export interface WebsiteMetricsDoc extends WebsiteStats {
 /** The website alert rules. */
 export type WebsiteAlertRule = "HIGH_RESPONSE_TIME" | "LOW_UPTIME" | "WEBSITE_DOWN";
 
-/** A website alert as stored in `website_alerts`: the lifecycle fields of `AlertDoc`, subject `url`. */
-export interface WebsiteAlertDoc {
-  /** `url|rule|first_seen_ms`. */
-  _id: string;
-  type: WebsiteAlertRule;
-  rule: WebsiteAlertRule;
-  severity: Severity;
+/** A website alert as stored in `website_alerts`: the lifecycle fields of every alert, subject `url`. */
+export interface WebsiteAlertDoc extends AlertBase<WebsiteAlertRule> {
   url: string;
   name: string;
   category: string;
-  value: number;
-  threshold: number;
-  message: string;
-  first_seen: Date;
-  last_seen: Date;
-  count: number;
-  state: AlertState;
-  resolved_at?: Date;
-  acknowledged: boolean;
-  acknowledged_at?: Date;
-  acknowledged_by?: string;
-  updated_at: Date;
 }

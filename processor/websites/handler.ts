@@ -18,16 +18,21 @@ import {
   type KafkaConfig,
   type Logger,
   type MongoConfig,
-  type RecentCheck,
   TOPICS,
   WEBSITE_PROCESSOR_GROUP,
-  type WebsiteAlertDoc,
   type WebsiteCheck,
   type WebsiteMetricsDoc,
 } from "@iot/shared";
-import { pushRecent, ROLLING_SIZE, summarize, windowStart } from "./stats.ts";
-import { DEFAULT_WEBSITE_RULES, evaluateRules, WEBSITE_RULES, type WebsiteRuleConfig } from "./rules.ts";
-import { websiteAlertFields, WebsiteAlertManager, type WebsiteAlertWrite } from "./alerts.ts";
+import { type Clock, systemClock } from "../clock.ts";
+import { adaptToStandIn } from "../ops/stand_in.ts";
+import { AlertSink } from "../sinks/alerts.ts";
+import { isRetriable } from "../sinks/errors.ts";
+import { createRetrier } from "../sinks/retrying.ts";
+import { WebsiteAlertManager, type WebsiteAlertWrite, type WebsiteSubject } from "./alerts.ts";
+import { rollingDoc, rollingId, type UrlState, windowDoc, windowId } from "./docs.ts";
+import { foldCheck, noChanges } from "./fold.ts";
+import { DEFAULT_WEBSITE_RULES, type WebsiteRuleConfig } from "./rules.ts";
+import { windowStart } from "./stats.ts";
 
 /** Options of `startWebsiteProcessor`. */
 export interface WebsiteProcessorOptions {
@@ -42,6 +47,10 @@ export interface WebsiteProcessorOptions {
   /** Tumbling window sizes in seconds (default 60 and 300). */
   windowsS?: number[];
   rules?: Partial<WebsiteRuleConfig>;
+  /** Condition clear this long before an alert resolves (default 0: the first clear check resolves it). */
+  alertHoldMs?: number;
+  /** Wall clock of `updated_at` (default the system clock). */
+  now?: Clock;
 }
 
 /** Counters of a website handler. */
@@ -62,34 +71,8 @@ export interface WebsiteProcessorHandle {
   stop(): Promise<void>;
 }
 
-interface WindowState {
-  sizeS: number;
-  start: number;
-  checks: number;
-  up: number;
-  samples: number[];
-}
-
-interface UrlState {
-  url: string;
-  name: string;
-  category: string;
-  recent: RecentCheck[];
-  /** Event time of the last counted check; -1 before the first. */
-  lastT: number;
-  last?: WebsiteCheck;
-  windows: Map<string, WindowState>;
-}
-
-type StoredMetrics = WebsiteMetricsDoc;
-
-function rollingId(url: string): string {
-  return `${url}|rolling`;
-}
-
-function windowId(url: string, start: number, sizeS: number): string {
-  return `${url}|${start}|${sizeS}`;
-}
+/** A website write retried this long gives up (the batch fails and is fetched again). */
+const RETRY_DEADLINE_MS = 30_000;
 
 /** Starts the website handler: topics, schema, consumer. */
 export async function startWebsiteProcessor(options: WebsiteProcessorOptions): Promise<WebsiteProcessorHandle> {
@@ -115,10 +98,12 @@ class WebsiteHandler {
   #consumer?: Consumer;
   #producer?: Producer;
   #client?: MongoClient;
-  #metrics?: Collection<StoredMetrics>;
-  #alertsCol?: Collection<WebsiteAlertDoc>;
+  #metrics?: Collection<WebsiteMetricsDoc>;
+  #alertSink?: AlertSink<WebsiteSubject, WebsiteAlertWrite>;
   #urls = new Map<string, UrlState>();
-  #alerts = new WebsiteAlertManager();
+  #alerts: WebsiteAlertManager;
+  #abandon = new AbortController();
+  #now: Clock;
   #stopped = false;
 
   constructor(readonly options: WebsiteProcessorOptions) {
@@ -130,6 +115,8 @@ class WebsiteHandler {
       alerts: options.topics?.alerts ?? TOPICS.websiteAlerts,
       statistics: options.topics?.statistics ?? TOPICS.websiteStatistics,
     };
+    this.#now = options.now ?? systemClock;
+    this.#alerts = new WebsiteAlertManager(options.alertHoldMs ?? 0, this.#now);
     this.ready = new Promise((resolve) => this.#markReady = resolve);
   }
 
@@ -150,10 +137,32 @@ class WebsiteHandler {
     await this.#client.connect();
     const db: Db = this.#client.db(this.options.mongo.db);
     await this.#ensureSchema(db);
-    this.#metrics = db.collection<StoredMetrics>(COLLECTIONS.websiteMetrics);
-    this.#alertsCol = db.collection<WebsiteAlertDoc>(COLLECTIONS.websiteAlerts);
+    await adaptToStandIn(db, [COLLECTIONS.websiteAlerts], this.#log);
+    this.#metrics = db.collection<WebsiteMetricsDoc>(COLLECTIONS.websiteMetrics);
     this.#producer = this.#kafka.producer({ maxInFlightRequests: 1 });
     await this.#producer.connect();
+    this.#alertSink = new AlertSink({
+      lifecycle: this.#alerts,
+      collection: db.collection<WebsiteAlertWrite>(COLLECTIONS.websiteAlerts),
+      subjectField: "url",
+      producer: this.#producer,
+      topic: this.#topics.alerts,
+      retry: createRetrier({
+        log: this.#log,
+        deadlineMs: RETRY_DEADLINE_MS,
+        signal: this.#abandon.signal,
+        isRetriable,
+        now: this.#now,
+      }),
+      onEvent: (e) => {
+        if (e.event === "new") this.counters.alertsNew++;
+        else this.counters.alertsResolved++;
+        this.#log.info(e.event === "new" ? "Website alert" : "Website alert resolved", {
+          url: e.alert.url,
+          rule: e.alert.rule,
+        });
+      },
+    });
     this.#consumer = this.#kafka.consumer({
       groupId: this.options.groupId ?? WEBSITE_PROCESSOR_GROUP,
       sessionTimeout: 30_000,
@@ -182,6 +191,7 @@ class WebsiteHandler {
         } catch (e) {
           // Memory may be ahead of the database now: reload from it when the batch is retried.
           this.#urls.clear();
+          this.#alerts.drain();
           this.#alerts.clear();
           this.#log.warn("Website batch failed; it will be retried", { error: e });
           throw e;
@@ -241,7 +251,7 @@ class WebsiteHandler {
         });
       }
     }
-    const open = await this.#alertsCol!.find({ url: check.url, state: "firing" }).toArray();
+    const open = await this.#alertSink!.firing(check.url);
     this.#alerts.forget(check.url);
     this.#alerts.load(open);
     this.#urls.set(check.url, st);
@@ -249,8 +259,8 @@ class WebsiteHandler {
   }
 
   async #processBatch(values: (Buffer | null)[], heartbeat: () => Promise<void>): Promise<void> {
-    const dirty = new Set<UrlState>();
-    const dirtyWindows = new Map<string, { st: UrlState; w: WindowState }>();
+    const changes = noChanges();
+    const fold = { windowsS: this.#windows, rules: this.#rules, alerts: this.#alerts, changes };
     for (const value of values) {
       const decoded = decodeCheck(value);
       if (!decoded.ok) {
@@ -258,45 +268,20 @@ class WebsiteHandler {
         this.#log.warn("Invalid website check skipped", { detail: decoded.detail });
         continue;
       }
-      const { check, eventTime: t } = decoded;
-      const st = await this.#state(check);
-      if (t <= st.lastT) {
-        this.counters.skipped++;
-        continue;
-      }
-      st.lastT = t;
-      st.last = check;
-      st.name = check.name;
-      st.category = check.category;
-      const ms = check.status_code === null ? null : check.response_time_ms;
-      pushRecent(st.recent, { t, ms, up: check.is_up }, ROLLING_SIZE);
-      for (const size of this.#windows) {
-        const start = windowStart(t, size);
-        const id = windowId(check.url, start, size);
-        let w = st.windows.get(id);
-        if (!w) st.windows.set(id, w = { sizeS: size, start, checks: 0, up: 0, samples: [] });
-        w.checks++;
-        if (check.is_up) w.up++;
-        if (ms !== null) w.samples.push(ms);
-        dirtyWindows.set(id, { st, w });
-      }
-      for (const [id, w] of st.windows) if (w.start + 2 * w.sizeS * 1000 < t) st.windows.delete(id);
-      const rolling = summarize(st.recent);
-      const findings = evaluateRules(check, rolling, this.#rules);
-      for (const rule of WEBSITE_RULES) this.#alerts.evaluate(st, rule, findings[rule], t);
-      this.counters.checks++;
-      dirty.add(st);
+      const st = await this.#state(decoded.check);
+      if (foldCheck(st, decoded.check, decoded.eventTime, fold)) this.counters.checks++;
+      else this.counters.skipped++;
     }
-    if (dirty.size === 0) return;
+    if (changes.urls.size === 0) return;
     await heartbeat();
-    const now = new Date();
-    const rollingDocs = [...dirty].map((st) => this.#rollingDoc(st, now));
-    const windowDocs = [...dirtyWindows.values()].map(({ st, w }) => this.#windowDoc(st, w, now));
-    const ops: AnyBulkWriteOperation<StoredMetrics>[] = [...rollingDocs, ...windowDocs].map((d) => ({
+    const now = new Date(this.#now());
+    const rollingDocs = [...changes.urls].map((st) => rollingDoc(st, now));
+    const windowDocs = [...changes.windows.values()].map(({ st, w }) => windowDoc(st, w, now));
+    const ops: AnyBulkWriteOperation<WebsiteMetricsDoc>[] = [...rollingDocs, ...windowDocs].map((d) => ({
       replaceOne: { filter: { _id: d._id }, replacement: d, upsert: true },
     }));
     await this.#metrics!.bulkWrite(ops, { ordered: false });
-    await this.#writeAlerts();
+    await this.#alertSink!.flush(heartbeat);
     await heartbeat();
     await this.#producer!.send({
       topic: this.#topics.statistics,
@@ -308,115 +293,13 @@ class WebsiteHandler {
     });
   }
 
-  #rollingDoc(st: UrlState, now: Date): StoredMetrics {
-    const last = st.last!;
-    return {
-      _id: rollingId(st.url),
-      kind: "rolling",
-      url: st.url,
-      name: st.name,
-      category: st.category,
-      size_s: 0,
-      ...summarize(st.recent),
-      last_check: new Date(st.lastT),
-      last_is_up: last.is_up,
-      last_status_code: last.status_code,
-      last_response_ms: last.response_time_ms,
-      last_error: last.error,
-      recent: [...st.recent],
-      updated_at: now,
-    };
-  }
-
-  #windowDoc(st: UrlState, w: WindowState, now: Date): StoredMetrics {
-    const last = st.last!;
-    const samples = [...w.samples].sort((a, b) => a - b);
-    const stats = summarize(samples.map((ms) => ({ ms, up: true })));
-    return {
-      _id: windowId(st.url, w.start, w.sizeS),
-      kind: "window",
-      url: st.url,
-      name: st.name,
-      category: st.category,
-      size_s: w.sizeS,
-      window_start: new Date(w.start),
-      window_end: new Date(w.start + w.sizeS * 1000),
-      ...stats,
-      checks: w.checks,
-      up: w.up,
-      uptime_pct: w.checks ? Math.round((w.up / w.checks) * 1000) / 10 : 100,
-      last_check: new Date(st.lastT),
-      last_is_up: last.is_up,
-      last_status_code: last.status_code,
-      last_response_ms: last.response_time_ms,
-      last_error: last.error,
-      samples: w.samples,
-      updated_at: now,
-    };
-  }
-
-  async #writeAlerts(): Promise<void> {
-    let { writes, events } = this.#alerts.drain();
-    if (writes.length === 0) return;
-    const op = (w: WebsiteAlertWrite): AnyBulkWriteOperation<WebsiteAlertDoc> => {
-      const { _id, ...fields } = websiteAlertFields(w);
-      const set = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
-      return {
-        updateOne: {
-          filter: { _id },
-          update: { $set: set, $setOnInsert: { acknowledged: false } } as never,
-          upsert: true,
-        },
-      };
-    };
-    try {
-      await this.#alertsCol!.bulkWrite(writes.map(op), { ordered: false });
-    } catch (e) {
-      const errors = (e as { writeErrors?: { code?: number; index?: number }[] | { code?: number; index?: number } })
-        .writeErrors;
-      const list = Array.isArray(errors) ? errors : errors ? [errors] : [];
-      if (list.length === 0 || list.some((we) => we.code !== 11000)) throw e;
-      // Another alert of the same url and rule is open in the database: continue that one.
-      const replaced = new Set<string>();
-      for (const we of list) {
-        const w = writes[we.index ?? -1];
-        if (!w) continue;
-        const existing = await this.#alertsCol!.findOne({ url: w.url, rule: w.rule, state: "firing" });
-        if (existing) {
-          replaced.add(w._id);
-          this.#alerts.adopt(existing);
-        }
-      }
-      // Not new after all: the alert continues one already announced.
-      events = events.filter((ev) => !(ev.event === "new" && replaced.has(ev.alert._id)));
-      writes = this.#alerts.drain().writes;
-      if (writes.length) await this.#alertsCol!.bulkWrite(writes.map(op), { ordered: false });
-    }
-    if (events.length === 0) return;
-    await this.#producer!.send({
-      topic: this.#topics.alerts,
-      acks: -1,
-      messages: events.map((e) => ({
-        key: e.alert.url,
-        value: JSON.stringify({ event: e.event, ...e.alert }),
-        headers: { event: e.event, rule: e.alert.rule },
-      })),
-    });
-    for (const e of events) {
-      if (e.event === "new") this.counters.alertsNew++;
-      else this.counters.alertsResolved++;
-      this.#log.info(e.event === "new" ? "Website alert" : "Website alert resolved", {
-        url: e.alert.url,
-        rule: e.alert.rule,
-      });
-    }
-  }
-
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    const abandon = setTimeout(() => this.#abandon.abort(), 10_000);
     await this.#consumer?.disconnect().catch((e) => this.#log.warn("Consumer disconnect failed", { error: e }));
     await this.#producer?.disconnect().catch((e) => this.#log.warn("Producer disconnect failed", { error: e }));
+    clearTimeout(abandon);
     await this.#client?.close().catch((e) => this.#log.warn("MongoDB close failed", { error: e }));
     this.#markReady();
   }

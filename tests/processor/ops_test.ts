@@ -79,6 +79,7 @@ Deno.test("the CLI serves /healthz and /metrics and commits everything on SIGTER
       return /processor_consumer_lag\{partition="\d"\} 0/.test(text) ? text : undefined;
     }, { what: "lag metrics", timeoutMs: 15_000 });
     assert.match(metrics, /^processor_consumed_total 200$/m);
+    assert.match(metrics, /^processor_records_total\{outcome="stored"\} 200$/m, "one outcome per consumed record");
     assert.match(metrics, /processor_written_total\{collection="sensor_metrics"\} 200/);
     assert.match(metrics, /processor_batch_seconds_count \d+/);
     assert.match(metrics, /processor_e2e_lag_ms \d+/);

@@ -82,7 +82,7 @@ Deno.test(
       await send(kafka, t.readings, [
         ...readings.slice(0, 100),
         { key: "bad-1", value: "this is not json" },
-        { key: "bad-2", value: JSON.stringify({ ...readings[0], sensor_type: "plasma" }) },
+        { key: "bad-2", value: JSON.stringify({ ...readings[0], sensor_type: "$plasma" }) },
         { key: "bad-3", value: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]) },
         ...readings.slice(100),
         late,
@@ -132,11 +132,15 @@ Deno.test(
       assert.equal(s1.invalid, 3);
       assert.equal(s1.late, 1);
       assert.equal(s1.stored, readings.length + 1);
+      // Every consumed record ends in exactly one counted outcome.
+      const sum = (o: Record<string, number>) => Object.values(o).reduce((x, y) => x + y, 0);
+      assert.equal(sum(s1.outcomes), s1.consumed, `outcomes ${JSON.stringify(s1.outcomes)}`);
+      assert.deepEqual(s1.outcomes, { dead_lettered: 3, late: 1, stored: readings.length });
       await waitFor(async () => {
         const st = await db.collection(COLLECTIONS.pipelineStats).findOne({
           _id: `processor:${options.instance}` as never,
         });
-        return st?.totals.consumed === readings.length + 4;
+        return st?.totals.consumed === readings.length + 4 && st.totals.outcome_stored === readings.length;
       }, { what: "pipeline_stats heartbeat" });
       await p1.stop();
       handles.pop();
@@ -157,6 +161,10 @@ Deno.test(
       await p2.stop();
       handles.pop();
       assert.equal(p2.stats().stored, 0, "the replay inserted nothing");
+      const s2 = p2.stats();
+      assert.equal(sum(s2.outcomes), s2.consumed, `replay outcomes ${JSON.stringify(s2.outcomes)}`);
+      assert.equal(s2.outcomes.stored ?? 0, 0);
+      assert.equal(s2.outcomes.duplicate, readings.length, "the same readings from records of another run");
       const after = await snapshot(db, names);
       for (const n of names) assert.equal(after[n], before[n], `${n} unchanged by the replay`);
     } finally {

@@ -67,10 +67,10 @@ function poisons(t: number): Poison[] {
     },
     { name: "missing fields", reason: "invalid_schema", key: temperature, value: JSON.stringify(missing) },
     {
-      name: "unknown sensor type",
+      name: "unusable sensor type name",
       reason: "invalid_schema",
       key: temperature,
-      value: JSON.stringify({ ...base, sensor_type: "plasma" }),
+      value: JSON.stringify({ ...base, sensor_type: "$plasma" }),
     },
     {
       name: "non-finite value",

@@ -22,7 +22,7 @@
 import type { Kafka } from "kafkajs";
 import type { Db } from "mongodb";
 import { COLLECTIONS, readingId, type RejectReason } from "@iot/shared";
-import { readTopic, type TopicRecord } from "./harness.ts";
+import { type KnownSet, readTopic, type Scenario, type TopicRecord, waitCaughtUp } from "./harness.ts";
 
 /** What `verifyPipeline` needs. */
 export interface VerifyOptions {
@@ -306,4 +306,26 @@ export async function verifyPipeline(o: VerifyOptions): Promise<VerifyReport> {
 export function reportNumbers(r: VerifyReport): Omit<VerifyReport, "letters" | "problems"> & { problems: number } {
   const { letters: _l, problems, ...rest } = r;
   return { ...rest, problems: problems.length };
+}
+
+/**
+ * Waits until the known set is produced (every record acknowledged) and the
+ * scenario's group committed all of it with `records` readings stored, then
+ * verifies the pipeline against the set.
+ */
+export async function verifyKnownSet(s: Scenario, known: KnownSet, records: number): Promise<VerifyReport> {
+  const result = await known.done;
+  if (result.failed !== 0) throw new Error(`The producer had ${result.failed} record(s) not acknowledged`);
+  await waitCaughtUp(s.admin, {
+    group: s.names.group,
+    topic: s.names.readings,
+    extra: async () => (await s.storedCount()) >= records,
+  });
+  return await verifyPipeline({
+    db: s.db,
+    expected: expectedFromSequences(result.sequences),
+    kafka: s.kafka,
+    deadLetterTopic: s.names.deadLetters,
+    alertTopic: s.names.alerts,
+  });
 }

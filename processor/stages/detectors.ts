@@ -3,7 +3,14 @@
  * returns a `Finding` (value, baseline, threshold, severity, explanation) when
  * it fires and `undefined` otherwise. Silence is checked by a timer instead.
  */
-import { type AlertRule, SENSOR_RANGES, type SensorType, type Severity } from "@iot/shared";
+import {
+  type AlertRule,
+  BUILTIN_SENSOR_TYPES,
+  describeType,
+  type SensorTypeDescription,
+  type SensorTypes,
+  type Severity,
+} from "@iot/shared";
 
 /** Detector settings. */
 export interface DetectorConfig {
@@ -48,7 +55,9 @@ export interface Finding {
 
 /** Detector state of one sensor. */
 export interface SensorState {
-  sensorType: SensorType;
+  sensorType: string;
+  /** The type's description; undefined for a type nobody described (no band: threshold and rate rules skip). */
+  desc?: SensorTypeDescription;
   n: number;
   ewmaMean: number;
   ewmaVar: number;
@@ -57,21 +66,44 @@ export interface SensorState {
   sameCount: number;
 }
 
-/** Fresh state for a sensor. */
-export function newSensorState(sensorType: SensorType): SensorState {
-  return { sensorType, n: 0, ewmaMean: 0, ewmaVar: 0, lastValue: NaN, lastTime: NaN, sameCount: 0 };
+/** Fresh state for a sensor of `sensorType`, described by `types` (built-in types by default). */
+export function newSensorState(sensorType: string, types: SensorTypes = BUILTIN_SENSOR_TYPES): SensorState {
+  return {
+    sensorType,
+    desc: describeType(sensorType, types),
+    n: 0,
+    ewmaMean: 0,
+    ewmaVar: 0,
+    lastValue: NaN,
+    lastTime: NaN,
+    sameCount: 0,
+  };
 }
+
+/** Unit symbol of a description, "" when it has none. */
+const unitOf = (desc: SensorTypeDescription | undefined): string => desc?.unit ?? "";
 
 const fmt = (v: number): string => String(Math.round(v * 1000) / 1000);
 
-/** Static threshold: the value is outside the type's normal band. */
-export function checkThreshold(type: SensorType, value: number, cfg: DetectorConfig): Finding | undefined {
-  const r = SENSOR_RANGES[type];
-  const width = r.normalMax - r.normalMin;
-  const mid = (r.normalMin + r.normalMax) / 2;
-  if (value >= r.normalMin && value <= r.normalMax) return undefined;
-  const above = value > r.normalMax;
-  const edge = above ? r.normalMax : r.normalMin;
+/**
+ * Static threshold: the value is outside the type's normal band. A type
+ * without a band (not described by `types`) never fires this rule.
+ */
+export function checkThreshold(
+  type: string,
+  value: number,
+  cfg: DetectorConfig,
+  types: SensorTypes = BUILTIN_SENSOR_TYPES,
+): Finding | undefined {
+  const desc = describeType(type, types);
+  const band = desc?.band;
+  if (!band) return undefined;
+  const unit = unitOf(desc);
+  const width = band.max - band.min;
+  const mid = (band.min + band.max) / 2;
+  if (value >= band.min && value <= band.max) return undefined;
+  const above = value > band.max;
+  const edge = above ? band.max : band.min;
   const beyond = Math.abs(value - edge);
   const severity: Severity = beyond >= width * cfg.criticalBandFraction ? "critical" : "warning";
   return {
@@ -80,9 +112,9 @@ export function checkThreshold(type: SensorType, value: number, cfg: DetectorCon
     value,
     threshold: edge,
     baseline: mid,
-    message: `${type} ${fmt(value)} ${r.unit} is ${
+    message: `${type} ${fmt(value)} ${unit} is ${
       above ? "above" : "below"
-    } the normal band ${r.normalMin}–${r.normalMax} ${r.unit}`,
+    } the normal band ${band.min}–${band.max} ${unit}`,
   };
 }
 
@@ -92,13 +124,16 @@ export function checkThreshold(type: SensorType, value: number, cfg: DetectorCon
  */
 export function checkReading(state: SensorState, value: number, t: number, cfg: DetectorConfig): Finding[] {
   const out: Finding[] = [];
-  const r = SENSOR_RANGES[state.sensorType];
-  const width = r.normalMax - r.normalMin;
+  const band = state.desc?.band;
+  const r = { unit: unitOf(state.desc) };
+  // Without a band (an undescribed type) the scale comes from the values themselves.
+  const width = band ? band.max - band.min : undefined;
 
   // Rolling z-score against the EWMA baseline; a floor on the deviation keeps
   // a perfectly flat history from turning noise into alerts.
   if (state.n >= cfg.zscoreWarmup) {
-    const sd = Math.max(Math.sqrt(state.ewmaVar), width * 0.01);
+    const floor = width !== undefined ? width * 0.01 : Math.max(Math.abs(state.ewmaMean) * 0.001, 1e-6);
+    const sd = Math.max(Math.sqrt(state.ewmaVar), floor);
     const z = (value - state.ewmaMean) / sd;
     if (Math.abs(z) >= cfg.zscoreWarning) {
       const limit = cfg.zscoreWarning * sd;
@@ -115,7 +150,7 @@ export function checkReading(state: SensorState, value: number, t: number, cfg: 
     }
   }
 
-  if (state.n > 0 && Number.isFinite(state.lastTime)) {
+  if (width !== undefined && state.n > 0 && Number.isFinite(state.lastTime)) {
     const dt = Math.max((t - state.lastTime) / 1000, 1);
     const rate = Math.abs(value - state.lastValue) / dt;
     const limit = width * cfg.rateBandsPerSecond;
@@ -165,7 +200,7 @@ export function checkReading(state: SensorState, value: number, t: number, cfg: 
 
 /** Silence: no reading for longer than the limit (wall clock). */
 export function checkSilence(
-  type: SensorType,
+  type: string,
   silentMs: number,
   cfg: DetectorConfig,
 ): Finding | undefined {

@@ -1,16 +1,8 @@
 /** Dead letters: the Kafka message for the DLQ topic and the short copy for `dead_letters`. */
-import type { DeadLetterDoc, RejectReason } from "@iot/shared";
+import type { DeadLetterDoc } from "@iot/shared";
+import type { Rejected } from "../stages/decode.ts";
 
-/** A record the processor refused, with where it came from. */
-export interface Rejected {
-  topic: string;
-  partition: number;
-  offset: string;
-  key: Buffer | Uint8Array | null;
-  value: Buffer | Uint8Array | null;
-  reason: RejectReason;
-  detail: string;
-}
+export type { Rejected } from "../stages/decode.ts";
 
 /** A message for the DLQ topic (kafkajs shape). */
 export interface DeadLetterMessage {
