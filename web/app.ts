@@ -7,7 +7,7 @@
 import { type Context, Hono } from "hono";
 import { logger as honoLogger } from "hono/logger";
 import type { Db } from "mongodb";
-import { type Logger, PROCESSOR_GROUP, PROMETHEUS_CONTENT_TYPE, Registry, TOPICS } from "@iot/shared";
+import { type Logger, PROCESSOR_GROUP, PROMETHEUS_CONTENT_TYPE, Registry, type SensorTypes, TOPICS } from "@iot/shared";
 import { defaultClientAssets, STATIC_DIR } from "./assets.ts";
 import { DashboardData } from "./data.ts";
 import type { ClientAssets } from "./islands_runtime/server.ts";
@@ -34,6 +34,7 @@ import * as overviewApi from "./routes/api/overview.ts";
 import * as pipelineApi from "./routes/api/pipeline.ts";
 import * as sensorsApi from "./routes/api/sensors.ts";
 import * as tilesApi from "./routes/api/tiles.ts";
+import * as vocabularyApi from "./routes/api/vocabulary.ts";
 import * as websiteApi from "./routes/api/website.ts";
 import * as websitesApi from "./routes/api/websites.ts";
 import * as windowsApi from "./routes/api/windows.ts";
@@ -58,6 +59,8 @@ export interface AppOptions {
   authToken?: string;
   /** Origins besides the dashboard's own that may open the WebSocket and post forms. */
   allowedOrigins?: string[];
+  /** Described sensor types (`SENSOR_TYPES_FILE`; default: the built-in six). */
+  types?: SensorTypes;
   /** Kafka stats; "Kafka not configured" when absent. */
   kafka?: KafkaMonitor;
   /** "polling" skips change streams (default "auto"). */
@@ -94,6 +97,7 @@ export const API_ROUTES: readonly ApiRouteEntry[] = [
   { method: "GET", path: "/api/overview", route: overviewApi },
   { method: "GET", path: "/api/tiles", route: tilesApi },
   { method: "GET", path: "/api/windows", route: windowsApi },
+  { method: "GET", path: "/api/vocabulary", route: vocabularyApi },
   { method: "GET", path: "/api/alerts", route: alertsApi },
   { method: "POST", path: "/api/alerts/:id/ack", route: alertAckApi },
   { method: "GET", path: "/api/sensors/:id", route: sensorsApi },
@@ -109,7 +113,7 @@ const SOCKET_PATHS = ["/ws", "/ws/websites"];
 export function createApp(options: AppOptions): WebApp {
   const log = options.logger;
   const registry = options.registry ?? new Registry();
-  const data = new DashboardData(options.db);
+  const data = new DashboardData(options.db, { types: options.types });
   const websites = new WebsiteData(options.db);
   const kafka = options.kafka ?? new KafkaMonitor({ topic: TOPICS.readings, group: PROCESSOR_GROUP, logger: log });
   const live = { db: options.db, prefer: options.liveMode, flushMs: options.flushMs };

@@ -4,10 +4,9 @@ import {
   type AlertDoc,
   COLLECTIONS,
   type DeadLetterDoc,
-  type Location,
   type PipelineStatsDoc,
   type ReadingDoc,
-  type SensorType,
+  type SensorTypes,
   type WindowDoc,
   type WindowKind,
 } from "@iot/shared";
@@ -24,11 +23,15 @@ import {
   type WireWindow,
 } from "./lib/wire.ts";
 import { acknowledgeAlert, findAlerts, type LifecycleQuery } from "./alert_query.ts";
+import type { WireVocabulary } from "./lib/vocabulary.ts";
+import { VocabularyLoader } from "./vocabulary.ts";
 
 /** Type and location filters of the overview (from the URL). */
 export interface Filters {
-  type?: SensorType;
-  location?: Location;
+  /** Any sensor type (open vocabulary). */
+  type?: string;
+  /** Any location (open vocabulary). */
+  location?: string;
 }
 
 /** Query of `windows()`. */
@@ -62,7 +65,15 @@ export interface Overview {
   tiles: Tiles;
   windows: WireWindow[];
   alerts: WireAlert[];
+  /** The types and locations present in the data (unfiltered: the filters' options). */
+  vocabulary: WireVocabulary;
   now: number;
+}
+
+/** Options of `DashboardData`. */
+export interface DashboardDataOptions {
+  /** Described sensor types (default: the built-in six). */
+  types?: SensorTypes;
 }
 
 /** A heartbeat older than this is not counted as a running program. */
@@ -73,7 +84,11 @@ export const OVERVIEW_SPAN_MS = 10 * 60_000;
 
 /** The dashboard's data access. */
 export class DashboardData {
-  constructor(readonly db: Db) {}
+  readonly #vocabulary: VocabularyLoader;
+
+  constructor(readonly db: Db, options: DashboardDataOptions = {}) {
+    this.#vocabulary = new VocabularyLoader({ db, types: options.types });
+  }
 
   #windows() {
     return this.db.collection<WindowDoc>(COLLECTIONS.windows);
@@ -124,7 +139,12 @@ export class DashboardData {
     return { ...tilesFromStats(stats), readingsStored, openAlerts, silentSensors };
   }
 
-  /** The overview: tiles, the last 10 minutes of 10 s type/location windows, the latest alerts. */
+  /** The sensor types and locations present in the recent data (cached for a few seconds). */
+  vocabulary(): Promise<WireVocabulary> {
+    return this.#vocabulary.load();
+  }
+
+  /** The overview: tiles, the last 10 minutes of 10 s type/location windows, the latest alerts, the vocabulary. */
   async overview(filters: Filters, now = Date.now()): Promise<Overview> {
     const f: Filter<WindowDoc> = {
       kind: "type_location",
@@ -133,12 +153,13 @@ export class DashboardData {
     };
     if (filters.type) f.sensor_type = filters.type;
     if (filters.location) f.location = filters.location;
-    const [tiles, windows, alerts] = await Promise.all([
+    const [tiles, windows, alerts, vocabulary] = await Promise.all([
       this.tiles(filters, now),
       this.#windows().find(f).sort({ window_start: -1 }).limit(5000).toArray(),
       this.alerts({ ...filters, limit: 20 }),
+      this.vocabulary(),
     ]);
-    return { tiles, windows: windows.map(toWireWindow), alerts, now };
+    return { tiles, windows: windows.map(toWireWindow), alerts, vocabulary, now };
   }
 
   /** Latest raw readings of a sensor, oldest first. */

@@ -1,15 +1,18 @@
 /** Starting and stopping the dashboard server (used by `main.ts`, `deno task up` and tests). */
 import type { MongoClient } from "mongodb";
 import {
+  BUILTIN_SENSOR_TYPES,
   type CommonConfig,
   createLogger,
   createMongoClient,
   EnvReader,
   loadCommonConfig,
+  loadSensorTypesFile,
   type Logger,
   PROCESSOR_GROUP,
   redactUrl,
   Registry,
+  type SensorTypes,
 } from "@iot/shared";
 import { createApp, type WebApp } from "./app.ts";
 import { defaultClientAssets } from "./assets.ts";
@@ -22,17 +25,24 @@ export interface WebConfig {
   port: number;
   allowedOrigins: string[];
   authToken?: string;
+  /** Described sensor types: the built-in six plus those of `SENSOR_TYPES_FILE`. */
+  types: SensorTypes;
   common: CommonConfig;
 }
 
-/** Reads the dashboard settings from the environment (flags override host and port). */
+/**
+ * Reads the dashboard settings from the environment (flags override host and port).
+ * A bad `SENSOR_TYPES_FILE` throws a one-line `SensorTypesError`.
+ */
 export function loadWebConfig(env: Record<string, string | undefined> = Deno.env.toObject()): WebConfig {
   const r = new EnvReader(env);
+  const typesFile = r.optional("SENSOR_TYPES_FILE");
   return {
     host: r.string("WEB_HOST"),
     port: r.int("WEB_PORT", 0, 65535),
     allowedOrigins: r.list("WEB_ALLOWED_ORIGINS"),
     authToken: r.optional("WEB_AUTH_TOKEN"),
+    types: typesFile === undefined ? BUILTIN_SENSOR_TYPES : loadSensorTypesFile(typesFile),
     common: loadCommonConfig(env),
   };
 }
@@ -109,6 +119,7 @@ export async function startWeb(options: StartWebOptions = {}): Promise<WebHandle
     registry,
     authToken: config.authToken,
     allowedOrigins: config.allowedOrigins,
+    types: config.types,
     kafka,
     liveMode: options.liveMode,
   });

@@ -1,7 +1,8 @@
 /**
  * Real browser (Debian chromium, headless, driven by playwright-core): the
  * overview renders its charts, a window inserted into `windowed_metrics` and an
- * alert inserted into `anomaly_alerts` appear without reload, acknowledging
+ * alert inserted into `anomaly_alerts` appear without reload (a window of a
+ * type and location nobody described too, as a new chart and grid cell), acknowledging
  * in the UI changes the alert in MongoDB, and the sensor page's readings follow
  * the live feed. Saves the overview screenshot
  * (`docs/dashboard.png` with UPDATE_SCREENSHOT=1).
@@ -111,6 +112,20 @@ Deno.test("the dashboard in Chromium: charts, live window and alert, acknowledge
 
     await Deno.mkdir(new URL(".", `file://${SCREENSHOT}`), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
+
+    // A type and a location nobody described get a chart and a grid cell when their first window arrives live.
+    const co2 = windowDoc("co2", "lab-7", start, 612);
+    co2.updated_at = new Date();
+    await db.collection<WindowDoc>(COLLECTIONS.windows).insertOne(co2);
+    await page.waitForFunction(
+      () => document.querySelector('[data-cell="co2/lab-7"]')?.textContent === "612",
+      undefined,
+      {
+        timeout: 5000,
+      },
+    );
+    await page.waitForSelector('[data-type="co2"] canvas[data-points="1"]', { timeout: 5000 });
+    assert.match((await page.textContent('[data-latest="co2"]')) ?? "", /^612 \(/, "no unit for an undescribed type");
 
     // Acknowledge in the UI (with the token) changes the alert in MongoDB.
     await page.goto(`${handle.url}/alerts?state=firing`);

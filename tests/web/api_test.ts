@@ -4,10 +4,10 @@
  * CSP nonce, acknowledge with and without the token, health and metrics.
  */
 import assert from "node:assert/strict";
-import { type AlertDoc, COLLECTIONS, createLogger } from "@iot/shared";
-import { useMongo } from "../../dev/testing.ts";
+import { type AlertDoc, COLLECTIONS, createLogger, SENSOR_TYPES, type WindowDoc } from "@iot/shared";
+import { useMongo, waitFor } from "../../dev/testing.ts";
 import { createApp } from "../../web/mod.ts";
-import { alertDoc, seedDashboard } from "./fixtures.ts";
+import { alertDoc, seedDashboard, windowDoc } from "./fixtures.ts";
 
 const logger = createLogger({ name: "test", level: "warn" });
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -42,6 +42,60 @@ Deno.test("dashboard API, pages and acknowledge against the MongoDB-protocol ser
       assert.ok(sensor.windows.every((w: { sensor_id: string }) => w.sensor_id === "sensor_0001"));
     });
 
+    await t.step("an unknown but well-formed type or location is an empty result, not an error", async () => {
+      for (const path of ["/api/windows?type=plasma", "/api/windows?location=nowhere", "/api/tiles?type=plasma"]) {
+        const r = await app.request(path);
+        assert.equal(r.status, 200, path);
+        const body = await r.json();
+        if (body.windows) assert.deepEqual(body.windows, [], path);
+        else assert.equal(body.tiles.openAlerts, 0, path);
+      }
+    });
+
+    await t.step(
+      "a type and location nobody described: windowed, listed, and offered by the page's filters",
+      async () => {
+        const end = Math.floor(Date.now() / 10_000) * 10_000 - 10_000;
+        const docs = [0, 1, 2].map((i) => windowDoc("co2", "lab-7", end - i * 10_000, 600 + i * 10));
+        await db.collection<WindowDoc>(COLLECTIONS.windows).insertMany(docs);
+        const r = await app.request("/api/windows?type=co2&location=lab-7");
+        assert.equal(r.status, 200);
+        const body = await r.json();
+        assert.deepEqual(body.windows.map((w: { avg: number }) => w.avg), [600, 610, 620], "newest first");
+        assert.ok(
+          body.windows.every((w: { sensor_type: string; location: string }) =>
+            w.sensor_type === "co2" && w.location === "lab-7"
+          ),
+        );
+        // The vocabulary is cached for a few seconds: wait until it lists the new names.
+        const v = await waitFor(async () => {
+          const b = await (await app.request("/api/vocabulary")).json();
+          return b.locations.includes("lab-7") ? b : undefined;
+        }, { timeoutMs: 10_000, what: "lab-7 in /api/vocabulary" });
+        const names = v.types.map((t: { type: string }) => t.type);
+        assert.deepEqual(names.slice(0, 6), [...SENSOR_TYPES], "built-in types first");
+        assert.ok(names.includes("co2"));
+        assert.deepEqual(v.types.find((t: { type: string }) => t.type === "co2"), {
+          type: "co2",
+          unit: "",
+          builtin: false,
+        });
+        assert.deepEqual(v.types[0].band, { min: 15, max: 25 }, "built-in types keep their band");
+        assert.ok(v.locations.includes("office-lab"));
+        const overview = await (await app.request("/api/overview")).json();
+        assert.ok(overview.vocabulary.locations.includes("lab-7"), "the overview carries the vocabulary");
+        assert.ok(overview.windows.some((w: { sensor_type: string }) => w.sensor_type === "co2"));
+        const html = await (await app.request("/")).text();
+        assert.match(html, /<select name="type"[^>]*>[\s\S]*?<option value="co2">co2<\/option>[\s\S]*?<\/select>/);
+        assert.match(html, /<select name="location"[^>]*>[\s\S]*?<option value="lab-7">lab-7<\/option>/);
+        assert.match(html, /data-cell="co2\/lab-7"[^>]*>600</, "the grid shows the newest co2 window");
+        assert.match(html, /data-type="co2" data-described="false"/, "a chart for co2");
+        const filtered = await (await app.request("/?type=co2&location=lab-7")).text();
+        assert.match(filtered, /<option value="co2" selected>co2<\/option>/);
+        assert.ok(!filtered.includes('data-cell="temperature/'), "filter applied");
+      },
+    );
+
     await t.step("bad query parameters are a 400 with a JSON error", async () => {
       for (
         const path of [
@@ -50,8 +104,13 @@ Deno.test("dashboard API, pages and acknowledge against the MongoDB-protocol ser
           "/api/windows?limit=abc",
           "/api/windows?size=30",
           "/api/windows?kind=other",
-          "/api/windows?type=plasma",
+          "/api/windows?type=%24x",
+          `/api/windows?type=${"x".repeat(65)}`,
+          `/api/windows?location=${"x".repeat(201)}`,
           "/api/windows?location=%3Cscript%3E",
+          "/api/windows?location=%20lab-7",
+          "/api/overview?type=a%2Fb",
+          "/api/vocabulary?x=1",
           "/api/windows?since=yesterday",
           "/api/windows?bogus=1",
           "/api/alerts?state=open",
@@ -61,7 +120,7 @@ Deno.test("dashboard API, pages and acknowledge against the MongoDB-protocol ser
           "/api/sensors/sensor_0001?limit=1001",
           "/api/sensors/not-a-sensor",
           "/api/pipeline?x=1",
-          "/api/tiles?type=x",
+          "/api/tiles?type=%24x",
           "/api/alerts?unresolved=yes",
           "/api/alerts?unresolved=true&state=resolved",
           "/api/alerts?source=other",
@@ -146,7 +205,14 @@ Deno.test("dashboard API, pages and acknowledge against the MongoDB-protocol ser
         /data-testid="reported-lag"[\s\S]*?processor:host-1<\/td><td>2<\/td><td class="num">7</,
         "lag from heartbeat",
       );
-      assert.equal((await app.request("/?type=plasma")).status, 400);
+      // Types are open (issue 13): an unknown but well-formed type is an empty page, a malformed one a 400.
+      const plasma = await app.request("/?type=plasma");
+      assert.equal(plasma.status, 200);
+      const plasmaHtml = await plasma.text();
+      assert.match(plasmaHtml, /data-cell="plasma\/office-lab">–</, "an empty plasma column");
+      assert.doesNotMatch(plasmaHtml, /data-cell="[^"]+">[^–]/, "no values in the grid");
+      assert.match(plasmaHtml, /data-latest="plasma">no data</);
+      assert.equal((await app.request("/?type=%24x")).status, 400);
       assert.equal((await app.request("/sensors/..%2Fetc")).status, 400);
       assert.equal((await app.request("/nowhere")).status, 404);
       assert.equal((await app.request("/static/../deno.json")).status, 404);

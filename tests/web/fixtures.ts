@@ -7,30 +7,31 @@ import {
   type AlertDoc,
   COLLECTIONS,
   type DeadLetterDoc,
-  type Location,
+  describeType,
   LOCATIONS,
   type PipelineStatsDoc,
   type ReadingDoc,
-  SENSOR_RANGES,
   SENSOR_TYPES,
   sensorId,
   sensorProfile,
-  type SensorType,
   type WindowDoc,
 } from "@iot/shared";
 
-/** A type/location window with plausible values. */
+/**
+ * A type/location window with plausible values: inside the normal band of a built-in type,
+ * around 0 to 100 for a type nobody described (any type and location, e.g. `co2` in `lab-7`).
+ */
 export function windowDoc(
-  type: SensorType,
-  location: Location,
+  type: string,
+  location: string,
   start: number,
   avg?: number,
   size = 10,
 ): WindowDoc {
-  const r = SENSOR_RANGES[type];
-  const mid = (r.normalMin + r.normalMax) / 2;
-  const span = r.normalMax - r.normalMin;
-  const a = avg ?? mid + span * 0.3 * Math.sin(start / 60_000 + LOCATIONS.indexOf(location));
+  const band = describeType(type)?.band ?? { min: 0, max: 100 };
+  const mid = (band.min + band.max) / 2;
+  const span = band.max - band.min;
+  const a = avg ?? mid + span * 0.3 * Math.sin(start / 60_000 + (LOCATIONS as readonly string[]).indexOf(location));
   const count = 40;
   return {
     _id: `type_location|${type}/${location}|${start}|${size}`,

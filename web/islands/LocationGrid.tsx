@@ -1,13 +1,22 @@
-/** Location × type grid of the latest 10 s averages, coloured by position in the normal band. */
+/**
+ * Location × type grid of the latest 10 s averages, coloured by position in the normal band
+ * (for types without one, by position among the type's values shown). Rows and columns are the
+ * locations and types discovered in the data, plus any arriving live.
+ */
 import type { VNode } from "preact";
-import { LOCATIONS, SENSOR_RANGES, SENSOR_TYPES, type SensorType } from "../../shared/sensors.ts";
+import type { SensorTypeDescription } from "../../shared/sensor_types.ts";
 import { addWindows, IS_BROWSER, windows } from "../client/live.ts";
 import type { WireWindow } from "../lib/wire.ts";
-import { fmt, heatLevel, latestByGroup } from "../lib/windows.ts";
+import { fmt, latestByGroup } from "../lib/windows.ts";
+import { heatFor, namesIn, namesToShow, typeInfo } from "../lib/vocabulary.ts";
 
 /** Props of `LocationGrid`. */
 export interface LocationGridProps {
   windows: WireWindow[];
+  /** The types discovered in the data, with what is known of each. */
+  types: SensorTypeDescription[];
+  /** The locations discovered in the data. */
+  locations: string[];
   type?: string;
   location?: string;
 }
@@ -24,26 +33,35 @@ export default function LocationGrid(props: LocationGridProps): VNode {
     w.kind === "type_location" && w.size_s === 10
   );
   const latest = latestByGroup(list);
-  const types = props.type ? [props.type as SensorType] : [...SENSOR_TYPES];
-  const locations = props.location ? [props.location] : [...LOCATIONS];
+  const seen = namesIn(latest.values());
+  const types = namesToShow(props.types.map((t) => t.type), seen.types, props.type)
+    .map((t) => typeInfo(props.types, t));
+  const locations = namesToShow(props.locations, seen.locations, props.location);
+  const observed = new Map<string, { min: number; max: number }>();
+  for (const w of latest.values()) {
+    if (!locations.includes(w.location)) continue;
+    const o = observed.get(w.sensor_type);
+    observed.set(w.sensor_type, { min: Math.min(o?.min ?? w.avg, w.avg), max: Math.max(o?.max ?? w.avg, w.avg) });
+  }
   return (
     <table class="grid" data-testid="grid">
       <thead>
         <tr>
           <th>location \ type</th>
-          {types.map((t) => <th key={t}>{t} ({SENSOR_RANGES[t].unit})</th>)}
+          {types.map((t) => <th key={t.type}>{t.type}{t.unit ? ` (${t.unit})` : ""}</th>)}
         </tr>
       </thead>
       <tbody>
         {locations.map((l) => (
           <tr key={l}>
             <th>{l}</th>
-            {types.map((t) => {
-              const r = SENSOR_RANGES[t];
+            {types.map((info) => {
+              const t = info.type;
               const w = latest.get(`${t}/${l}`);
+              const o = observed.get(t) ?? { min: 0, max: 0 };
               return w
                 ? (
-                  <td key={t} class={`heat-${heatLevel(w.avg, r.normalMin, r.normalMax)}`} data-cell={`${t}/${l}`}>
+                  <td key={t} class={`heat-${heatFor(info, w.avg, o)}`} data-cell={`${t}/${l}`}>
                     {fmt(w.avg, 1)}
                   </td>
                 )

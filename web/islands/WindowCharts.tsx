@@ -1,11 +1,16 @@
-/** Live line charts of the 10 s windows per sensor type: average with the min–max band (Chart.js). */
+/**
+ * Live line charts of the 10 s windows per sensor type: average with the min–max band (Chart.js).
+ * One chart per type discovered in the data or arriving live; described types are scaled to their
+ * normal band, others automatically.
+ */
 import type { VNode } from "preact";
 import { useEffect, useRef } from "preact/hooks";
 import { Chart } from "chart.js/auto";
-import { SENSOR_RANGES, SENSOR_TYPES, type SensorType } from "../../shared/sensors.ts";
+import type { SensorTypeDescription } from "../../shared/sensor_types.ts";
 import { addWindows, IS_BROWSER, seenUpTo, startLive, timeOfDay, windows } from "../client/live.ts";
 import type { WireWindow } from "../lib/wire.ts";
 import { fmt, seriesByType, type SeriesPoint } from "../lib/windows.ts";
+import { chartScale, namesToShow, typeColor, typeInfo } from "../lib/vocabulary.ts";
 
 /** Props of `WindowCharts`. */
 export interface WindowChartsProps {
@@ -13,26 +18,20 @@ export interface WindowChartsProps {
   windows: WireWindow[];
   /** Older points per type, already combined on the server (keeps the page small). */
   history: Record<string, SeriesPoint[]>;
+  /** The types discovered in the data, with what is known of each. */
+  types: SensorTypeDescription[];
   now: number;
   type?: string;
   location?: string;
 }
 
-const COLORS: Record<string, string> = {
-  temperature: "#ff7043",
-  humidity: "#29b6f6",
-  pressure: "#ab47bc",
-  vibration: "#ffca28",
-  voltage: "#66bb6a",
-  current: "#ec407a",
-};
-
 let seeded = false;
 
-function TypeChart(props: { type: SensorType; points: SeriesPoint[] }): VNode {
+function TypeChart(props: { info: SensorTypeDescription; points: SeriesPoint[] }): VNode {
   const canvas = useRef<HTMLCanvasElement>(null);
   const chart = useRef<Chart | null>(null);
-  const color = COLORS[props.type];
+  const type = props.info.type;
+  const color = typeColor(type);
   useEffect(() => {
     if (!canvas.current) return;
     chart.current = new Chart(canvas.current, {
@@ -45,7 +44,7 @@ function TypeChart(props: { type: SensorType; points: SeriesPoint[] }): VNode {
         plugins: { legend: { display: false }, tooltip: { mode: "index", intersect: false } },
         scales: {
           x: { ticks: { color: "#8a98a8", maxTicksLimit: 6 }, grid: { color: "#24303c" } },
-          y: { ticks: { color: "#8a98a8" }, grid: { color: "#24303c" } },
+          y: { ticks: { color: "#8a98a8" }, grid: { color: "#24303c" }, ...chartScale(props.info) },
         },
         elements: { point: { radius: 0 } },
       },
@@ -71,17 +70,17 @@ function TypeChart(props: { type: SensorType; points: SeriesPoint[] }): VNode {
     canvas.current?.setAttribute("data-points", String(props.points.length));
   }, [props.points]);
   const last = props.points[props.points.length - 1];
-  const unit = SENSOR_RANGES[props.type].unit;
+  const unit = props.info.unit ? ` ${props.info.unit}` : "";
   return (
-    <figure class="chart" data-type={props.type}>
+    <figure class="chart" data-type={type} data-described={String(props.info.band !== undefined)}>
       <figcaption>
-        <span>{props.type}</span>
-        <span class="latest" data-latest={props.type}>
-          {last ? `${fmt(last.avg)} ${unit} (${fmt(last.min)}–${fmt(last.max)})` : "no data"}
+        <span>{type}</span>
+        <span class="latest" data-latest={type}>
+          {last ? `${fmt(last.avg)}${unit} (${fmt(last.min)}–${fmt(last.max)})` : "no data"}
         </span>
       </figcaption>
       <div class="canvas">
-        <canvas ref={canvas} aria-label={`${props.type} 10 s windows`} />
+        <canvas ref={canvas} aria-label={`${type} 10 s windows`} />
       </div>
     </figure>
   );
@@ -106,7 +105,7 @@ function mergeHistory(
   return out;
 }
 
-/** The charts, one per sensor type. */
+/** The charts, one per sensor type (the filtered one, or every type discovered or seen live). */
 export default function WindowCharts(props: WindowChartsProps): VNode {
   if (IS_BROWSER && !seeded) {
     seeded = true;
@@ -121,10 +120,11 @@ export default function WindowCharts(props: WindowChartsProps): VNode {
     (!props.location || w.location === props.location)
   );
   const series = mergeHistory(seriesByType(list), props.history);
-  const types = props.type ? [props.type as SensorType] : [...SENSOR_TYPES];
+  const types = namesToShow(props.types.map((t) => t.type), series.keys(), props.type);
   return (
     <section class="charts" data-testid="charts">
-      {types.map((t) => <TypeChart key={t} type={t} points={series.get(t) ?? []} />)}
+      {types.length === 0 && <p class="empty">No windows in the last hour.</p>}
+      {types.map((t) => <TypeChart key={t} info={typeInfo(props.types, t)} points={series.get(t) ?? []} />)}
     </section>
   );
 }

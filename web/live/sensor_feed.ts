@@ -1,15 +1,15 @@
 /**
  * The sensor dashboard's live feed (`/ws`): windows, alerts, heartbeats and
  * dead letters, filtered per client by the subscription it sends (sensor
- * types, locations, one sensor, window kind and size).
+ * types, locations, one sensor, window kind and size). Types and locations
+ * are open: any name of the shared vocabulary pattern passes.
  */
 import type { Document } from "mongodb";
 import {
   type AlertDoc,
   COLLECTIONS,
   type DeadLetterDoc,
-  isLocation,
-  isSensorType,
+  isVocabularyName,
   type PipelineStatsDoc,
   type WindowDoc,
 } from "@iot/shared";
@@ -47,8 +47,8 @@ export function parseSubscription(text: string): SensorSubscription | undefined 
   if (typeof msg !== "object" || msg === null || msg.t !== "sub") return undefined;
   const list = (v: unknown, ok: (s: unknown) => boolean) =>
     v === undefined ? [] : Array.isArray(v) && v.length <= 20 && v.every(ok) ? v as string[] : undefined;
-  const types = list(msg.types, isSensorType);
-  const locations = list(msg.locations, isLocation);
+  const types = list(msg.types, isVocabularyName);
+  const locations = list(msg.locations, isVocabularyName);
   if (!types || !locations) return undefined;
   if (msg.sensor !== undefined && (typeof msg.sensor !== "string" || !SENSOR_ID_RE.test(msg.sensor))) return undefined;
   const kind = msg.kind ?? "type_location";

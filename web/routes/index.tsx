@@ -27,14 +27,33 @@ export default async function OverviewPage(ctx: RouteContext): Promise<VNode> {
   return (
     <Layout title="Overview" path="/">
       <h1>Overview</h1>
-      <FilterForm action="/" type={f.type} location={f.location} />
+      <FilterForm
+        action="/"
+        types={o.vocabulary.types.map((t) => t.type)}
+        locations={o.vocabulary.locations}
+        type={f.type}
+        location={f.location}
+      />
       <LiveTiles tiles={o.tiles} type={f.type} location={f.location} />
       <h2>10 s windows per type (average, min–max band)</h2>
-      <WindowCharts windows={recent} history={history} now={o.now} type={f.type} location={f.location} />
+      <WindowCharts
+        windows={recent}
+        history={history}
+        types={o.vocabulary.types}
+        now={o.now}
+        type={f.type}
+        location={f.location}
+      />
       <div class="cols">
         <div>
           <h2>Latest average by location</h2>
-          <LocationGrid windows={[...latestByGroup(o.windows).values()]} type={f.type} location={f.location} />
+          <LocationGrid
+            windows={[...latestByGroup(o.windows).values()]}
+            types={o.vocabulary.types}
+            locations={o.vocabulary.locations}
+            type={f.type}
+            location={f.location}
+          />
         </div>
         <div>
           <h2>

@@ -1,5 +1,5 @@
 /** Strict query-parameter validation: unknown or malformed parameters are a 400 with a JSON error. */
-import { isLocation, isSensorType, type Location, LOCATIONS, SENSOR_TYPES, type SensorType } from "@iot/shared";
+import { isVocabularyName } from "@iot/shared";
 import { HttpError } from "../http_error.ts";
 
 /** A query parameter is unknown or malformed (400). */
@@ -14,7 +14,9 @@ export class ParamError extends HttpError {
 export type ParamSpec =
   | { type: "int"; min: number; max: number; default?: number }
   | { type: "enum"; values: readonly string[]; default?: string }
+  /** Any name matching the shared vocabulary pattern (types are open: unknown ones match nothing). */
   | { type: "sensorType" }
+  /** Any name matching the shared vocabulary pattern. */
   | { type: "location" }
   | { type: "sensorId" }
   | { type: "time" }
@@ -23,8 +25,6 @@ export type ParamSpec =
 type ParamValue<S extends ParamSpec> = S extends { type: "int" } ? number
   : S extends { type: "time" } ? Date
   : S extends { type: "bool" } ? boolean
-  : S extends { type: "sensorType" } ? SensorType
-  : S extends { type: "location" } ? Location
   : string;
 
 /** Parsed parameters: those with a default are always present. */
@@ -101,13 +101,12 @@ function parseOne(name: string, spec: ParamSpec, raw: string): unknown {
       }
       return raw;
     case "sensorType":
-      if (!isSensorType(raw)) {
-        throw new ParamError(`Parameter ${name} must be one of ${SENSOR_TYPES.join(", ")}, got "${raw}"`);
-      }
-      return raw;
     case "location":
-      if (!isLocation(raw)) {
-        throw new ParamError(`Parameter ${name} must be one of ${LOCATIONS.join(", ")}, got "${raw}"`);
+      if (!isVocabularyName(raw)) {
+        throw new ParamError(
+          `Parameter ${name} must be a ${spec.type === "location" ? "location" : "sensor type"} name of 1 to 64 ` +
+            `letters, digits, spaces or _.:- (no leading or trailing space), got "${raw}"`,
+        );
       }
       return raw;
     case "sensorId":

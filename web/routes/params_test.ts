@@ -32,6 +32,23 @@ Deno.test("unknown, repeated, out-of-range and malformed parameters are refused"
   }
 });
 
+Deno.test("type and location: any name of the shared vocabulary pattern; malformed ones are refused", () => {
+  const filters = { type: { type: "sensorType" }, location: { type: "location" } } as const;
+  assert.deepEqual(parseParams({ type: ["co2"], location: ["lab-7"] }, filters), { type: "co2", location: "lab-7" });
+  assert.deepEqual(parseParams({ type: ["plasma"], location: ["room 12"] }, filters), {
+    type: "plasma",
+    location: "room 12",
+  });
+  for (const bad of ["$x", " lab", "lab ", "a/b", "x".repeat(65), "x".repeat(201)]) {
+    assert.throws(() => parseParams({ location: [bad] }, filters), ParamError, bad);
+    assert.throws(
+      () => parseParams({ type: [bad] }, filters),
+      /Parameter type must be a sensor type name|too long/,
+      bad,
+    );
+  }
+});
+
 Deno.test("times are epoch milliseconds or ISO 8601", () => {
   assert.equal(parseTime("2026-01-02T03:04:05Z").toISOString(), "2026-01-02T03:04:05.000Z");
   assert.throws(() => parseTime("2026-01-02"), ParamError);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { MongoClient } from "mongodb";
-import { createLogger } from "@iot/shared";
+import { createLogger, VOCABULARY_PATTERN } from "@iot/shared";
 import { API_ROUTES, createApp } from "../../app.ts";
 import { OPENAPI } from "./openapi.ts";
 
@@ -43,5 +43,13 @@ Deno.test("openapi.json: each route's query parameters are exactly those its han
     assert.deepEqual(query, accepted, `${r.method} ${r.path}`);
     const pathParams = (op.parameters ?? []).filter((p) => p.in === "path").map((p) => p.name).sort();
     assert.deepEqual(pathParams, [...r.path.matchAll(/:([A-Za-z_]+)/g)].map((m) => m[1]).sort(), r.path);
+  }
+});
+
+Deno.test("openapi.json: sensor types and locations follow the shared vocabulary pattern", () => {
+  const schemas = OPENAPI.components.schemas as Record<string, { pattern?: string; enum?: unknown }>;
+  for (const name of ["SensorType", "Location"]) {
+    assert.equal(schemas[name].pattern, VOCABULARY_PATTERN, name);
+    assert.equal(schemas[name].enum, undefined, `${name} is open`);
   }
 });
