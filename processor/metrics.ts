@@ -11,6 +11,8 @@ export interface ProcessorMetrics {
   alerts: Counter;
   dlq: Counter;
   records: Counter;
+  seqEvents: Counter;
+  seqMissing: Counter;
   dlqTruncated: Counter;
   dlqMongoOnly: Counter;
   mongoRetries: Counter;
@@ -39,6 +41,11 @@ export function createProcessorMetrics(): ProcessorMetrics {
       "processor_records_total",
       "Consumed records by outcome: stored, replay, duplicate, dead_lettered (by reason), late, abandoned, consume_only",
     ),
+    seqEvents: registry.counter(
+      "processor_seq_events_total",
+      "Readings with seq out of the expected order, by kind: gap, reorder, repeat, restart (never refused)",
+    ),
+    seqMissing: registry.counter("processor_seq_missing_total", "Sequence numbers skipped by gaps, per sensor"),
     dlqTruncated: registry.counter("processor_dead_letters_truncated_total", "Dead letters published truncated"),
     dlqMongoOnly: registry.counter(
       "processor_dead_letters_mongo_only_total",

@@ -4,6 +4,8 @@
  * 1. The source (`source/consumer.ts`) fetches a batch of one partition.
  * 2. Decode (`stages/decode.ts`): valid readings, judged late or replayed; rejected records.
  * 3. Raw readings and dead letters are written in the background (`sinks/raw.ts`, `sinks/dead_letters.ts`).
+ *    Where readings carry `seq`, the sequence stage (`stages/sequence.ts`) counts gaps, reorders and
+ *    restarts per sensor; it never gates storage.
  * 4. Windows (`stages/window_state.ts`): this partition's stored parts are loaded once, readings folded.
  * 5. The batch is tracked (`source/offsets.ts`): once its writes are acknowledged, detection runs
  *    (`stages/detect.ts`) and its offset becomes committable.
@@ -44,6 +46,7 @@ import { type Source, startSource } from "./source/consumer.ts";
 import { AlertManager, type AlertSubject, type AlertWrite } from "./stages/alerts.ts";
 import { decodeBatch, type Valid } from "./stages/decode.ts";
 import { Detection } from "./stages/detect.ts";
+import { SEQ_EVENT_KINDS, type SeqCounts, SequenceStage } from "./stages/sequence.ts";
 import { Watermarks } from "./stages/watermark.ts";
 import { WindowState } from "./stages/window_state.ts";
 import { StageTimer } from "./stage_timer.ts";
@@ -75,6 +78,10 @@ export interface ProcessorStats {
    * `late`, `abandoned` (its writes gave up or the stop abandoned them: it is read again), `consume_only`.
    */
   outcomes: Record<string, number>;
+  /** Dead-lettered records by reason (their sum is `outcomes.dead_lettered`). */
+  deadLetteredByReason: Record<string, number>;
+  /** Sequence events of readings that carry `seq` (see `stages/sequence.ts`): observed, never refused. */
+  seq: SeqCounts;
 }
 
 /** What a stop did. */
@@ -135,6 +142,7 @@ export class Processor {
   readonly #windows: WindowState;
   readonly #alerts: AlertManager;
   readonly #detection: Detection;
+  readonly #sequence: SequenceStage;
   readonly #stages: StageTimer;
   readonly #lock = new SerialLock();
   /** Aborted when the stop deadline passes: every retry and wait gives up, unwritten data is re-read later. */
@@ -152,6 +160,7 @@ export class Processor {
   #readyResolve!: () => void;
   #stopPromise?: Promise<StopReport>;
   #outcomes: Record<string, number> = {};
+  #deadByReason: Record<string, number> = {};
   #totals = {
     consumed: 0,
     stored: 0,
@@ -173,6 +182,7 @@ export class Processor {
     this.#stages = new StageTimer(this.metrics.stageSeconds);
     this.#alerts = new AlertManager(config.alertHoldMs, clock);
     this.#detection = new Detection(this.#alerts, config.detectors, config.contract.types);
+    this.#sequence = new SequenceStage({ clock });
     this.#marks = new Watermarks({ allowedLatenessMs: config.allowedLatenessMs, idleMs: config.idleMs });
     this.#windows = new WindowState(config.windowsS.map((s) => s * 1000));
     this.ready = new Promise((r) => (this.#readyResolve = r));
@@ -336,6 +346,7 @@ export class Processor {
     if (revoked.length) {
       this.#windows.revoke(revoked);
       this.#detection.retain(owned);
+      this.#sequence.retain(owned);
       this.metrics.lag.reset();
     }
     if (gained.length) this.#windows.gain(gained);
@@ -386,6 +397,7 @@ export class Processor {
       contract: { ...this.config.contract, now: this.#now },
     });
     this.#countDecoded(batch, d.rejected, d.invalid, d.late);
+    this.#countSeq(this.#sequence.observe(partition, d.valid));
     this.#stages.add("decode", tDecode);
     if (d.valid.length) this.#e2e.add(now - d.valid[d.valid.length - 1].eventTime);
     const next = Number(batch.lastOffset()) + 1;
@@ -438,6 +450,12 @@ export class Processor {
     if (n === 0) return;
     this.metrics.records.inc(n, reason ? { outcome, reason } : { outcome });
     this.#outcomes[outcome] = (this.#outcomes[outcome] ?? 0) + n;
+    if (reason) this.#deadByReason[reason] = (this.#deadByReason[reason] ?? 0) + n;
+  }
+
+  #countSeq(c: SeqCounts): void {
+    for (const kind of SEQ_EVENT_KINDS) if (c[kind]) this.metrics.seqEvents.inc(c[kind], { kind });
+    if (c.missing) this.metrics.seqMissing.inc(c.missing);
   }
 
   #countOutcomes(d: ReturnType<typeof decodeBatch>, raw: RawWriteResult): void {
@@ -552,6 +570,7 @@ export class Processor {
     this.#offsets.rewind();
     this.#windows.revoke(partitions);
     this.#detection.retain(new Set());
+    this.#sequence.retain(new Set());
     this.#marks.assign([], this.#now());
     this.#marks.assign(partitions, this.#now());
     this.#alertsStale = !!this.#sinks;
@@ -604,6 +623,8 @@ export class Processor {
         open_windows: this.#windows.size,
         open_alerts: this.#alerts.openCount,
         ...Object.fromEntries(Object.entries(this.#outcomes).map(([k, v]) => [`outcome_${k}`, v])),
+        ...Object.fromEntries(Object.entries(this.#deadByReason).map(([k, v]) => [`dead_lettered_${k}`, v])),
+        ...Object.fromEntries(Object.entries(this.#sequence.totals()).map(([k, v]) => [`seq_${k}`, v])),
       },
       lag: { ...this.#lag },
       e2eLagMs: this.#e2e.value,
@@ -644,6 +665,8 @@ export class Processor {
       openAlerts: this.#alerts.openCount,
       stageSeconds: this.#stages.totals(),
       outcomes: { ...this.#outcomes },
+      deadLetteredByReason: { ...this.#deadByReason },
+      seq: this.#sequence.totals(),
     };
   }
 
