@@ -11,6 +11,7 @@ export interface ProcessorMetrics {
   alerts: Counter;
   dlq: Counter;
   records: Counter;
+  checked: Counter;
   seqEvents: Counter;
   seqMissing: Counter;
   dlqTruncated: Counter;
@@ -40,6 +41,10 @@ export function createProcessorMetrics(): ProcessorMetrics {
     records: registry.counter(
       "processor_records_total",
       "Consumed records by outcome: stored, replay, duplicate, dead_lettered (by reason), late, abandoned, consume_only",
+    ),
+    checked: registry.counter(
+      "processor_readings_checked_total",
+      "Readings judged by the detectors (each reading stored for the first time, unless late)",
     ),
     seqEvents: registry.counter(
       "processor_seq_events_total",

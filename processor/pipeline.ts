@@ -58,6 +58,8 @@ export interface ProcessorStats {
   stored: number;
   invalid: number;
   late: number;
+  /** Readings the detectors judged (stored for the first time, not late). */
+  checked: number;
   deadLetters: number;
   windowsWritten: number;
   alertsNew: number;
@@ -166,6 +168,7 @@ export class Processor {
     stored: 0,
     invalid: 0,
     late: 0,
+    checked: 0,
     dead_letters: 0,
     windows_written: 0,
     alerts_new: 0,
@@ -507,7 +510,9 @@ export class Processor {
   /** Runs the detectors on a batch's readings once its raw writes are acknowledged. */
   #detect(partition: number, valid: Valid[], inserted: Set<string>): void {
     const t = performance.now();
-    this.#detection.detect(partition, valid, inserted, this.#now());
+    const checked = this.#detection.detect(partition, valid, inserted, this.#now());
+    this.metrics.checked.inc(checked);
+    this.#totals.checked += checked;
     this.#stages.add("detect", t);
   }
 
@@ -652,6 +657,7 @@ export class Processor {
       stored: this.#totals.stored,
       invalid: this.#totals.invalid,
       late: this.#totals.late,
+      checked: this.#totals.checked,
       deadLetters: this.#totals.dead_letters,
       windowsWritten: this.#totals.windows_written,
       alertsNew: this.#totals.alerts_new,
