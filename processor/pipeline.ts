@@ -430,7 +430,7 @@ export class Processor {
     if (Number.isFinite(d.maxEvent)) this.#marks.observe(partition, d.maxEvent, now);
     this.#offsets.folded(partition, Number(batch.lastOffset()));
     this.metrics.openWindows.set(this.#windows.size);
-    this.#offsets.track(partition, next, writes, ([raw]) => this.#detect(partition, d.valid, raw.inserted))
+    this.#offsets.track(partition, next, writes, ([raw]) => this.#detect(partition, d.valid, raw.stored))
       .catch(() => {}); // a failed batch surfaces at the next flush
     // Back-pressure: at most a few batches in flight.
     await this.#offsets.waitBelow(MAX_INFLIGHT_BATCHES, () => this.#abandoned);
@@ -508,9 +508,9 @@ export class Processor {
   }
 
   /** Runs the detectors on a batch's readings once its raw writes are acknowledged. */
-  #detect(partition: number, valid: Valid[], inserted: Set<string>): void {
+  #detect(partition: number, valid: Valid[], stored: boolean[]): void {
     const t = performance.now();
-    const checked = this.#detection.detect(partition, valid, inserted, this.#now());
+    const checked = this.#detection.detect(partition, valid, stored, this.#now());
     this.metrics.checked.inc(checked);
     this.#totals.checked += checked;
     this.#stages.add("detect", t);

@@ -188,12 +188,17 @@ export class DashboardData {
 
   /**
    * A sensor's type, location, unit and model from its latest stored reading
-   * (or, once raw readings expired, its latest window); undefined when nothing
-   * of the sensor is stored.
+   * with a unit (else its latest reading; once raw readings expired, its latest
+   * window); undefined when nothing of the sensor is stored.
    */
   async sensorDetails(sensorId: string): Promise<SensorDetails | undefined> {
-    const reading = await this.db.collection<ReadingDoc>(COLLECTIONS.readings)
-      .find({ sensor_id: sensorId }).sort({ timestamp: -1 }).limit(1).next();
+    const readings = this.db.collection<ReadingDoc>(COLLECTIONS.readings);
+    const latest = await readings.find({ sensor_id: sensorId }).sort({ timestamp: -1 }).limit(1).next();
+    // metadata is optional per reading: take it from the latest reading that has a unit, if the latest has none.
+    const reading = latest && typeof latest.metadata?.unit !== "string"
+      ? await readings.find({ sensor_id: sensorId, "metadata.unit": { $type: "string" } }).sort({ timestamp: -1 })
+        .limit(1).next() ?? latest
+      : latest;
     const from = reading
       ? { doc: reading, from: "reading" as const }
       : await this.#windows().find({ kind: "sensor", sensor_id: sensorId }).sort({ window_start: -1 }).limit(1).next()

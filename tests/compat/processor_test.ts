@@ -23,6 +23,7 @@ import {
 } from "@iot/shared";
 import { type ProcessorHandle, startProcessor } from "../../processor/mod.ts";
 import { createApp } from "../../web/mod.ts";
+import { freePort } from "../../dev/process.ts";
 import { useKafka, useMongo, waitFor } from "../../dev/testing.ts";
 import { testProcessorOptions, testTopics } from "../processor/fixtures.ts";
 import { type ConsoleRecord, sendWithConsoleProducer } from "./console_producer.ts";
@@ -103,6 +104,7 @@ Deno.test(
       handle = await startProcessor({
         ...testProcessorOptions({ brokers: broker.brokers, url: mongo.url, db: mongo.dbName, topics: t, logger }),
         allowedLatenessMs: 300_000, // the two clients' clocks and batches interleave: nothing here is late
+        metricsPort: freePort(),
       });
       await handle.ready;
 

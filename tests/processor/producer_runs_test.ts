@@ -50,7 +50,13 @@ Deno.test(
           const s = p.stats();
           const outcomes = Object.values(s.outcomes).reduce((a, b) => a + b, 0);
           return s.consumed === acked && outcomes === acked && s.checked === (s.outcomes.stored ?? 0);
-        }, { what: `${what}: ${acked} records consumed, counted and checked`, timeoutMs: 60_000 });
+        }, { what: `${what}: ${acked} records consumed, counted and checked`, timeoutMs: 60_000 }).catch((e) => {
+          const s = p.stats();
+          throw new Error(
+            `${(e as Error).message}: consumed ${s.consumed}, checked ${s.checked}, ` +
+              `outcomes ${JSON.stringify(s.outcomes)}`,
+          );
+        });
         const s = p.stats();
         const stored = await db.collection(COLLECTIONS.readings).countDocuments();
         console.log(`${what}: acknowledged ${acked}, stored ${stored}, outcomes ${JSON.stringify(s.outcomes)}`);

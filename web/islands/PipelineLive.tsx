@@ -8,7 +8,7 @@ import { addDeadLetters, deadLetters, IS_BROWSER, startLive, stats, timeOfDay } 
 import type { KafkaSnapshot } from "../kafka_monitor.ts";
 import type { WireDeadLetter, WireStats } from "../lib/wire.ts";
 import { fmt } from "../lib/windows.ts";
-import { hasOutcomes, outcomeView } from "../lib/outcomes.ts";
+import { hasOutcomes, isOutcomeField, outcomeView } from "../lib/outcomes.ts";
 
 /** Props of `PipelineLive`. */
 export interface PipelineLiveProps {
@@ -104,7 +104,10 @@ export default function PipelineLive(props: PipelineLiveProps): VNode {
               <td>{s.instance}</td>
               <td class="num">{fmt(s.rate, 0)}</td>
               <td class="num">{s.e2e_lag_ms === undefined ? "–" : `${fmt(s.e2e_lag_ms, 0)} ms`}</td>
-              <td>{Object.entries(s.totals).map(([k, v]) => `${k} ${fmt(v, 0)}`).join(" · ")}</td>
+              <td>
+                {Object.entries(s.totals).filter(([k]) => !isOutcomeField(k)).map(([k, v]) => `${k} ${fmt(v, 0)}`)
+                  .join(" · ")}
+              </td>
               <td>{timeOfDay(s.updated)}</td>
             </tr>
           ))}

@@ -57,6 +57,13 @@ export function outcomeView(totals: Record<string, number>): OutcomeView {
   return { consumed, outcomes, deadLetteredByReason: byReason, sum, pending: consumed - sum, seq };
 }
 
+const PREFIXES = ["outcome_", "dead_lettered_", "seq_"];
+
+/** Whether a totals field belongs to the outcome table (`outcome_*`, `dead_lettered_*`, `seq_*`). */
+export function isOutcomeField(name: string): boolean {
+  return PREFIXES.some((p) => name.startsWith(p));
+}
+
 /** Whether a heartbeat carries outcome counts (processors since issue 13). */
 export function hasOutcomes(totals: Record<string, number>): boolean {
   return Object.keys(totals).some((k) => k.startsWith("outcome_"));

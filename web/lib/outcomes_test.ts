@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { hasOutcomes, outcomeView } from "./outcomes.ts";
+import { hasOutcomes, isOutcomeField, outcomeView } from "./outcomes.ts";
 
 Deno.test("outcomeView: every outcome in order, dead letters by reason, the sum and what is still pending", () => {
   const v = outcomeView({
@@ -37,4 +37,11 @@ Deno.test("outcomeView: every outcome in order, dead letters by reason, the sum 
 Deno.test("hasOutcomes: only heartbeats with outcome fields", () => {
   assert.equal(hasOutcomes({ consumed: 5, stored: 5 }), false);
   assert.equal(hasOutcomes({ consumed: 5, outcome_stored: 5 }), true);
+});
+
+Deno.test("isOutcomeField: the fields the outcome table shows", () => {
+  assert.deepEqual(
+    ["consumed", "outcome_stored", "dead_lettered_late", "dead_letters", "seq_gap", "stored"].filter(isOutcomeField),
+    ["outcome_stored", "dead_lettered_late", "seq_gap"],
+  );
 });
