@@ -4,7 +4,15 @@
  * two instances sharing the partitions.
  */
 import assert from "node:assert/strict";
-import { COLLECTIONS, createKafka, createLogger, ensureTopics, sensorId, type SensorReading } from "@iot/shared";
+import {
+  COLLECTIONS,
+  createKafka,
+  createLogger,
+  ensureTopics,
+  readingId,
+  sensorId,
+  type SensorReading,
+} from "@iot/shared";
 import { type ProcessorHandle, startProcessor, type StartProcessorOptions } from "../../processor/mod.ts";
 import { uniqueName, useKafka, useMongo, waitFor } from "../../dev/testing.ts";
 import { expectedWindows, reading, readTopic, send, snapshot, T0 } from "./fixtures.ts";
@@ -114,7 +122,7 @@ Deno.test(
       const lateDoc = dead.find((d) => d.reason === "late")!;
       assert.equal(lateDoc.origin.topic, t.readings);
       assert.match(lateDoc.detail, /watermark/);
-      assert.ok(await raw.findOne({ _id: `${sensors[0]}:50` as never }), "a late reading is still stored raw");
+      assert.ok(await raw.findOne({ _id: readingId(late) as never }), "a late reading is still stored raw");
 
       const dlq = await readTopic(kafka, t.deadLetters, 4);
       assert.equal(dlq.length, 4);
