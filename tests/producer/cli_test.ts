@@ -22,6 +22,24 @@ function cli(args: string[], env: Record<string, string> = {}) {
   });
 }
 
+/** Collects a child's stdout lines as they come. */
+function collectLines(stream: ReadableStream<Uint8Array>): { lines: string[]; done: Promise<void> } {
+  const lines: string[] = [];
+  const done = (async () => {
+    const decoder = new TextDecoder();
+    let buf = "";
+    for await (const chunk of stream) {
+      buf += decoder.decode(chunk, { stream: true });
+      let i;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        lines.push(buf.slice(0, i));
+        buf = buf.slice(i + 1);
+      }
+    }
+  })();
+  return { lines, done };
+}
+
 Deno.test("invalid flags exit 2 with one line on stderr", opts, async () => {
   const cases: [string[], RegExp][] = [
     [["--rate", "-1"], /^error: Flag --rate must be at least 0/],
@@ -65,19 +83,7 @@ Deno.test(
       "--stats-interval",
       "1",
     ]).spawn();
-    const lines: string[] = [];
-    const reading = (async () => {
-      const decoder = new TextDecoder();
-      let buf = "";
-      for await (const chunk of child.stdout) {
-        buf += decoder.decode(chunk, { stream: true });
-        let i;
-        while ((i = buf.indexOf("\n")) >= 0) {
-          lines.push(buf.slice(0, i));
-          buf = buf.slice(i + 1);
-        }
-      }
-    })();
+    const { lines, done: reading } = collectLines(child.stdout);
     const stderr = new Response(child.stderr).text();
     try {
       await waitFor(() => lines.some((l) => JSON.parse(l).total > 3000), { timeoutMs: 60_000, what: "a stats line" });
@@ -115,24 +121,6 @@ Deno.test("an unreachable broker: a clear error and exit 1 within --connect-time
   assert.equal(out.code, 1, stderr);
   assert.match(stderr, /Cannot reach Kafka at 127\.0\.0\.1:\d+ within 2 s/);
 });
-
-/** Collects a child's stdout lines as they come. */
-function collectLines(stream: ReadableStream<Uint8Array>): { lines: string[]; done: Promise<void> } {
-  const lines: string[] = [];
-  const done = (async () => {
-    const decoder = new TextDecoder();
-    let buf = "";
-    for await (const chunk of stream) {
-      buf += decoder.decode(chunk, { stream: true });
-      let i;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        lines.push(buf.slice(0, i));
-        buf = buf.slice(i + 1);
-      }
-    }
-  })();
-  return { lines, done };
-}
 
 /** Resolves with the child's status, or rejects after `ms` (and kills it). */
 async function exitWithin(child: Deno.ChildProcess, ms: number, what: string): Promise<Deno.CommandStatus> {
