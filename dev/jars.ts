@@ -6,10 +6,10 @@ import { ServiceStartError } from "@iot/shared";
 import { cacheDir, devFile, exists } from "./paths.ts";
 
 /** Versions of the local services; the cache is keyed by them. */
-export const VERSIONS = { kafka: "4.1.1", mongo: "1.47.0" } as const;
+export const VERSIONS = { kafka: "4.1.1", mongo: "1.47.0", jmx: "1.0.1" } as const;
 
-/** A set of jars to put on a class path. */
-export type JarSet = "kafka" | "mongo";
+/** A set of jars to put on a class path (`jmx`: the Prometheus JMX exporter java agent). */
+export type JarSet = "kafka" | "mongo" | "jmx";
 
 let compiled: Promise<string> | undefined;
 

@@ -9,7 +9,7 @@
  * about 1 GB. Time retention stays 24 h.
  */
 import { ServiceStartError } from "@iot/shared";
-import { ensureHelperClasses, ensureJars } from "./jars.ts";
+import { ensureHelperClasses, ensureJars, VERSIONS } from "./jars.ts";
 import { freePort, ManagedProcess, waitForPort } from "./process.ts";
 import { exists } from "./paths.ts";
 
@@ -33,6 +33,11 @@ export interface LocalKafkaOptions {
   retentionBytes?: number;
   /** Size of a log segment (`log.segment.bytes`); default `IOT_KAFKA_SEGMENT_BYTES`, else 64 MiB. */
   segmentBytes?: number;
+  /**
+   * Serve the broker's JMX metrics for Prometheus on this port of 127.0.0.1, through the JMX exporter java agent
+   * with the rules of `monitoring/jmx/kafka.yml` (absent: no agent).
+   */
+  metricsPort?: number;
 }
 
 /** Default bytes kept per partition of the local broker. */
@@ -148,6 +153,7 @@ export class LocalKafka {
     await Deno.writeTextFile(props, this.#properties());
     await Deno.writeTextFile(log4j, LOG4J);
     const jvm = [`-Dlog4j2.configurationFile=${log4j}`, "-Djava.awt.headless=true"];
+    const agent = this.options.metricsPort ? [await this.#metricsAgent(this.options.metricsPort)] : [];
     if (!(await exists(`${this.dataDir}/logs/meta.properties`))) {
       const id = await javaOutput(["-cp", cp, ...jvm, "kafka.tools.StorageTool", "random-uuid"]);
       await javaOutput(["-cp", cp, ...jvm, "kafka.tools.StorageTool", "format", "--standalone", "-t", id, "-c", props]);
@@ -162,6 +168,7 @@ export class LocalKafka {
         "-XX:+UseG1GC",
         "-XX:MaxGCPauseMillis=20",
         ...jvm,
+        ...agent,
         "-cp",
         cp,
         "ParentWatch",
@@ -182,6 +189,13 @@ export class LocalKafka {
         `Kafka did not accept connections on ${this.brokers} within ${timeout / 1000} s. Last output:\n${tail}`,
       );
     }
+  }
+
+  /** The `-javaagent` option of the JMX exporter serving `/metrics` on `port`. */
+  async #metricsAgent(port: number): Promise<string> {
+    const jar = `${await ensureJars("jmx")}/jmx_prometheus_javaagent-${VERSIONS.jmx}.jar`;
+    const rules = new URL("../monitoring/jmx/kafka.yml", import.meta.url).pathname;
+    return `-javaagent:${jar}=127.0.0.1:${port}:${rules}`;
   }
 
   /**

@@ -11,6 +11,8 @@ import { LocalMongo, standInBounds } from "./mongo.ts";
 export interface StartServicesOptions {
   kafkaPort?: number;
   mongoPort?: number;
+  /** Port of the local broker's JMX exporter `/metrics` (absent: no exporter). */
+  kafkaMetricsPort?: number;
   /** Kafka data directory kept between runs. */
   dataDir?: string;
   /** Progress messages. */
@@ -75,6 +77,7 @@ export async function startServices(options: StartServicesOptions = {}): Promise
       port: options.kafkaPort,
       dataDir: options.dataDir,
       heap: "1g",
+      metricsPort: options.kafkaMetricsPort,
       onLine: options.onLine && ((l) => options.onLine!("kafka", l)),
     });
     log(`Starting Kafka ${"4.1.1"} on 127.0.0.1:${kafka.port} ...`);

@@ -7,9 +7,12 @@
  * then is killed and the exit code is 1. A second Ctrl-C kills everything at
  * once (exit code 1). A program that dies is reported with its log tail; exit
  * code 1. The in-memory MongoDB stand-in gets the same bounds as under
- * `deno task services` (see `standInBounds` in `dev/mongo.ts`).
+ * `deno task services` (see `standInBounds` in `dev/mongo.ts`). With
+ * `--prometheus` it also serves the producer's `/metrics`, runs Kafka's JMX
+ * exporter agent and a local Prometheus scraping them all (`dev/prometheus.ts`).
  */
 import { parseFlags, runMain, usage } from "@iot/shared";
+import { LocalPrometheus, pipelineJobs, RULES_FILE } from "./prometheus.ts";
 import { startServices } from "./stack.ts";
 import { listenForStop } from "./stop_signals.ts";
 import { Supervisor } from "./supervisor.ts";
@@ -30,6 +33,24 @@ const FLAGS = {
   },
   "kafka-port": { type: "number", default: 9092, min: 1, max: 65535, integer: true, help: "Local Kafka port" },
   "mongo-port": { type: "number", default: 27017, min: 1, max: 65535, integer: true, help: "Local MongoDB port" },
+  prometheus: { type: "boolean", default: false, help: "Also run Prometheus scraping every program and Kafka" },
+  "prometheus-port": { type: "number", default: 9090, min: 1, max: 65535, integer: true, help: "Prometheus UI port" },
+  "kafka-metrics-port": {
+    type: "number",
+    default: 9404,
+    min: 1,
+    max: 65535,
+    integer: true,
+    help: "Local Kafka's JMX exporter port (with --prometheus)",
+  },
+  "scrape-interval": {
+    type: "number",
+    default: 5,
+    min: 1,
+    max: 60,
+    integer: true,
+    help: "Prometheus scrape interval (s)",
+  },
   "ready-timeout": { type: "number", default: 120, min: 5, help: "Seconds each program may take to become ready" },
   "stop-timeout": {
     type: "number",
@@ -63,6 +84,7 @@ runMain(async () => {
   const services = await startServices({
     kafkaPort: flags["kafka-port"],
     mongoPort: flags["mongo-port"],
+    kafkaMetricsPort: flags.prometheus ? flags["kafka-metrics-port"] : undefined,
     log: (m) => sup.say(m),
     onLine: (svc, line) => sup.options.write(sup.prefix(svc) + line),
   });
@@ -72,6 +94,9 @@ runMain(async () => {
     MONGO_URL: services.mongoUrl,
   };
   const webUrl = `http://127.0.0.1:${flags["web-port"]}`;
+  // With --prometheus the producer serves /metrics on the port after the processors'.
+  const producerPort = flags.prometheus ? flags["metrics-port"] + flags.processors : undefined;
+  let prometheus: LocalPrometheus | undefined;
   let code = 0;
   try {
     const startAll = async () => {
@@ -95,8 +120,26 @@ runMain(async () => {
           name: "producer",
           script: "producer/main.ts",
           args: ["--rate", String(flags.rate), "--sensors", String(flags.sensors)],
-          env: base,
+          env: producerPort ? { ...base, PRODUCER_METRICS_PORT: String(producerPort) } : base,
+          healthUrl: producerPort ? `http://127.0.0.1:${producerPort}/healthz` : undefined,
         }, timeout);
+      }
+      if (flags.prometheus) {
+        const jobs = pipelineJobs({
+          processors: Array.from({ length: flags.processors }, (_, i) => flags["metrics-port"] + i),
+          web: flags["web-port"],
+          producer: producerPort,
+          kafka: services.kafka ? flags["kafka-metrics-port"] : undefined,
+        });
+        prometheus = new LocalPrometheus({
+          port: flags["prometheus-port"],
+          jobs,
+          intervalSeconds: flags["scrape-interval"],
+          ruleFiles: [RULES_FILE],
+          onLine: (line) => sup.options.write(sup.prefix("prometheus") + line),
+        });
+        sup.say(`Starting Prometheus on ${prometheus.url} (jobs: ${jobs.map((j) => j.job).join(", ")}) ...`);
+        await prometheus.start();
       }
     };
     const first = await Promise.race([
@@ -113,6 +156,7 @@ runMain(async () => {
       sup.say("");
       sup.say(`Dashboard:  ${webUrl}`);
       sup.say(`Kafka:      ${services.kafkaBrokers}    MongoDB: ${services.mongoUrl}`);
+      if (prometheus) sup.say(`Prometheus: ${prometheus.url}`);
       sup.say(
         flags.producer
           ? `Producer:   ${flags.rate} msg/s from ${flags.sensors} sensors`
@@ -120,7 +164,7 @@ runMain(async () => {
       );
       sup.say("Press Ctrl-C to stop everything.");
       sup.say("");
-      const reason = await Promise.race([signal, sup.failed, services.failed]);
+      const reason = await Promise.race([signal, sup.failed, services.failed, prometheus?.failed ?? signal]);
       if (!reason.startsWith("SIG")) {
         sup.say(reason);
         code = 1;
@@ -135,13 +179,14 @@ runMain(async () => {
     signals.again.then(async (sig) => {
       atOnce = true;
       sup.say(`${sig} again: killing everything now`);
-      await Promise.all([sup.killAll(), services.kill()]);
+      await Promise.all([sup.killAll(), services.kill(), prometheus?.kill()]);
     });
     const deadline = Date.now() + flags["stop-timeout"] * 1000;
     const processors = flags.processors > 1
       ? Array.from({ length: flags.processors }, (_, i) => `processor${i + 1}`)
       : ["processor"];
     const killed = await sup.stopAll(["producer", ...processors, "web"], deadline - Date.now() - SERVICES_STOP_MS);
+    if (prometheus && (await prometheus.dispose(5000))) killed.push("prometheus");
     sup.say("stopping services ...");
     if (await services.stop(Math.max(SERVICES_STOP_MS, deadline - Date.now()))) killed.push("services");
     if (killed.length && !atOnce) {

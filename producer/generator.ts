@@ -86,6 +86,8 @@ interface SensorState {
   tail: string;
   decimals: number;
   seq: number;
+  /** Measurement time of the sensor's last reading, epoch ms: the next is later. */
+  lastAt: number;
   /** Mean-reverting level inside the normal band. */
   level: number;
   /** Flat value of a stuck sensor. */
@@ -185,6 +187,7 @@ export class FleetGenerator {
       tail: `"unit":${JSON.stringify(profile.unit)},"sensor_model":${JSON.stringify(profile.model)},"battery_level":`,
       decimals: width < 2 ? 3 : 2,
       seq: 0,
+      lastAt: Number.NEGATIVE_INFINITY,
       level: center + this.#rng.uniform(-0.25, 0.25) * width,
       stuckValue: round(center + this.#rng.uniform(-0.3, 0.3) * width, 2),
       drift: 0,
@@ -199,7 +202,12 @@ export class FleetGenerator {
     return period % 2 === 0;
   }
 
-  /** The next record at wall-clock time `now` (epoch ms). */
+  /**
+   * The next record, measured at `now` (epoch ms). A sensor's readings get
+   * strictly increasing event times: a reading due at or before its sensor's
+   * previous one is measured 1 ms after it (late and out-of-order scenarios
+   * then shift the event time back on purpose).
+   */
   next(now: number): GeneratedRecord {
     this.#startTime ??= now;
     if (this.#pendingDuplicate) {
@@ -220,9 +228,13 @@ export class FleetGenerator {
     return record;
   }
 
-  /** Fills `out` with `count` records at time `now` (a batch shares its clock reading). */
-  fill(out: GeneratedRecord[], count: number, now: number): GeneratedRecord[] {
-    for (let i = 0; i < count; i++) out.push(this.next(now));
+  /**
+   * Fills `out` with `count` records measured at `at`: one time for all, or
+   * the scheduled time of each (`at(i)` for the i-th record of the call).
+   */
+  fill(out: GeneratedRecord[], count: number, at: number | ((i: number) => number)): GeneratedRecord[] {
+    if (typeof at === "number") { for (let i = 0; i < count; i++) out.push(this.next(at)); }
+    else for (let i = 0; i < count; i++) out.push(this.next(at(i)));
     return out;
   }
 
@@ -257,7 +269,9 @@ export class FleetGenerator {
     value = clamp(round(value, state.decimals), range.min, range.max);
     if (value < range.normalMin || value > range.normalMax) status = "anomaly";
 
-    let eventTime = now;
+    const measuredAt = Math.max(Math.floor(now), state.lastAt + 1);
+    state.lastAt = measuredAt;
+    let eventTime = measuredAt;
     if (rng.chance(this.scenarios.late)) eventTime -= rng.uniform(60_000, 300_000);
     else if (rng.chance(this.scenarios.outOfOrder)) eventTime -= rng.uniform(1_000, 5_000);
     state.battery = Math.max(5, state.battery - 0.001);

@@ -149,10 +149,11 @@ Deno.test("dropout sensors are silent every other period while the others keep s
 Deno.test("out-of-order and late events carry past event times; seq still increases", () => {
   const gen = new FleetGenerator({ sensors: 5, seed: 13, scenarios: { outOfOrder: 0.1, late: 0.05 } });
   let ooo = 0, late = 0;
-  for (const r of generate(gen, 20_000, T0, 0)) {
+  // One reading per ms: each sensor's readings are measured at their scheduled times.
+  for (const [i, r] of generate(gen, 20_000, T0, 1).entries()) {
     const d = decodeReading(bytes(r.value));
     assert.ok(d.ok);
-    const behind = T0 - d.eventTime;
+    const behind = T0 + i - d.eventTime;
     if (behind >= 60_000) {
       assert.ok(behind <= 300_000);
       late++;
@@ -225,4 +226,29 @@ Deno.test("Random is uniform enough and seeded", () => {
   assert.ok(Math.abs(sum / 100_000) < 0.02 && Math.abs(sq / 100_000 - 1) < 0.03);
   assert.equal(new Random(7).uint32(), new Random(7).uint32());
   assert.notEqual(new Random(7).uint32(), new Random(8).uint32());
+});
+
+Deno.test("each sensor's event times strictly increase, even for a burst generated at one instant", () => {
+  const gen = new FleetGenerator({ sensors: 7, seed: 21 });
+  const burst = gen.fill([], 7_000, T0);
+  const scheduled = gen.fill([], 7_000, (i) => T0 + 1000 + i * 0.25);
+  const last = new Map<string, number>();
+  const instants = new Set<number>();
+  for (const r of [...burst, ...scheduled]) {
+    const d = decodeReading(bytes(r.value));
+    assert.ok(d.ok);
+    const t = d.eventTime;
+    assert.ok(t > (last.get(r.key) ?? -Infinity), `${r.key}: ${t} after ${last.get(r.key)}`);
+    last.set(r.key, t);
+    instants.add(t);
+  }
+  assert.ok(instants.size >= 2000, `a burst is spread over ${instants.size} instants, not one`);
+  // Scheduled times are kept where they leave room (4 readings per ms for 7 sensors: no sensor twice per ms).
+  const gen2 = new FleetGenerator({ sensors: 7, seed: 21 });
+  const kept = gen2.fill([], 700, (i) => T0 + i * 0.25);
+  kept.forEach((r, i) => {
+    const d = decodeReading(bytes(r.value));
+    assert.ok(d.ok);
+    assert.equal(d.eventTime, Math.floor(T0 + i * 0.25), `record ${i} keeps its scheduled time`);
+  });
 });

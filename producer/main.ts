@@ -1,13 +1,26 @@
 /**
  * `deno task producer [flags]`: the sensor fleet simulator. Prints statistics
- * every `--stats-interval` seconds and at exit; SIGINT/SIGTERM stop, flush and
- * exit 0, or 1 if any record failed definitively.
+ * every `--stats-interval` seconds and at exit. SIGINT/SIGTERM stop
+ * generating and flush within `--flush-timeout`, then exit 0, or 1 if any
+ * record was not acknowledged (failed, refused as too large, or abandoned at
+ * the deadline); a second SIGINT exits at once with 130.
  */
 import { createLogger, EnvReader, LOG_LEVELS, runMain, stopWithParent } from "@iot/shared";
 import { parseProducerArgs } from "./options.ts";
-import { runProducer } from "./producer.ts";
+import { startProducer } from "./producer.ts";
 import { formatStats, type StatsSnapshot } from "./stats.ts";
 import { httpMain, splitSource } from "./http/mod.ts";
+
+const encoder = new TextEncoder();
+
+/** Writes a log line to stderr and, with `--log-file`, appends it to that file. */
+function logWriter(file: Deno.FsFile | undefined): (line: string) => void {
+  return (line) => {
+    const bytes = encoder.encode(line + "\n");
+    Deno.stderr.writeSync(bytes);
+    file?.writeSync(bytes);
+  };
+}
 
 /** Runs the CLI with `args`; returns the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -21,15 +34,30 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const env = new EnvReader(Deno.env.toObject());
+  const logFile = cli.logFile === undefined
+    ? undefined
+    : await Deno.open(cli.logFile, { append: true, create: true, write: true });
   const logger = createLogger({
     name: "producer",
     level: env.oneOf("LOG_LEVEL", LOG_LEVELS),
     format: env.oneOf("LOG_FORMAT", ["pretty", "json"] as const),
+    write: logWriter(logFile),
   });
   const controller = new AbortController();
+  let current = () => ({ total: 0, sent: 0, errors: 0 });
   const onSignal = () => {
-    if (!controller.signal.aborted) logger.info("Stopping: flushing in-flight records");
-    controller.abort();
+    if (!controller.signal.aborted) {
+      logger.info("Stopping: flushing in-flight records", { deadline_s: cli.options.flushTimeoutMs! / 1000 });
+      controller.abort();
+      return;
+    }
+    const c = current();
+    logger.error("Second signal: exiting at once", {
+      acknowledged: c.total,
+      failed: c.errors,
+      abandoned: c.sent - c.total - c.errors,
+    });
+    Deno.exit(130);
   };
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
@@ -39,9 +67,17 @@ export async function main(argv: readonly string[]): Promise<number> {
     console.log(cli.json ? JSON.stringify(s) : formatStats(s));
   };
   try {
-    const result = await runProducer({ ...cli.options, logger, signal: controller.signal, onStats: print });
+    const handle = startProducer({ ...cli.options, logger, signal: controller.signal, onStats: print });
+    current = handle.current;
+    const result = await handle.done;
     if (result.failed > 0) {
-      logger.error("Some records were not acknowledged", { failed: result.failed, seed: result.seed });
+      logger.error("Some records were not acknowledged", {
+        failed: result.failed,
+        refused_too_large: result.refused,
+        abandoned: result.abandoned,
+        acknowledged: result.acknowledged,
+        seed: result.seed,
+      });
       return 1;
     }
     return 0;
@@ -54,6 +90,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   } finally {
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
+    logFile?.close();
   }
 }
 

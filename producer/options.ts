@@ -13,9 +13,17 @@ export interface ProducerCli {
   help: boolean;
   /** Usage text. */
   text: string;
+  /** Also append log lines to this file. */
+  logFile?: string;
 }
 
-const SUMMARY = "Simulates a fleet of IoT sensors and publishes their readings to Kafka at a target rate.";
+const SUMMARY = `Simulates a fleet of IoT sensors and publishes their readings to Kafka at a target rate.
+
+Event times: each reading carries its scheduled measurement time (start + i / rate); after a stall
+the backlog keeps the schedule's times (nothing is dropped). At --rate 0 readings carry the time they
+are generated at. Either way a sensor's event times strictly increase (1 ms apart at least).
+Stop: SIGINT/SIGTERM stop generating and flush within --flush-timeout; the exit code is 1 if any
+record was not acknowledged. A second SIGINT exits at once (code 130).`;
 
 function probability(help: string): { type: "number"; default: number; min: number; max: number; help: string } {
   return { type: "number", default: 0, min: 0, max: 1, help };
@@ -36,6 +44,7 @@ export function producerFlagSpecs(env: EnvReader) {
       help: "Simulated sensors",
     },
     brokers: { type: "string", default: env.string("KAFKA_BROKERS"), help: "Kafka bootstrap servers host:port,…" },
+    servers: { type: "string", help: "Alias of --brokers (the reference producer's name)" },
     topic: { type: "string", default: env.string("KAFKA_TOPIC"), help: "Topic of readings" },
     partitions: {
       type: "number",
@@ -62,7 +71,26 @@ export function producerFlagSpecs(env: EnvReader) {
     "batch-size": { type: "number", default: 2000, min: 1, max: 100_000, integer: true, help: "Records per send" },
     "max-in-flight": { type: "number", default: 4, min: 1, max: 64, integer: true, help: "Sends in flight" },
     "linger-ms": { type: "number", default: 5, min: 0, max: 10_000, help: "Least wait between batches" },
-    retries: { type: "number", default: 10, min: 0, max: 1000, integer: true, help: "Retries of a failed send" },
+    retries: {
+      type: "number",
+      min: 0,
+      max: 1_000_000,
+      integer: true,
+      help: "Retries of a failed batch (default: kafkajs 10; native none, --delivery-timeout bounds it)",
+    },
+    "delivery-timeout": {
+      type: "number",
+      default: 120,
+      min: 0.1,
+      help: "Seconds before an unacknowledged batch fails (native client, like delivery.timeout.ms)",
+    },
+    "buffer-records": {
+      type: "number",
+      default: 100_000,
+      min: 1,
+      integer: true,
+      help: "Unacknowledged records at most (a leaderless partition buffers up to this)",
+    },
     "stats-interval": { type: "number", default: 10, min: 0, help: "Seconds between stats, 0 = final only" },
     json: { type: "boolean", default: false, help: "Stats as one JSON object per line on stdout" },
     quiet: { type: "boolean", default: false, help: "Only the final stats" },
@@ -75,7 +103,13 @@ export function producerFlagSpecs(env: EnvReader) {
       help: "Port of /metrics and /healthz, 0 = off",
     },
     "connect-timeout": { type: "number", default: 30, min: 0.1, help: "Seconds to reach Kafka before giving up" },
-    "flush-timeout": { type: "number", default: 30, min: 0, help: "Seconds to flush on stop" },
+    "flush-timeout": {
+      type: "number",
+      default: env.number("PRODUCER_FLUSH_TIMEOUT_S"),
+      min: 0,
+      help: "Seconds to flush on stop",
+    },
+    "log-file": { type: "string", help: "Also append the log lines to this file" },
   } satisfies Record<string, FlagSpec>;
 }
 
@@ -88,7 +122,10 @@ export function parseProducerArgs(
   const specs = producerFlagSpecs(env);
   const text = usage("deno task producer", SUMMARY, specs);
   const f = parseFlags(args, specs);
-  const brokers = parseBrokers(f.brokers, "--brokers");
+  if (f.servers !== undefined && args.some((a) => a === "--brokers" || a.startsWith("--brokers="))) {
+    throw new UsageError("Give --brokers or --servers, not both");
+  }
+  const brokers = f.servers !== undefined ? parseBrokers(f.servers, "--servers") : parseBrokers(f.brokers, "--brokers");
   if (f.topic.trim() === "") throw new UsageError("Flag --topic must not be empty");
   const acks = f.acks as Acks;
   if (f.idempotent === true && acks !== "all") throw new UsageError("Flag --idempotent needs --acks all");
@@ -97,6 +134,7 @@ export function parseProducerArgs(
     quiet: f.quiet,
     help: f.help,
     text,
+    logFile: f["log-file"],
     options: {
       brokers,
       topic: f.topic,
@@ -125,6 +163,8 @@ export function parseProducerArgs(
       maxInFlight: f["max-in-flight"],
       lingerMs: f["linger-ms"],
       retries: f.retries,
+      deliveryTimeoutMs: f["delivery-timeout"] * 1000,
+      bufferRecords: f["buffer-records"],
       statsIntervalS: f.quiet ? 0 : f["stats-interval"],
       metricsPort: f["metrics-port"] || undefined,
       connectTimeoutMs: f["connect-timeout"] * 1000,

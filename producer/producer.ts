@@ -1,23 +1,22 @@
 /**
- * The producer runtime: connects, creates the topic if missing, generates the
- * fleet's records on an open-loop schedule, sends them in batches with several
- * requests in flight, keeps statistics, and flushes on stop.
+ * The producer runtime: connects (`connect.ts`), generates the fleet's
+ * records on an open-loop schedule, sends them in batches with several
+ * requests in flight through a client adapter (`record_sender.ts`), keeps
+ * statistics and metrics, and flushes on stop.
  */
-import { CompressionTypes, type Kafka, type Message, Partitioners } from "kafkajs";
-import {
-  createKafka,
-  createLogger,
-  ensureTopics,
-  type Logger,
-  PROMETHEUS_CONTENT_TYPE,
-  Registry,
-  TOPICS,
-} from "@iot/shared";
+import type { Kafka } from "kafkajs";
+import { createKafka, createLogger, type Logger, TOPICS } from "@iot/shared";
+import { connectSender, ProducerConnectError } from "./connect.ts";
+import { Delivery } from "./delivery.ts";
 import { FleetGenerator, type GeneratedRecord, type ScenarioOptions } from "./generator.ts";
-import { NativeProducer, type SendOutcome } from "./native_client.ts";
+import { KAFKAJS_RETRIES, kafkajsSender, kafkaLogger } from "./kafkajs_sender.ts";
+import { ProducerMetrics, serveProducerMetrics } from "./metrics.ts";
 import { randomSeed } from "./random.ts";
 import { RateController } from "./rate.ts";
-import { emptyTally, ProducerStats, type StatsSnapshot } from "./stats.ts";
+import { nativeSender, type RecordSender, type SenderOptions } from "./record_sender.ts";
+import { ProducerStats, type StatsSnapshot } from "./stats.ts";
+
+export { ProducerConnectError };
 
 /** Acknowledgement level: all in-sync replicas, the leader only, or none. */
 export type Acks = "all" | "1" | "0";
@@ -64,8 +63,18 @@ export interface ProducerOptions {
   maxInFlight?: number;
   /** Least wait between batches when nothing is due, in ms (default 5). */
   lingerMs?: number;
-  /** Client retries of a failed send before it fails definitively (default 10). */
+  /**
+   * Retries of a failed batch before it fails definitively (kafkajs: default 10;
+   * native: no count by default, the delivery timeout bounds them).
+   */
   retries?: number;
+  /** Native client: time from a send to its definitive outcome, like `delivery.timeout.ms` (default 120 000 ms). */
+  deliveryTimeoutMs?: number;
+  /**
+   * Unacknowledged records at most (default 100 000): a partition without a
+   * leader buffers up to this while the others keep flowing; then generating waits.
+   */
+  bufferRecords?: number;
   /** Interval of statistics reports in seconds (default 10; 0 = only the final one). */
   statsIntervalS?: number;
   /** Receives every statistics report, the final one included. */
@@ -91,6 +100,10 @@ export interface ProducerResult {
   acknowledged: number;
   /** Records that failed definitively, or were still unacknowledged when the flush deadline passed. */
   failed: number;
+  /** Of `failed`: records refused for their size (above the topic's `max.message.bytes`). */
+  refused: number;
+  /** Of `failed`: records still unacknowledged when the flush deadline passed. */
+  abandoned: number;
   /** The generator seed, to reproduce the run. */
   seed: number;
   /** Per-sensor next sequence number, i.e. readings generated per sensor. */
@@ -111,20 +124,24 @@ export interface ProducerHandle {
   readonly metricsPort: number | undefined;
 }
 
-/** The broker could not be reached, or the topic not created, within the connect deadline. */
-export class ProducerConnectError extends Error {
-  override name = "ProducerConnectError";
-}
+const ACKS: Record<Acks, -1 | 0 | 1> = { all: -1, "1": 1, "0": 0 };
 
-const ACKS: Record<Acks, number> = { all: -1, "1": 1, "0": 0 };
-
-/** Sends a batch of records and reports how many were acknowledged. */
-interface RecordSender {
-  send(records: GeneratedRecord[]): Promise<SendOutcome>;
-  close(): Promise<void>;
-}
-
-/** Starts a producer and returns a handle to watch and stop it. */
+/**
+ * Starts a producer and returns a handle to watch and stop it: it connects
+ * (creating the topic if missing), then generates the fleet's readings on the
+ * rate schedule until the duration or count is reached or `stop()` is called,
+ * and flushes within `flushTimeoutMs`.
+ *
+ * @example
+ * ```ts
+ * import { startProducer } from "@iot/producer";
+ * const handle = startProducer({ brokers: ["127.0.0.1:9092"], rate: 1000, sensors: 100 });
+ * await handle.ready; // the broker is reached and the topic exists
+ * setTimeout(() => handle.stop(), 10_000);
+ * const { acknowledged, failed } = await handle.done;
+ * console.log(`${acknowledged} acknowledged, ${failed} failed`);
+ * ```
+ */
 export function startProducer(options: ProducerOptions): ProducerHandle {
   const run = new ProducerRun(options);
   const done = run.run();
@@ -151,7 +168,16 @@ class ProducerRun {
   readonly o: Required<
     Omit<
       ProducerOptions,
-      "durationS" | "count" | "seed" | "onStats" | "metricsPort" | "logger" | "signal" | "idempotent"
+      | "durationS"
+      | "count"
+      | "seed"
+      | "onStats"
+      | "metricsPort"
+      | "logger"
+      | "signal"
+      | "idempotent"
+      | "retries"
+      | "bufferRecords"
     >
   >;
   readonly log: Logger;
@@ -164,26 +190,17 @@ class ProducerRun {
   metricsPort: number | undefined;
   #resolveReady!: () => void;
   #rejectReady!: (e: unknown) => void;
+  readonly retries: number | undefined;
+  readonly bufferRecords: number;
   #stopRequested = false;
   #wake: (() => void) | undefined;
-  #inFlight = new Set<Promise<void>>();
-  #inFlightRecords = 0;
+  #stopped: Promise<void>;
+  #onStop!: () => void;
+  #delivery: Delivery | undefined;
   #rate: RateController | undefined;
   #healthy = false;
   #connected = false;
-  #registry = new Registry();
-  #metrics = {
-    acked: this.#registry.counter("producer_messages_acked_total", "Records acknowledged by the broker"),
-    sent: this.#registry.counter("producer_messages_sent_total", "Records handed to the Kafka client"),
-    failed: this.#registry.counter("producer_messages_failed_total", "Records that failed definitively"),
-    inFlight: this.#registry.gauge("producer_in_flight_messages", "Records sent and not yet acknowledged"),
-    lag: this.#registry.gauge("producer_schedule_lag_seconds", "How far sending trails the target rate schedule"),
-    target: this.#registry.gauge("producer_target_rate", "Target messages per second (0 = as fast as possible)"),
-    latency: this.#registry.histogram(
-      "producer_batch_latency_seconds",
-      "Time from enqueue to acknowledgement of a batch",
-    ),
-  };
+  #metrics = new ProducerMetrics();
 
   constructor(readonly options: ProducerOptions) {
     this.o = {
@@ -199,7 +216,7 @@ class ProducerRun {
       batchSize: options.batchSize ?? 2000,
       maxInFlight: options.maxInFlight ?? 4,
       lingerMs: options.lingerMs ?? 5,
-      retries: options.retries ?? 10,
+      deliveryTimeoutMs: options.deliveryTimeoutMs ?? 120_000,
       statsIntervalS: options.statsIntervalS ?? 10,
       connectTimeoutMs: options.connectTimeoutMs ?? 30_000,
       flushTimeoutMs: options.flushTimeoutMs ?? 30_000,
@@ -216,6 +233,9 @@ class ProducerRun {
     // kafkajs' idempotent producer fails concurrent sends with OUT_OF_ORDER_SEQUENCE_NUMBER
     // when one of them is retried (e.g. after a broker restart): one send at a time.
     this.sendsInFlight = this.o.client === "kafkajs" && this.idempotent ? 1 : this.o.maxInFlight;
+    this.retries = options.retries ?? (this.o.client === "kafkajs" ? KAFKAJS_RETRIES : undefined);
+    this.bufferRecords = Math.max(options.bufferRecords ?? 100_000, this.sendsInFlight * this.o.batchSize);
+    this.#stopped = new Promise((r) => this.#onStop = r);
     this.log = options.logger ?? createLogger({ name: "producer" });
     this.seed = options.seed ?? randomSeed();
     this.stats = new ProducerStats(this.o.rate, performance.now());
@@ -230,6 +250,7 @@ class ProducerRun {
 
   requestStop(): void {
     this.#stopRequested = true;
+    this.#onStop();
     this.#wake?.();
   }
 
@@ -248,7 +269,7 @@ class ProducerRun {
         role: "producer",
         logger: kafkaLogger(this.log, () => !this.#connected),
         // kafkajs gives up on a broker after its client-level retries: make them as patient as the sends'.
-        overrides: { retry: { initialRetryTime: 100, retries: Math.max(8, this.o.retries), maxRetryTime: 5000 } },
+        overrides: { retry: { initialRetryTime: 100, retries: Math.max(8, this.retries ?? 10), maxRetryTime: 5000 } },
       });
       try {
         producer = await this.#connect(kafka);
@@ -260,8 +281,11 @@ class ProducerRun {
       this.#healthy = true;
       this.#resolveReady();
       this.log.info("Producing", {
+        brokers: this.o.brokers.join(","),
         topic: this.o.topic,
         rate: this.o.rate || "max",
+        duration_s: this.options.durationS ?? "until stopped",
+        count: this.options.count ?? "no limit",
         sensors: this.o.sensors,
         seed: this.seed,
         acks: this.o.acks,
@@ -269,7 +293,16 @@ class ProducerRun {
         compression: this.o.compression,
         client: this.o.client,
       });
+      const delivery = this.#delivery = new Delivery({
+        sender: producer,
+        stats: this.stats,
+        metrics: this.#metrics,
+        log: this.log,
+        maxSends: this.sendsInFlight,
+        maxRecords: this.bufferRecords,
+      });
       const start = performance.now();
+      const startEpoch = Date.now();
       this.stats.restart(start);
       this.#rate = new RateController({
         rate: this.o.rate,
@@ -280,8 +313,8 @@ class ProducerRun {
       if (this.o.statsIntervalS > 0) {
         statsTimer = setInterval(() => this.#report(false), this.o.statsIntervalS * 1000);
       }
-      await this.#loop(producer, generator, start);
-      await this.#flush();
+      await this.#loop(delivery, generator, start, startEpoch);
+      await delivery.flush(this.o.flushTimeoutMs);
     } finally {
       if (statsTimer !== undefined) clearInterval(statsTimer);
       this.#healthy = false;
@@ -289,102 +322,52 @@ class ProducerRun {
       await server?.shutdown().catch(() => {});
     }
     const final = this.#report(true);
-    const failed = final.errors + this.#inFlightRecords;
-    return { stats: final, acknowledged: final.total, failed, seed: this.seed, sequences: generator.sequences() };
+    const failed = final.errors + (this.#delivery?.records ?? 0);
+    return {
+      stats: final,
+      acknowledged: final.total,
+      failed,
+      refused: final.refused,
+      abandoned: this.#delivery?.abandoned ?? 0,
+      seed: this.seed,
+      sequences: generator.sequences(),
+    };
   }
 
-  async #connect(kafka: Kafka): Promise<RecordSender> {
-    const admin = kafka.admin();
-    let sender: RecordSender | undefined;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        reject(
-          new ProducerConnectError(
-            `Cannot reach Kafka at ${this.o.brokers.join(",")} within ${this.o.connectTimeoutMs / 1000} s`,
-          ),
-        );
-      }, this.o.connectTimeoutMs);
-    });
-    const slow = setTimeout(() => {
-      this.log.warn("Kafka is not reachable yet; retrying until the connect deadline", {
-        brokers: this.o.brokers.join(","),
-        deadline_s: this.o.connectTimeoutMs / 1000,
-      });
-    }, Math.min(3000, this.o.connectTimeoutMs / 2));
-    const stopped = new Promise<never>((_, reject) => {
-      this.#wake = () => reject(new ProducerConnectError("Stopped before Kafka was reached"));
-    });
-    let abandoned = false;
-    try {
-      await Promise.race([
-        (async () => {
-          await admin.connect();
-          const created = await ensureTopics(admin, [{ topic: this.o.topic, numPartitions: this.o.partitions }]);
-          if (created.length) this.log.info("Created topic", { topic: this.o.topic, partitions: this.o.partitions });
-          const s = this.o.client === "native" ? await this.#nativeSender() : await this.#kafkajsSender(kafka);
-          if (abandoned) await s.close();
-          else sender = s;
-        })(),
-        deadline,
-        stopped,
-      ]);
-      return sender!;
-    } catch (e) {
-      abandoned = true;
-      await sender?.close().catch(() => {});
-      throw e;
-    } finally {
-      this.#wake = undefined;
-      clearTimeout(timer);
-      clearTimeout(slow);
-      await admin.disconnect().catch(() => {});
-    }
-  }
-
-  async #nativeSender(): Promise<RecordSender> {
-    const native = await NativeProducer.connect({
+  #connect(kafka: Kafka): Promise<RecordSender> {
+    const options: SenderOptions = {
       brokers: this.o.brokers,
       clientId: `${this.o.clientId}-producer`,
       topic: this.o.topic,
-      acks: ACKS[this.o.acks] as -1 | 0 | 1,
+      acks: ACKS[this.o.acks],
       idempotent: this.idempotent,
       compression: this.o.compression,
-      retries: this.o.retries,
+      retries: this.retries,
+      deliveryTimeoutMs: this.o.deliveryTimeoutMs,
       maxInFlight: this.o.maxInFlight,
       logger: this.log.child("kafka"),
-    });
-    return {
-      send: (records) => native.send(records, Date.now()),
-      close: () => Promise.resolve(native.close()),
     };
+    return connectSender({
+      kafka,
+      brokers: this.o.brokers,
+      topic: this.o.topic,
+      partitions: this.o.partitions,
+      timeoutMs: this.o.connectTimeoutMs,
+      open: () => this.o.client === "native" ? nativeSender(options) : kafkajsSender(kafka, options),
+      onAbandon: (abandon) => this.#wake = abandon,
+      logger: this.log,
+    }).finally(() => this.#wake = undefined);
   }
 
-  async #kafkajsSender(kafka: Kafka): Promise<RecordSender> {
-    const producer = kafka.producer({
-      idempotent: this.idempotent,
-      allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
-      maxInFlightRequests: this.idempotent ? 1 : undefined,
-      retry: { retries: this.o.retries, initialRetryTime: 100, maxRetryTime: 5000 },
-    });
-    await producer.connect();
-    const acks = ACKS[this.o.acks];
-    const compression = this.o.compression === "gzip" ? CompressionTypes.GZIP : CompressionTypes.None;
-    return {
-      send: (records) => {
-        const messages: Message[] = records.map((r) => ({ key: r.key, value: r.value as string }));
-        return producer.send({ topic: this.o.topic, acks, timeout: 30_000, compression, messages }).then(
-          () => ({ acked: records.length, failed: 0 }),
-          (e) => ({ acked: 0, failed: records.length, error: e as Error }),
-        );
-      },
-      close: () => producer.disconnect(),
-    };
-  }
-
-  async #loop(producer: RecordSender, generator: FleetGenerator, start: number): Promise<void> {
+  /**
+   * Generates and sends until the count or duration is reached or a stop is
+   * requested. Each reading carries its scheduled measurement time (start +
+   * i / rate): a backlog after a stall keeps the schedule's times. At rate 0
+   * there is no schedule: readings carry the time they are generated at.
+   */
+  async #loop(delivery: Delivery, generator: FleetGenerator, start: number, startEpoch: number): Promise<void> {
     const rate = this.#rate!;
+    const inFlight = delivery.inFlight;
     const endAt = this.options.durationS !== undefined && this.options.durationS > 0
       ? start + this.options.durationS * 1000
       : Number.POSITIVE_INFINITY;
@@ -392,8 +375,15 @@ class ProducerRun {
     let generated = 0;
     let behindLoggedAt = Number.NEGATIVE_INFINITY;
     while (!this.#stopRequested && generated < limit) {
-      while (this.#inFlight.size >= this.sendsInFlight) await Promise.race(this.#inFlight);
+      if (inFlight.full()) {
+        // Re-checked at least every 100 ms: a lane may stall meanwhile, and the duration may end.
+        await Promise.race([inFlight.changed(100), this.#stopped]);
+        if (rate.rate === 0 && performance.now() >= endAt) break;
+        continue;
+      }
       let now = performance.now();
+      // At rate 0 everything is always due: only the clock ends the run.
+      if (rate.rate === 0 && now >= endAt) break;
       if (rate.behind(Math.min(now, endAt))) {
         this.stats.onBehind();
         if (now - behindLoggedAt > Math.max(this.o.statsIntervalS, 10) * 1000) {
@@ -402,6 +392,7 @@ class ProducerRun {
         }
       }
       // A duration ends the schedule: what falls due after it is not sent.
+      const first = rate.taken;
       const n = Math.min(rate.take(Math.min(now, endAt)), limit - generated);
       if (n === 0) {
         if (now >= endAt) break;
@@ -409,66 +400,16 @@ class ProducerRun {
         continue;
       }
       const records: GeneratedRecord[] = [];
-      generator.fill(records, n, Date.now());
+      if (rate.rate > 0) {
+        const step = 1000 / rate.rate;
+        generator.fill(records, n, (i) => startEpoch + (first + i) * step);
+      } else generator.fill(records, n, Date.now());
       generated += n;
-      this.#send(producer, records);
+      delivery.send(records);
       now = performance.now();
       this.#metrics.lag.set(rate.lagMs(now) / 1000);
       // At full speed, let timers and I/O run between batches.
-      if (this.#inFlight.size < this.sendsInFlight) await new Promise((r) => setTimeout(r, 0));
-    }
-  }
-
-  #send(producer: RecordSender, records: GeneratedRecord[]): void {
-    const tally = emptyTally();
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i];
-      tally.byType[r.sensorType]++;
-      tally.byStatus[r.status]++;
-      if (r.kind === "duplicate") tally.duplicates++;
-    }
-    tally.count = records.length;
-    const enqueued = performance.now();
-    this.stats.onSent(tally.count);
-    this.#metrics.sent.inc(tally.count);
-    this.#inFlightRecords += tally.count;
-    this.#metrics.inFlight.set(this.#inFlightRecords);
-    const p: Promise<void> = producer.send(records)
-      .catch((e: unknown): SendOutcome => ({ acked: 0, failed: records.length, error: e as Error }))
-      .then((outcome) => {
-        const latency = performance.now() - enqueued;
-        if (outcome.failed === 0) this.stats.onAcked(tally, latency);
-        else {
-          // Partly acknowledged: the distributions count whole batches only.
-          if (outcome.acked > 0) this.stats.onAcked({ ...emptyTally(), count: outcome.acked }, latency);
-          this.stats.onFailed(outcome.failed);
-          this.#metrics.failed.inc(outcome.failed);
-          this.log.error("Send failed definitively", { records: outcome.failed, error: outcome.error });
-        }
-        if (outcome.acked > 0) {
-          this.#metrics.acked.inc(outcome.acked);
-          this.#metrics.latency.observe(latency / 1000);
-        }
-      })
-      .finally(() => {
-        this.#inFlightRecords -= tally.count;
-        this.#metrics.inFlight.set(this.#inFlightRecords);
-        this.#inFlight.delete(p);
-      });
-    this.#inFlight.add(p);
-  }
-
-  async #flush(): Promise<void> {
-    if (this.#inFlight.size === 0) return;
-    this.log.info("Flushing", { in_flight: this.#inFlightRecords });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = await Promise.race([
-      Promise.allSettled([...this.#inFlight]).then(() => false),
-      new Promise<boolean>((r) => timer = setTimeout(() => r(true), this.o.flushTimeoutMs)),
-    ]);
-    clearTimeout(timer);
-    if (timedOut) {
-      this.log.error("Flush deadline passed with records unacknowledged", { in_flight: this.#inFlightRecords });
+      if (!inFlight.full()) await new Promise((r) => setTimeout(r, 0));
     }
   }
 
@@ -490,7 +431,7 @@ class ProducerRun {
   #report(final: boolean): StatsSnapshot {
     const now = performance.now();
     const snap = this.stats.snapshot(now, {
-      inFlight: this.#inFlightRecords,
+      inFlight: this.#delivery?.records ?? 0,
       lagMs: this.#rate?.lagMs(now) ?? 0,
       final,
     });
@@ -506,47 +447,12 @@ class ProducerRun {
     const port = this.options.metricsPort;
     if (port === undefined || port < 0) return undefined;
     this.#metrics.target.set(this.o.rate);
-    const server = Deno.serve({
+    return serveProducerMetrics({
       port,
-      hostname: "0.0.0.0",
-      onListen: (addr) => {
-        this.metricsPort = (addr as Deno.NetAddr).port;
-        this.log.info("Metrics at /metrics", { port: this.metricsPort });
-      },
-    }, (req) => {
-      const path = new URL(req.url).pathname;
-      if (path === "/metrics") {
-        return new Response(this.#registry.render(), { headers: { "content-type": PROMETHEUS_CONTENT_TYPE } });
-      }
-      if (path === "/healthz") {
-        const body = { status: this.#healthy ? "ok" : "starting", acked: this.stats.total, errors: this.stats.errors };
-        return Response.json(body, { status: this.#healthy ? 200 : 503 });
-      }
-      return Response.json({ error: "Not found" }, { status: 404 });
+      metrics: this.#metrics,
+      health: () => ({ healthy: this.#healthy, acked: this.stats.total, errors: this.stats.errors }),
+      onListen: (p) => this.metricsPort = p,
+      logger: this.log,
     });
-    return server;
   }
-}
-
-// kafkajs warns on every idempotent producer with bounded retries. Bounded
-// retries are deliberate here: a send that still fails is counted as failed
-// (and the exit code says so) instead of blocking shutdown forever.
-const RETRY_NOTICE = /Limiting retries for the idempotent producer/;
-
-/**
- * The logger given to kafkajs: drops the retry notice, and while connecting
- * turns kafkajs' per-attempt connection errors (with stacks) into debug lines;
- * the producer reports a failed connect once, clearly.
- */
-function kafkaLogger(logger: Logger, connecting: () => boolean): Logger {
-  const wrap = (inner: Logger): Logger => ({
-    name: inner.name,
-    debug: (m, f) => inner.debug(m, f),
-    info: (m, f) => inner.info(m, f),
-    warn: (m, f) => RETRY_NOTICE.test(m) ? inner.debug(m, f) : inner.warn(m, f),
-    error: (m, f) => connecting() ? inner.debug(m, f) : inner.error(m, f),
-    child: (name) => wrap(inner.child(name)),
-    enabled: (level) => inner.enabled(level),
-  });
-  return wrap(logger);
 }

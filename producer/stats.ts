@@ -15,6 +15,8 @@ export interface StatsSnapshot {
   sent: number;
   /** Records that failed definitively (after the client's retries). */
   errors: number;
+  /** Of `errors`: records refused for their size (above the topic's max.message.bytes). */
+  refused: number;
   /** errors / (total + errors). */
   error_rate: number;
   /** Acknowledged records per second over the last interval. */
@@ -67,6 +69,7 @@ export class ProducerStats {
   #total = 0;
   #sent = 0;
   #errors = 0;
+  #refused = 0;
   #run = new LogHistogram();
   #interval = new LogHistogram();
   #tally = emptyTally();
@@ -115,9 +118,15 @@ export class ProducerStats {
     this.#tally.duplicates += tally.duplicates;
   }
 
-  /** Counts a batch that failed definitively. */
-  onFailed(count: number): void {
+  /** Counts records that failed definitively; `refused` of them for their size. */
+  onFailed(count: number, refused = 0): void {
     this.#errors += count;
+    this.#refused += refused;
+  }
+
+  /** Records refused for their size so far. */
+  get refused(): number {
+    return this.#refused;
   }
 
   /** Notes that the producer trails its schedule. */
@@ -136,6 +145,7 @@ export class ProducerStats {
       total: this.#total,
       sent: this.#sent,
       errors: this.#errors,
+      refused: this.#refused,
       error_rate: done ? round(this.#errors / done, 6) : 0,
       rate_now: round((this.#total - this.#lastTotal) / intervalS, 1),
       rate_avg: round(this.#total / elapsed, 1),
@@ -166,7 +176,7 @@ export class ProducerStats {
 /** Renders a report as a readable block for terminals. */
 export function formatStats(s: StatsSnapshot): string {
   const pct = (n: number) => (s.total ? ((100 * n) / s.total).toFixed(1) : "0.0") + "%";
-  const types = SENSOR_TYPES.map((t) => `${t} ${s.by_type[t]}`).join(", ");
+  const types = SENSOR_TYPES.map((t) => `${t} ${s.by_type[t]} (${pct(s.by_type[t])})`).join(", ");
   const statuses = (["normal", "anomaly", "malformed"] as const)
     .filter((k) => k !== "malformed" || s.by_status.malformed > 0)
     .map((k) => `${k} ${s.by_status[k]} (${pct(s.by_status[k])})`).join(", ");
@@ -175,7 +185,7 @@ export function formatStats(s: StatsSnapshot): string {
     `── ${s.final ? "final stats" : "stats"} at ${s.elapsed_s.toFixed(1)} s ──`,
     `  total ${s.total}  sent ${s.sent}  in flight ${s.in_flight}  errors ${s.errors} (${
       (100 * s.error_rate).toFixed(3)
-    }%)`,
+    }%)${s.refused ? `, ${s.refused} refused as too large` : ""}`,
     `  rate now ${s.rate_now.toFixed(0)} msg/s  avg ${s.rate_avg.toFixed(0)} msg/s  target ${target}${
       s.behind ? `  FALLING BEHIND (lag ${s.lag_ms} ms)` : ""
     }`,

@@ -93,6 +93,12 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
     description: "Port of the producer's /metrics and /healthz (0 = off)",
     used_by: "producer",
   },
+  {
+    name: "PRODUCER_FLUSH_TIMEOUT_S",
+    default: "30",
+    description: "Seconds the producer flushes on stop before it gives up (exit 1 if records were abandoned)",
+    used_by: "producer",
+  },
   { name: "PROCESSOR_GROUP", default: "iot-processor", description: "Kafka consumer group", used_by: "processor" },
   {
     name: "PROCESSOR_METRICS_PORT",

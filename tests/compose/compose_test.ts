@@ -135,3 +135,65 @@ Deno.test("the Dockerfile runs as a non-root user on the Deno version CI uses", 
   assert.match(dockerfile, /^USER deno$/m);
   assert.match(dockerfile, /deno install --frozen/);
 });
+
+Deno.test("the tools profile runs Prometheus and Grafana on loopback with the monitoring files mounted", async () => {
+  const c = await compose();
+  for (const s of ["prometheus", "grafana"]) {
+    assert.deepEqual(c.services[s].profiles, ["tools"], `${s} is a tool`);
+    assert.ok(c.services[s].healthcheck?.test, `${s} has a healthcheck`);
+    for (const p of c.services[s].ports) assert.match(p, /^127\.0\.0\.1:/, `${s} publishes ${p} on loopback only`);
+  }
+  const prom = c.services.prometheus;
+  assert.ok(prom.volumes.includes("./monitoring/prometheus:/etc/prometheus:ro"));
+  assert.ok(prom.command.includes("--config.file=/etc/prometheus/prometheus.yml"));
+  const grafana = c.services.grafana;
+  assert.ok(grafana.volumes.includes("./monitoring/grafana/provisioning:/etc/grafana/provisioning:ro"));
+  assert.ok(grafana.volumes.includes("./monitoring/grafana/dashboards:/var/lib/grafana/dashboards:ro"));
+  assert.equal(grafana.depends_on.prometheus.condition, "service_healthy");
+  assert.match(grafana.environment.GF_SECURITY_ADMIN_PASSWORD, /^\$\{GRAFANA_ADMIN_PASSWORD:/);
+  const datasource = parse(
+    await Deno.readTextFile(new URL("monitoring/grafana/provisioning/datasources/prometheus.yml", root)),
+  ).datasources[0];
+  const promPort = prom.ports[0].split(":").pop();
+  assert.equal(datasource.url, `http://prometheus:${promPort}`, "Grafana reaches the compose Prometheus");
+  for (const mount of [...prom.volumes, ...grafana.volumes].filter((v: string) => v.startsWith("./"))) {
+    await Deno.stat(new URL(mount.split(":")[0], root)); // every mounted file exists
+  }
+});
+
+Deno.test("Prometheus scrapes each program on the port it serves /metrics on, and Kafka's JMX exporter", async () => {
+  const c = await compose();
+  const config = parse(await Deno.readTextFile(new URL("monitoring/prometheus/prometheus.yml", root)));
+  const jobs = new Map<string, Any>(config.scrape_configs.map((j: Any) => [j.job_name, j]));
+  assert.deepEqual([...jobs.keys()].sort(), ["kafka", "processor", "producer", "web"]);
+  const ports: Record<string, string> = {
+    processor: String(c.services.processor.environment.PROCESSOR_METRICS_PORT),
+    producer: String(c.services.producer.environment.PRODUCER_METRICS_PORT),
+    web: String(c.services.web.environment.WEB_PORT),
+  };
+  for (const [service, port] of Object.entries(ports)) {
+    const sd = jobs.get(service).dns_sd_configs[0];
+    assert.deepEqual(sd.names, [service], `${service}: every replica, by the service's DNS name`);
+    assert.equal(String(sd.port), port, `${service} is scraped on its metrics port`);
+    assert.match(JSON.stringify(c.services[service].healthcheck.test), new RegExp(`:${port}/healthz`));
+  }
+  // Kafka runs the JMX exporter java agent, fetched into a volume before the broker starts.
+  const kafka = c.services.kafka;
+  const agent = /-javaagent:(\S+?\.jar)=(\d+):(\S+)/.exec(kafka.environment.KAFKA_OPTS);
+  assert.ok(agent, "KAFKA_OPTS loads the JMX exporter agent");
+  const [, jar, agentPort, rules] = agent;
+  assert.deepEqual(jobs.get("kafka").static_configs[0].targets, [`kafka:${agentPort}`]);
+  assert.ok(kafka.volumes.includes(`./monitoring/jmx/kafka.yml:${rules}:ro`), "the exporter's rules are mounted");
+  const agentVolume = kafka.volumes.find((v: string) => jar.startsWith(v.split(":")[1] + "/"));
+  assert.ok(agentVolume, `a volume holds ${jar}`);
+  assert.equal(kafka.depends_on["kafka-jmx-agent"].condition, "service_completed_successfully");
+  const fetcher = c.services["kafka-jmx-agent"];
+  const fetcherMount = fetcher.volumes.find((v: string) => v.startsWith(agentVolume.split(":")[0] + ":"));
+  assert.ok(fetcherMount, "the fetcher writes the same volume");
+  const script = fetcher.command.join("\n");
+  assert.match(script, /mvn .*-f \/pom\/pom\.xml dependency:copy-dependencies -Dmdep\.stripVersion=true/);
+  const jarName = jar.split("/").pop();
+  assert.ok(script.includes(`${fetcherMount.split(":")[1]}/${jarName}`), "it writes the jar KAFKA_OPTS loads");
+  // The broker's health check must not start a second agent on the same port.
+  assert.match(JSON.stringify(kafka.healthcheck.test), /KAFKA_OPTS= /);
+});

@@ -5,7 +5,7 @@
  * broker fails fast and clearly.
  */
 import assert from "node:assert/strict";
-import { createKafka, createLogger, decodeReading, readingId } from "@iot/shared";
+import { createKafka, createLogger, decodeReading, ensureTopics, readingId } from "@iot/shared";
 import { ProducerConnectError, runProducer, startProducer } from "@iot/producer";
 import { freePort } from "../../dev/process.ts";
 import { uniqueName, useKafka, waitFor } from "../../dev/testing.ts";
@@ -178,3 +178,40 @@ Deno.test("a broker that is not there fails within the connect timeout with a cl
   );
   assert.ok(performance.now() - started < 20_000, "gives up near the deadline, not after kafkajs' own retries");
 });
+
+Deno.test(
+  "records above the topic's max.message.bytes are refused and counted; every other record is acknowledged and stored",
+  opts,
+  async () => {
+    const broker = await useKafka();
+    const kafka = await createKafka({ brokers: broker.brokers, clientId: "test" }, { role: "test", logger });
+    const topic = uniqueName("producer-too-large");
+    const admin = kafka.admin();
+    await admin.connect();
+    // The generator's too_large payloads are about 20 kB.
+    await ensureTopics(admin, [{ topic, numPartitions: 3, configs: { "max.message.bytes": "10000" } }]);
+    await admin.disconnect();
+    try {
+      const result = await runProducer({
+        brokers: broker.brokers,
+        topic,
+        rate: 0,
+        count: 4000,
+        sensors: 40,
+        seed: 99,
+        scenarios: { malformed: 0.1 },
+        logger: createLogger({ name: "test", level: "error", write: () => {} }),
+      });
+      assert.ok(result.refused > 10, `${result.refused} refused`);
+      assert.equal(result.failed, result.refused, "nothing failed but the oversized records");
+      assert.equal(result.stats.refused, result.refused);
+      assert.equal(result.acknowledged + result.refused, 4000);
+      const records = await readTopic(kafka, topic);
+      assert.equal(records.length, result.acknowledged);
+      assert.ok(records.every((r) => r.value.length < 10_000));
+    } finally {
+      await deleteTopics(kafka, [topic]);
+      await broker.close();
+    }
+  },
+);

@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { Partitioners } from "kafkajs";
 // kafkajs' own decoder and checksum serve as independent references.
 import KafkaDecoder from "npm:kafkajs@2.2.4/src/protocol/decoder.js";
 import decodeRecordBatch from "npm:kafkajs@2.2.4/src/protocol/recordBatch/v0/decoder.js";
 import kafkaCrc32c from "npm:kafkajs@2.2.4/src/protocol/recordBatch/crc32C/index.js";
-import { crc32c, murmur2, partitionForKey, patchIdentity, RecordBatchBuilder, Writer } from "./wire.ts";
+import { crc32c, patchIdentity, RecordBatchBuilder } from "./record_batch.ts";
 
 const enc = new TextEncoder();
 
@@ -16,41 +15,6 @@ Deno.test("crc32c matches the standard check value and kafkajs on random data", 
     const data = crypto.getRandomValues(new Uint8Array(n));
     assert.equal(crc32c(data), kafkaCrc32c(Buffer.from(data)) >>> 0, `length ${n}`);
   }
-});
-
-Deno.test("murmur2 matches the Java client's test vectors and kafkajs' default partitioner", () => {
-  const vectors: [string, number][] = [
-    ["21", -973932308],
-    ["foobar", -790332482],
-    ["a-little-bit-long-string", -985981536],
-    ["a-little-bit-longer-string", -1486304829],
-    ["lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58897971],
-    ["abc", 479470107],
-  ];
-  for (const [s, h] of vectors) assert.equal(murmur2(enc.encode(s)), h, s);
-  const partitioner = Partitioners.DefaultPartitioner();
-  for (const partitions of [1, 2, 3, 7, 12]) {
-    const partitionMetadata = Array.from(
-      { length: partitions },
-      (_, i) => ({ partitionId: i, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }),
-    );
-    for (let i = 1; i <= 3000; i++) {
-      const key = `sensor_${String(i).padStart(4, "0")}`;
-      const expected = partitioner({ topic: "t", partitionMetadata, message: { key, value: "" } });
-      assert.equal(partitionForKey(enc.encode(key), partitions), expected, `${key} with ${partitions} partitions`);
-    }
-  }
-});
-
-Deno.test("varints are zig-zag encoded like Kafka's", () => {
-  const bytes = (v: number) => [...new Writer(16).varint(v).result()];
-  assert.deepEqual(bytes(0), [0]);
-  assert.deepEqual(bytes(-1), [1]);
-  assert.deepEqual(bytes(1), [2]);
-  assert.deepEqual(bytes(63), [126]);
-  assert.deepEqual(bytes(64), [0x80, 0x01]);
-  assert.deepEqual(bytes(300), [0xd8, 0x04]);
-  assert.deepEqual(bytes(-300), [0xd7, 0x04]);
 });
 
 for (const compression of ["none", "gzip"] as const) {

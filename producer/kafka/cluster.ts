@@ -1,0 +1,93 @@
+/**
+ * Requests that any broker answers (Metadata, InitProducerId, DescribeConfigs), on one
+ * connection to the first reachable bootstrap broker, reopened when it drops.
+ */
+import { Connection, parseAddress } from "./connection.ts";
+import { KafkaConnectionError, protocolError } from "./errors.ts";
+import {
+  decodeDescribeConfigsResponse,
+  DESCRIBE_CONFIGS,
+  encodeDescribeConfigsRequest,
+  RESOURCE,
+} from "./protocol/describe_configs.ts";
+import {
+  decodeInitProducerIdResponse,
+  encodeInitProducerIdRequest,
+  INIT_PRODUCER_ID,
+} from "./protocol/init_producer_id.ts";
+import { decodeMetadataResponse, encodeMetadataRequest, METADATA, type MetadataResponse } from "./protocol/metadata.ts";
+import type { ProducerIdentity } from "./protocol/record_batch.ts";
+
+const MAX_MESSAGE_BYTES = "max.message.bytes";
+
+/** Options of `ClusterClient`. */
+export interface ClusterClientOptions {
+  /** Bootstrap servers, `host:port`, tried in order. */
+  brokers: readonly string[];
+  clientId: string;
+  connectTimeoutMs: number;
+  requestTimeoutMs: number;
+}
+
+/** Cluster-wide requests over a bootstrap connection. */
+export class ClusterClient {
+  #conn: Connection | undefined;
+
+  constructor(readonly options: ClusterClientOptions) {}
+
+  async #bootstrap(): Promise<Connection> {
+    if (this.#conn && !this.#conn.closed) return this.#conn;
+    const o = this.options;
+    let last: Error | undefined;
+    for (const b of o.brokers) {
+      try {
+        const { host, port } = parseAddress(b);
+        this.#conn = await Connection.open(host, port, o.clientId, o.connectTimeoutMs);
+        return this.#conn;
+      } catch (e) {
+        last = e as Error;
+      }
+    }
+    throw last ?? new KafkaConnectionError("No bootstrap broker");
+  }
+
+  /** The cluster's brokers and the partitions of `topic`. */
+  async metadata(topic: string): Promise<MetadataResponse> {
+    const conn = await this.#bootstrap();
+    const r = await conn.request(METADATA, encodeMetadataRequest(topic), { timeoutMs: this.options.requestTimeoutMs });
+    return decodeMetadataResponse(r!);
+  }
+
+  /** A new producer id and epoch (idempotent producer, no transactions). */
+  async initProducerId(): Promise<ProducerIdentity> {
+    const conn = await this.#bootstrap();
+    const r = await conn.request(INIT_PRODUCER_ID, encodeInitProducerIdRequest(), {
+      timeoutMs: this.options.requestTimeoutMs,
+    });
+    const { error, identity } = decodeInitProducerIdResponse(r!);
+    if (error !== 0) throw protocolError(error, "InitProducerId");
+    return identity;
+  }
+
+  /**
+   * The largest record batch `topic` accepts: its `max.message.bytes` (which
+   * falls back to the broker's `message.max.bytes` when the topic does not set it).
+   */
+  async maxMessageBytes(topic: string): Promise<number> {
+    const conn = await this.#bootstrap();
+    const body = encodeDescribeConfigsRequest([{ type: RESOURCE.topic, name: topic, names: [MAX_MESSAGE_BYTES] }]);
+    const r = await conn.request(DESCRIBE_CONFIGS, body, { timeoutMs: this.options.requestTimeoutMs });
+    const d = decodeDescribeConfigsResponse(r!).find((d) => d.name === topic);
+    if (!d || d.error !== 0) throw protocolError(d?.error ?? 3, `DescribeConfigs of topic ${topic}`);
+    const value = Number(d.configs.get(MAX_MESSAGE_BYTES));
+    if (!Number.isSafeInteger(value) || value <= 0) {
+      throw new Error(`Topic ${topic} reports no usable ${MAX_MESSAGE_BYTES}`);
+    }
+    return value;
+  }
+
+  /** Closes the bootstrap connection. */
+  close(): void {
+    this.#conn?.close();
+  }
+}
