@@ -11,6 +11,9 @@ export interface ProcessorMetrics {
   alerts: Counter;
   dlq: Counter;
   records: Counter;
+  checked: Counter;
+  seqEvents: Counter;
+  seqMissing: Counter;
   dlqTruncated: Counter;
   dlqMongoOnly: Counter;
   mongoRetries: Counter;
@@ -39,6 +42,15 @@ export function createProcessorMetrics(): ProcessorMetrics {
       "processor_records_total",
       "Consumed records by outcome: stored, replay, duplicate, dead_lettered (by reason), late, abandoned, consume_only",
     ),
+    checked: registry.counter(
+      "processor_readings_checked_total",
+      "Readings judged by the detectors (each reading stored for the first time, unless late)",
+    ),
+    seqEvents: registry.counter(
+      "processor_seq_events_total",
+      "Readings with seq out of the expected order, by kind: gap, reorder, repeat, restart (never refused)",
+    ),
+    seqMissing: registry.counter("processor_seq_missing_total", "Sequence numbers skipped by gaps, per sensor"),
     dlqTruncated: registry.counter("processor_dead_letters_truncated_total", "Dead letters published truncated"),
     dlqMongoOnly: registry.counter(
       "processor_dead_letters_mongo_only_total",

@@ -4,6 +4,8 @@
  * 1. The source (`source/consumer.ts`) fetches a batch of one partition.
  * 2. Decode (`stages/decode.ts`): valid readings, judged late or replayed; rejected records.
  * 3. Raw readings and dead letters are written in the background (`sinks/raw.ts`, `sinks/dead_letters.ts`).
+ *    Where readings carry `seq`, the sequence stage (`stages/sequence.ts`) counts gaps, reorders and
+ *    restarts per sensor; it never gates storage.
  * 4. Windows (`stages/window_state.ts`): this partition's stored parts are loaded once, readings folded.
  * 5. The batch is tracked (`source/offsets.ts`): once its writes are acknowledged, detection runs
  *    (`stages/detect.ts`) and its offset becomes committable.
@@ -44,6 +46,7 @@ import { type Source, startSource } from "./source/consumer.ts";
 import { AlertManager, type AlertSubject, type AlertWrite } from "./stages/alerts.ts";
 import { decodeBatch, type Valid } from "./stages/decode.ts";
 import { Detection } from "./stages/detect.ts";
+import { SEQ_EVENT_KINDS, type SeqCounts, SequenceStage } from "./stages/sequence.ts";
 import { Watermarks } from "./stages/watermark.ts";
 import { WindowState } from "./stages/window_state.ts";
 import { StageTimer } from "./stage_timer.ts";
@@ -55,6 +58,8 @@ export interface ProcessorStats {
   stored: number;
   invalid: number;
   late: number;
+  /** Readings the detectors judged (stored for the first time, not late). */
+  checked: number;
   deadLetters: number;
   windowsWritten: number;
   alertsNew: number;
@@ -75,6 +80,10 @@ export interface ProcessorStats {
    * `late`, `abandoned` (its writes gave up or the stop abandoned them: it is read again), `consume_only`.
    */
   outcomes: Record<string, number>;
+  /** Dead-lettered records by reason (their sum is `outcomes.dead_lettered`). */
+  deadLetteredByReason: Record<string, number>;
+  /** Sequence events of readings that carry `seq` (see `stages/sequence.ts`): observed, never refused. */
+  seq: SeqCounts;
 }
 
 /** What a stop did. */
@@ -135,6 +144,7 @@ export class Processor {
   readonly #windows: WindowState;
   readonly #alerts: AlertManager;
   readonly #detection: Detection;
+  readonly #sequence: SequenceStage;
   readonly #stages: StageTimer;
   readonly #lock = new SerialLock();
   /** Aborted when the stop deadline passes: every retry and wait gives up, unwritten data is re-read later. */
@@ -152,11 +162,13 @@ export class Processor {
   #readyResolve!: () => void;
   #stopPromise?: Promise<StopReport>;
   #outcomes: Record<string, number> = {};
+  #deadByReason: Record<string, number> = {};
   #totals = {
     consumed: 0,
     stored: 0,
     invalid: 0,
     late: 0,
+    checked: 0,
     dead_letters: 0,
     windows_written: 0,
     alerts_new: 0,
@@ -173,6 +185,7 @@ export class Processor {
     this.#stages = new StageTimer(this.metrics.stageSeconds);
     this.#alerts = new AlertManager(config.alertHoldMs, clock);
     this.#detection = new Detection(this.#alerts, config.detectors, config.contract.types);
+    this.#sequence = new SequenceStage({ clock });
     this.#marks = new Watermarks({ allowedLatenessMs: config.allowedLatenessMs, idleMs: config.idleMs });
     this.#windows = new WindowState(config.windowsS.map((s) => s * 1000));
     this.ready = new Promise((r) => (this.#readyResolve = r));
@@ -336,6 +349,7 @@ export class Processor {
     if (revoked.length) {
       this.#windows.revoke(revoked);
       this.#detection.retain(owned);
+      this.#sequence.retain(owned);
       this.metrics.lag.reset();
     }
     if (gained.length) this.#windows.gain(gained);
@@ -386,6 +400,7 @@ export class Processor {
       contract: { ...this.config.contract, now: this.#now },
     });
     this.#countDecoded(batch, d.rejected, d.invalid, d.late);
+    this.#countSeq(this.#sequence.observe(partition, d.valid));
     this.#stages.add("decode", tDecode);
     if (d.valid.length) this.#e2e.add(now - d.valid[d.valid.length - 1].eventTime);
     const next = Number(batch.lastOffset()) + 1;
@@ -415,7 +430,7 @@ export class Processor {
     if (Number.isFinite(d.maxEvent)) this.#marks.observe(partition, d.maxEvent, now);
     this.#offsets.folded(partition, Number(batch.lastOffset()));
     this.metrics.openWindows.set(this.#windows.size);
-    this.#offsets.track(partition, next, writes, ([raw]) => this.#detect(partition, d.valid, raw.inserted))
+    this.#offsets.track(partition, next, writes, ([raw]) => this.#detect(partition, d.valid, raw.stored))
       .catch(() => {}); // a failed batch surfaces at the next flush
     // Back-pressure: at most a few batches in flight.
     await this.#offsets.waitBelow(MAX_INFLIGHT_BATCHES, () => this.#abandoned);
@@ -438,6 +453,12 @@ export class Processor {
     if (n === 0) return;
     this.metrics.records.inc(n, reason ? { outcome, reason } : { outcome });
     this.#outcomes[outcome] = (this.#outcomes[outcome] ?? 0) + n;
+    if (reason) this.#deadByReason[reason] = (this.#deadByReason[reason] ?? 0) + n;
+  }
+
+  #countSeq(c: SeqCounts): void {
+    for (const kind of SEQ_EVENT_KINDS) if (c[kind]) this.metrics.seqEvents.inc(c[kind], { kind });
+    if (c.missing) this.metrics.seqMissing.inc(c.missing);
   }
 
   #countOutcomes(d: ReturnType<typeof decodeBatch>, raw: RawWriteResult): void {
@@ -487,9 +508,11 @@ export class Processor {
   }
 
   /** Runs the detectors on a batch's readings once its raw writes are acknowledged. */
-  #detect(partition: number, valid: Valid[], inserted: Set<string>): void {
+  #detect(partition: number, valid: Valid[], stored: boolean[]): void {
     const t = performance.now();
-    this.#detection.detect(partition, valid, inserted, this.#now());
+    const checked = this.#detection.detect(partition, valid, stored, this.#now());
+    this.metrics.checked.inc(checked);
+    this.#totals.checked += checked;
     this.#stages.add("detect", t);
   }
 
@@ -552,6 +575,7 @@ export class Processor {
     this.#offsets.rewind();
     this.#windows.revoke(partitions);
     this.#detection.retain(new Set());
+    this.#sequence.retain(new Set());
     this.#marks.assign([], this.#now());
     this.#marks.assign(partitions, this.#now());
     this.#alertsStale = !!this.#sinks;
@@ -604,6 +628,8 @@ export class Processor {
         open_windows: this.#windows.size,
         open_alerts: this.#alerts.openCount,
         ...Object.fromEntries(Object.entries(this.#outcomes).map(([k, v]) => [`outcome_${k}`, v])),
+        ...Object.fromEntries(Object.entries(this.#deadByReason).map(([k, v]) => [`dead_lettered_${k}`, v])),
+        ...Object.fromEntries(Object.entries(this.#sequence.totals()).map(([k, v]) => [`seq_${k}`, v])),
       },
       lag: { ...this.#lag },
       e2eLagMs: this.#e2e.value,
@@ -631,6 +657,7 @@ export class Processor {
       stored: this.#totals.stored,
       invalid: this.#totals.invalid,
       late: this.#totals.late,
+      checked: this.#totals.checked,
       deadLetters: this.#totals.dead_letters,
       windowsWritten: this.#totals.windows_written,
       alertsNew: this.#totals.alerts_new,
@@ -644,6 +671,8 @@ export class Processor {
       openAlerts: this.#alerts.openCount,
       stageSeconds: this.#stages.totals(),
       outcomes: { ...this.#outcomes },
+      deadLetteredByReason: { ...this.#deadByReason },
+      seq: this.#sequence.totals(),
     };
   }
 

@@ -2,6 +2,7 @@
 import type { Db, Filter } from "mongodb";
 import {
   type AlertDoc,
+  BUILTIN_SENSOR_TYPES,
   COLLECTIONS,
   type DeadLetterDoc,
   type PipelineStatsDoc,
@@ -70,6 +71,18 @@ export interface Overview {
   now: number;
 }
 
+/** What the stored data says about a sensor (the sensor page's heading). */
+export interface SensorDetails {
+  sensor_type: string;
+  location: string;
+  /** The reading's `metadata.unit`, else the described type's unit, else empty. */
+  unit: string;
+  /** The reading's `metadata.sensor_model`, when sent. */
+  model?: string;
+  /** Where the details come from: the latest reading, or (readings expired) the latest window. */
+  from: "reading" | "window";
+}
+
 /** Options of `DashboardData`. */
 export interface DashboardDataOptions {
   /** Described sensor types (default: the built-in six). */
@@ -85,9 +98,11 @@ export const OVERVIEW_SPAN_MS = 10 * 60_000;
 /** The dashboard's data access. */
 export class DashboardData {
   readonly #vocabulary: VocabularyLoader;
+  readonly #types?: SensorTypes;
 
   constructor(readonly db: Db, options: DashboardDataOptions = {}) {
     this.#vocabulary = new VocabularyLoader({ db, types: options.types });
+    this.#types = options.types;
   }
 
   #windows() {
@@ -169,6 +184,37 @@ export class DashboardData {
     const docs = await this.db.collection<ReadingDoc>(COLLECTIONS.readings).find(f).sort({ timestamp: -1 })
       .limit(limit).toArray();
     return docs.map(toWireReading).reverse();
+  }
+
+  /**
+   * A sensor's type, location, unit and model from its latest stored reading
+   * with a unit (else its latest reading; once raw readings expired, its latest
+   * window); undefined when nothing of the sensor is stored.
+   */
+  async sensorDetails(sensorId: string): Promise<SensorDetails | undefined> {
+    const readings = this.db.collection<ReadingDoc>(COLLECTIONS.readings);
+    const latest = await readings.find({ sensor_id: sensorId }).sort({ timestamp: -1 }).limit(1).next();
+    // metadata is optional per reading: take it from the latest reading that has a unit, if the latest has none.
+    const reading = latest && typeof latest.metadata?.unit !== "string"
+      ? await readings.find({ sensor_id: sensorId, "metadata.unit": { $type: "string" } }).sort({ timestamp: -1 })
+        .limit(1).next() ?? latest
+      : latest;
+    const from = reading
+      ? { doc: reading, from: "reading" as const }
+      : await this.#windows().find({ kind: "sensor", sensor_id: sensorId }).sort({ window_start: -1 }).limit(1).next()
+        .then((w) => w ? { doc: w, from: "window" as const } : undefined);
+    if (!from) return undefined;
+    const { sensor_type, location } = from.doc;
+    const md = reading?.metadata;
+    const d: SensorDetails = {
+      sensor_type,
+      location,
+      unit: (typeof md?.unit === "string" ? md.unit : undefined) ??
+        (this.#types ?? BUILTIN_SENSOR_TYPES).describe(sensor_type)?.unit ?? "",
+      from: from.from,
+    };
+    if (typeof md?.sensor_model === "string") d.model = md.sensor_model;
+    return d;
   }
 
   /** Dead letters: total count and the latest ones. */

@@ -32,7 +32,7 @@ export interface Valid {
   late: boolean;
   /** At or below an offset already folded into this partition's windows (fetched again). */
   replay: boolean;
-  /** The reading's `_id` (`sensor_id:seq`). */
+  /** The reading's `_id`: `readingId`, `sensor_id:event_time_ms`. */
   id: string;
 }
 

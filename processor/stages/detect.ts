@@ -35,11 +35,15 @@ export class Detection {
 
   /**
    * Runs the detectors on a batch's readings once its raw writes are
-   * acknowledged, at wall-clock `wall`. Only readings stored for the first time
-   * (`inserted`) are judged, so a replay neither double-counts nor re-fires.
+   * acknowledged, at wall-clock `wall`. Only readings this write stored
+   * (`stored[i]`, per reading, as `RawSink.write` reports) are judged: a replay
+   * or a duplicate, also one of the same batch, neither double-counts nor re-fires.
+   * Returns how many readings the rules judged.
    */
-  detect(partition: number, valid: readonly Valid[], inserted: ReadonlySet<string>, wall: number): void {
-    for (const v of valid) {
+  detect(partition: number, valid: readonly Valid[], stored: readonly boolean[], wall: number): number {
+    let checked = 0;
+    for (let i = 0; i < valid.length; i++) {
+      const v = valid[i];
       const r = v.reading;
       let s = this.#sensors.get(r.sensor_id);
       if (!s) {
@@ -54,7 +58,8 @@ export class Detection {
       s.lastWall = wall;
       s.partition = partition;
       this.alerts.evaluate(s.subject, "silence", undefined, wall);
-      if (v.late || !inserted.has(v.id)) continue;
+      if (v.late || !stored[i]) continue;
+      checked++;
       const t = v.eventTime;
       this.alerts.evaluate(s.subject, "threshold", checkThreshold(r.sensor_type, r.value, this.config, this.types), t);
       const found = checkReading(s.state, r.value, t, this.config);
@@ -62,6 +67,7 @@ export class Detection {
         this.alerts.evaluate(s.subject, rule, found.find((f) => f.rule === rule), t);
       }
     }
+    return checked;
   }
 
   /** Evaluates the silence rule of every sensor of an owned partition at wall-clock `now`. */

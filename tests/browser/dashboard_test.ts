@@ -176,6 +176,9 @@ Deno.test("the dashboard in Chromium: charts, live window and alert, acknowledge
     await page.waitForSelector("html[data-islands-ready]", { timeout: 15_000 });
     assert.equal(await page.textContent('[data-testid="dlq-count"]'), "3");
     assert.equal(await page.textContent('[data-testid="kafka-status"]'), "Kafka not configured");
+    const outcome = (name: string) => page.textContent(`[data-outcomes="processor:host-1"] [data-outcome="${name}"]`);
+    assert.equal(await outcome("sum"), "3,600,000", "outcomes add up to consumed after hydration");
+    assert.equal(await outcome("dead_lettered_by_reason"), "out_of_range 8 · invalid_json 4");
 
     // The failed acknowledge above logs a 401; nothing else (no CSP violation, no script error).
     const unexpected = problems.filter((p) => !/401/.test(p));

@@ -1,7 +1,56 @@
-/** Test fixtures: readings built from the shared types, a producer helper and document snapshots. */
+/**
+ * Test fixtures: processor options and topics for a test, readings built from
+ * the shared types, a producer helper and document snapshots.
+ */
 import type { Db } from "mongodb";
 import type { Kafka } from "kafkajs";
-import { SENSOR_RANGES, sensorProfile, type SensorReading } from "@iot/shared";
+import { type Logger, SENSOR_RANGES, sensorProfile, type SensorReading } from "@iot/shared";
+import type { StartProcessorOptions } from "../../processor/mod.ts";
+import { uniqueName } from "../../dev/testing.ts";
+
+/** Topics of one test's processor (unique names). */
+export interface TestTopics {
+  readings: string;
+  deadLetters: string;
+  alerts: string;
+}
+
+/** Unique readings, dead-letter and alert topic names. */
+export function testTopics(): TestTopics {
+  const base = uniqueName("proc");
+  return { readings: `${base}-data`, deadLetters: `${base}-data.dlq`, alerts: `${base}-alerts` };
+}
+
+/**
+ * Processor options for a test: short flush and heartbeat intervals, 10 s and
+ * 60 s windows, a metrics port, its own group and instance.
+ */
+export function testProcessorOptions(o: {
+  brokers: string[];
+  url: string;
+  db: string;
+  topics: TestTopics;
+  logger: Logger;
+}): StartProcessorOptions {
+  return {
+    kafka: { brokers: o.brokers, clientId: "test" },
+    mongo: { url: o.url, db: o.db },
+    topics: o.topics,
+    partitions: 3,
+    groupId: uniqueName("group"),
+    instance: uniqueName("inst"),
+    metricsPort: 0,
+    windowsS: [10, 60],
+    allowedLatenessMs: 10_000,
+    idleMs: 5000,
+    rawRetentionDays: 36500, // the test data is dated 2026-01-01
+    flushIntervalMs: 200,
+    heartbeatMs: 500,
+    alertHoldMs: 2000,
+    detectors: { silenceSeconds: 3600 },
+    logger: o.logger,
+  };
+}
 
 /** Epoch ms of a fixed, minute-aligned event time used by the tests. */
 export const T0 = Date.UTC(2026, 0, 1, 0, 0, 0);

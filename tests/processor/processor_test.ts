@@ -15,36 +15,23 @@ import {
 } from "@iot/shared";
 import { type ProcessorHandle, startProcessor, type StartProcessorOptions } from "../../processor/mod.ts";
 import { uniqueName, useKafka, useMongo, waitFor } from "../../dev/testing.ts";
-import { expectedWindows, reading, readTopic, send, snapshot, T0 } from "./fixtures.ts";
+import {
+  expectedWindows,
+  reading,
+  readTopic,
+  send,
+  snapshot,
+  T0,
+  testProcessorOptions,
+  testTopics,
+} from "./fixtures.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const logger = createLogger({ name: "test", level: "warn" });
 
-function topics(): { readings: string; deadLetters: string; alerts: string } {
-  const base = uniqueName("proc");
-  return { readings: `${base}-data`, deadLetters: `${base}-data.dlq`, alerts: `${base}-alerts` };
-}
-
-function baseOptions(brokers: string[], url: string, db: string, t: ReturnType<typeof topics>): StartProcessorOptions {
-  return {
-    kafka: { brokers, clientId: "test" },
-    mongo: { url, db },
-    topics: t,
-    partitions: 3,
-    groupId: uniqueName("group"),
-    instance: uniqueName("inst"),
-    metricsPort: 0,
-    windowsS: [10, 60],
-    allowedLatenessMs: 10_000,
-    idleMs: 5000,
-    rawRetentionDays: 36500, // the test data is dated 2026-01-01
-    flushIntervalMs: 200,
-    heartbeatMs: 500,
-    alertHoldMs: 2000,
-    detectors: { silenceSeconds: 3600 },
-    logger,
-  };
-}
+const topics = testTopics;
+const baseOptions = (brokers: string[], url: string, db: string, t: ReturnType<typeof topics>) =>
+  testProcessorOptions({ brokers, url, db, topics: t, logger });
 
 async function orUndefined<T>(p: Promise<T | null>): Promise<T | undefined> {
   return (await p) ?? undefined;

@@ -4,7 +4,15 @@
  * CSP nonce, acknowledge with and without the token, health and metrics.
  */
 import assert from "node:assert/strict";
-import { type AlertDoc, COLLECTIONS, createLogger, SENSOR_TYPES, type WindowDoc } from "@iot/shared";
+import {
+  type AlertDoc,
+  COLLECTIONS,
+  createLogger,
+  type ReadingDoc,
+  readingId,
+  SENSOR_TYPES,
+  type WindowDoc,
+} from "@iot/shared";
 import { useMongo, waitFor } from "../../dev/testing.ts";
 import { createApp } from "../../web/mod.ts";
 import { alertDoc, seedDashboard, windowDoc } from "./fixtures.ts";
@@ -118,7 +126,9 @@ Deno.test("dashboard API, pages and acknowledge against the MongoDB-protocol ser
           "/api/alerts?limit=501",
           "/api/alerts?acknowledged=maybe",
           "/api/sensors/sensor_0001?limit=1001",
-          "/api/sensors/not-a-sensor",
+          "/api/sensors/bad%20id",
+          `/api/sensors/${"x".repeat(65)}`,
+          "/api/alerts?sensor=bad%2Fid",
           "/api/pipeline?x=1",
           "/api/tiles?type=%24x",
           "/api/alerts?unresolved=yes",
@@ -167,6 +177,65 @@ Deno.test("dashboard API, pages and acknowledge against the MongoDB-protocol ser
       assert.equal(tiles.readingsStored, 120);
     });
 
+    await t.step("a sensor of any id: details from its stored data, a 404 when nothing is stored", async () => {
+      const now = Date.now();
+      const foreign = "lab-7.co2-01";
+      await db.collection<ReadingDoc>(COLLECTIONS.readings).insertOne({
+        _id: readingId({ sensor_id: foreign, timestamp: now - 1000 }),
+        sensor_id: foreign,
+        sensor_type: "co2",
+        location: "lab-7",
+        value: 612,
+        timestamp: new Date(now - 1000),
+        metadata: { unit: "ppm", sensor_model: "MODEL_03" },
+        extra: { rssi: -61 },
+        ingested_at: new Date(now),
+      });
+      const s = await (await app.request(`/api/sensors/${foreign}`)).json();
+      assert.deepEqual(s.details, {
+        sensor_type: "co2",
+        location: "lab-7",
+        unit: "ppm",
+        model: "MODEL_03",
+        from: "reading",
+      });
+      assert.deepEqual(s.readings.map((r: { value: number }) => r.value), [612]);
+      const page = await app.request(`/sensors/${foreign}`);
+      assert.equal(page.status, 200);
+      const html = await page.text();
+      assert.match(html, /data-testid="sensor-type">co2</);
+      assert.match(html, /data-testid="sensor-location">lab-7</);
+      assert.match(html, /data-testid="sensor-model">MODEL_03</);
+      assert.match(html, /612 ppm at/, "the unit the device sent");
+      // Readings expired: the latest window still names the type and location (an undescribed type has no unit).
+      const w = windowDoc("co2", "lab-9", Math.floor(now / 10_000) * 10_000 - 60_000, 700);
+      await db.collection<WindowDoc>(COLLECTIONS.windows).insertOne({
+        ...w,
+        _id: `sensor|old-device|${w.window_start.getTime()}|10`,
+        kind: "sensor",
+        group: "old-device",
+        sensor_id: "old-device",
+      });
+      const old = await (await app.request("/api/sensors/old-device")).json();
+      assert.deepEqual(old.details, { sensor_type: "co2", location: "lab-9", unit: "", from: "window" });
+      assert.equal(old.windows.length, 1);
+      const known = await (await app.request("/api/sensors/sensor_0001?limit=1")).json();
+      assert.deepEqual(known.details, {
+        sensor_type: "temperature",
+        location: "factory-floor-a1",
+        unit: "°C",
+        model: "TMP117",
+        from: "reading",
+      }, "read from the data, not derived from the id");
+      // A well-formed id with nothing stored is unknown (404; it was a 400 before issue 13).
+      for (const path of ["/api/sensors/not-a-sensor", "/api/sensors/sensor_9999"]) {
+        const r = await app.request(path);
+        assert.equal(r.status, 404, path);
+        assert.match((await r.json()).error, /No reading or window of sensor/, path);
+      }
+      assert.equal((await app.request("/sensors/not-a-sensor")).status, 404);
+    });
+
     await t.step("pages render current data on first paint, with a CSP nonce on every script", async () => {
       const r = await app.request("/?type=temperature");
       assert.equal(r.status, 200);
@@ -205,6 +274,19 @@ Deno.test("dashboard API, pages and acknowledge against the MongoDB-protocol ser
         /data-testid="reported-lag"[\s\S]*?processor:host-1<\/td><td>2<\/td><td class="num">7</,
         "lag from heartbeat",
       );
+      // Every consumed record in one outcome (issue 13): the outcomes, dead letters by reason, and their sum.
+      const row = /<tr data-outcomes="processor:host-1">([\s\S]*?)<\/tr>/.exec(pipe)?.[1] ?? "";
+      const cell = (name: string) => new RegExp(`data-outcome="${name}">([^<]*)<`).exec(row)?.[1];
+      assert.equal(cell("consumed"), "3,600,000");
+      assert.equal(cell("stored"), "3,599,100");
+      assert.equal(cell("duplicate"), "850");
+      assert.equal(cell("replay"), "0");
+      assert.equal(cell("dead_lettered"), "12");
+      assert.equal(cell("late"), "38");
+      assert.equal(cell("sum"), "3,600,000", "the outcomes add up to consumed");
+      assert.equal(cell("dead_lettered_by_reason"), "out_of_range 8 · invalid_json 4");
+      assert.equal(cell("seq"), "gap 3 · missing 9 · restart 1");
+      assert.ok(!pipe.includes('data-outcomes="producer:host-1"'), "producers have no outcomes");
       // Types are open (issue 13): an unknown but well-formed type is an empty page, a malformed one a 400.
       const plasma = await app.request("/?type=plasma");
       assert.equal(plasma.status, 200);

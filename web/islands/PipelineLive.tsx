@@ -1,10 +1,14 @@
-/** The pipeline page: throughput, consumer lag per partition and dead letters, kept live. */
+/**
+ * The pipeline page: throughput, what became of every consumed record (outcomes per processor),
+ * consumer lag per partition and dead letters, kept live.
+ */
 import type { VNode } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { addDeadLetters, deadLetters, IS_BROWSER, startLive, stats, timeOfDay } from "../client/live.ts";
 import type { KafkaSnapshot } from "../kafka_monitor.ts";
 import type { WireDeadLetter, WireStats } from "../lib/wire.ts";
 import { fmt } from "../lib/windows.ts";
+import { hasOutcomes, isOutcomeField, outcomeView } from "../lib/outcomes.ts";
 
 /** Props of `PipelineLive`. */
 export interface PipelineLiveProps {
@@ -100,12 +104,16 @@ export default function PipelineLive(props: PipelineLiveProps): VNode {
               <td>{s.instance}</td>
               <td class="num">{fmt(s.rate, 0)}</td>
               <td class="num">{s.e2e_lag_ms === undefined ? "–" : `${fmt(s.e2e_lag_ms, 0)} ms`}</td>
-              <td>{Object.entries(s.totals).map(([k, v]) => `${k} ${fmt(v, 0)}`).join(" · ")}</td>
+              <td>
+                {Object.entries(s.totals).filter(([k]) => !isOutcomeField(k)).map(([k, v]) => `${k} ${fmt(v, 0)}`)
+                  .join(" · ")}
+              </td>
               <td>{timeOfDay(s.updated)}</td>
             </tr>
           ))}
         </tbody>
       </table>
+      <Outcomes rows={rows.filter((s) => s.role === "processor" && hasOutcomes(s.totals))} />
       <h2>Consumer lag per partition ({kafka.group})</h2>
       {kafka.status !== "ok"
         ? (
@@ -193,6 +201,69 @@ export default function PipelineLive(props: PipelineLiveProps): VNode {
           </tbody>
         </table>
       )}
+    </div>
+  );
+}
+
+const LABELS: Record<string, string> = {
+  stored: "Stored",
+  replay: "Replay",
+  duplicate: "Duplicate",
+  dead_lettered: "Dead-lettered",
+  late: "Late",
+  abandoned: "Abandoned",
+  consume_only: "Consume-only",
+};
+
+/** Per processor: consumed, each outcome (dead letters by reason), their sum, and `seq` events. */
+function Outcomes(props: { rows: WireStats[] }): VNode {
+  if (props.rows.length === 0) return <p class="empty" data-testid="outcomes-empty">No processor outcomes yet.</p>;
+  const views = props.rows.map((s) => ({ s, v: outcomeView(s.totals) }));
+  const names = views[0].v.outcomes.map((o) => o.name);
+  for (const { v } of views) for (const o of v.outcomes) if (!names.includes(o.name)) names.push(o.name);
+  return (
+    <div>
+      <h2>Outcomes of consumed records</h2>
+      <table data-testid="outcomes">
+        <thead>
+          <tr>
+            <th>Processor</th>
+            <th class="num">Consumed</th>
+            {names.map((n) => <th key={n} class="num">{LABELS[n] ?? n}</th>)}
+            <th class="num">Sum</th>
+            <th>Dead-lettered by reason</th>
+            <th>Sequence (seq)</th>
+          </tr>
+        </thead>
+        <tbody>
+          {views.map(({ s, v }) => (
+            <tr key={s.id} data-outcomes={s.id}>
+              <td>{s.id}</td>
+              <td class="num" data-outcome="consumed">{fmt(v.consumed, 0)}</td>
+              {names.map((n) => (
+                <td key={n} class="num" data-outcome={n}>
+                  {fmt(v.outcomes.find((o) => o.name === n)?.count ?? 0, 0)}
+                </td>
+              ))}
+              <td class="num" data-outcome="sum">
+                {fmt(v.sum, 0)}
+                {v.pending !== 0 && <span class="meta">{` (${fmt(v.pending, 0)} in flight)`}</span>}
+              </td>
+              <td data-outcome="dead_lettered_by_reason">
+                {v.deadLetteredByReason.length === 0
+                  ? "none"
+                  : v.deadLetteredByReason.map((r) => `${r.reason} ${fmt(r.count, 0)}`).join(" · ")}
+              </td>
+              <td data-outcome="seq">
+                {Object.keys(v.seq).length === 0
+                  ? "–"
+                  : ["gap", "missing", "reorder", "repeat", "restart"].filter((k) => k in v.seq)
+                    .map((k) => `${k} ${fmt(v.seq[k], 0)}`).join(" · ")}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </div>
   );
 }

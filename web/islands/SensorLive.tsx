@@ -128,7 +128,9 @@ export default function SensorLive(props: SensorLiveProps): VNode {
         <figcaption>
           <span>{props.sensorId}</span>
           <span class="latest" data-testid="latest-reading">
-            {latest ? `${fmt(latest.value)} ${props.unit} at ${timeOfDay(latest.t)}` : "no readings"}
+            {latest
+              ? `${fmt(latest.value)}${props.unit ? ` ${props.unit}` : ""} at ${timeOfDay(latest.t)}`
+              : "no readings"}
           </span>
         </figcaption>
         <div class="canvas">

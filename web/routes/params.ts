@@ -1,5 +1,5 @@
 /** Strict query-parameter validation: unknown or malformed parameters are a 400 with a JSON error. */
-import { isVocabularyName } from "@iot/shared";
+import { isVocabularyName, SENSOR_ID_PATTERN } from "@iot/shared";
 import { HttpError } from "../http_error.ts";
 
 /** A query parameter is unknown or malformed (400). */
@@ -32,8 +32,11 @@ export type Params<T extends Record<string, ParamSpec>> = {
   [K in keyof T]: T[K] extends { default: unknown } ? ParamValue<T[K]> : ParamValue<T[K]> | undefined;
 };
 
-/** Sensor ids as the producer makes them (`sensor_0001`), bounded in length. */
-export const SENSOR_ID_RE = /^sensor_\d{4,8}$/;
+/** Sensor ids of the reading contract (`SENSOR_ID_PATTERN`: any device's id, not only `sensor_0001`). */
+export const SENSOR_ID_RE: RegExp = new RegExp(SENSOR_ID_PATTERN);
+
+/** The message of a malformed sensor id. */
+export const SENSOR_ID_RULE = "a sensor id of 1 to 64 letters, digits or _.:-";
 
 /** The type and location filters of the overview, its tiles and their APIs. */
 export const FILTER_PARAMS = { type: { type: "sensorType" }, location: { type: "location" } } as const;
@@ -110,7 +113,7 @@ function parseOne(name: string, spec: ParamSpec, raw: string): unknown {
       }
       return raw;
     case "sensorId":
-      if (!SENSOR_ID_RE.test(raw)) throw new ParamError(`Parameter ${name} must be a sensor id like sensor_0001`);
+      if (!SENSOR_ID_RE.test(raw)) throw new ParamError(`Parameter ${name} must be ${SENSOR_ID_RULE}`);
       return raw;
     case "time":
       return parseTime(raw, name);

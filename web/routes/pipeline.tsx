@@ -1,4 +1,4 @@
-/** Pipeline: producer and processor throughput, consumer lag per partition, dead letters. */
+/** Pipeline: producer and processor throughput, outcomes of consumed records, consumer lag per partition, dead letters. */
 import type { VNode } from "preact";
 import { Layout } from "../components/Layout.tsx";
 import { parseParams } from "./params.ts";

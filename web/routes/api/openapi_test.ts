@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { MongoClient } from "mongodb";
-import { createLogger, VOCABULARY_PATTERN } from "@iot/shared";
+import { createLogger, SENSOR_ID_PATTERN, VOCABULARY_PATTERN } from "@iot/shared";
 import { API_ROUTES, createApp } from "../../app.ts";
 import { OPENAPI } from "./openapi.ts";
 
@@ -52,4 +52,9 @@ Deno.test("openapi.json: sensor types and locations follow the shared vocabulary
     assert.equal(schemas[name].pattern, VOCABULARY_PATTERN, name);
     assert.equal(schemas[name].enum, undefined, `${name} is open`);
   }
+});
+
+Deno.test("openapi.json: sensor ids follow the reading contract's pattern", () => {
+  const schemas = OPENAPI.components.schemas as Record<string, { pattern?: string }>;
+  assert.equal(schemas.SensorId.pattern, SENSOR_ID_PATTERN);
 });

@@ -1,7 +1,13 @@
-/** `GET /api/sensors/:id`: a sensor's latest readings, windows and alerts; the sensor page loads the same. */
+/**
+ * `GET /api/sensors/:id`: a sensor's details (from its stored data), latest
+ * readings, windows and alerts; the sensor page loads the same. Any id of the
+ * reading contract's pattern is accepted; one with nothing stored is a 404.
+ */
+import type { SensorDetails } from "../../data.ts";
+import { NotFoundError } from "../../http_error.ts";
 import type { WireAlert, WireReading, WireWindow } from "../../lib/wire.ts";
 import type { ApiHandler, RouteContext } from "../context.ts";
-import { ParamError, parseParams, SENSOR_ID_RE } from "../params.ts";
+import { ParamError, parseParams, SENSOR_ID_RE, SENSOR_ID_RULE } from "../params.ts";
 
 /** Query parameters. */
 export const PARAMS = {
@@ -12,6 +18,8 @@ export const PARAMS = {
 /** What a sensor's page and API show. */
 export interface SensorView {
   sensor: string;
+  /** Type, location, unit and model, read from the latest reading or window. */
+  details: SensorDetails;
   readings: WireReading[];
   windows: WireWindow[];
   alerts: WireAlert[];
@@ -26,22 +34,27 @@ export interface SensorLoad {
   windows60: number;
 }
 
-/** The sensor id of the path (400 unless it looks like `sensor_0001`). */
+/** The sensor id of the path (400 unless it matches the reading contract's `SENSOR_ID_PATTERN`). */
 export function sensorIdParam(ctx: RouteContext): string {
   const id = ctx.params.id ?? "";
-  if (!SENSOR_ID_RE.test(id)) throw new ParamError("Sensor id must look like sensor_0001");
+  if (!SENSOR_ID_RE.test(id)) throw new ParamError(`Sensor id must be ${SENSOR_ID_RULE}`);
   return id;
 }
 
-/** Loads a sensor's readings (oldest first), windows (10 s then 60 s, newest first) and alerts. */
+/**
+ * Loads a sensor's details, readings (oldest first), windows (10 s then 60 s,
+ * newest first) and alerts; a `NotFoundError` (404) when nothing of it is stored.
+ */
 export async function loadSensor(ctx: RouteContext, id: string, load: SensorLoad): Promise<SensorView> {
+  const details = await ctx.data.sensorDetails(id);
+  if (!details) throw new NotFoundError(`No reading or window of sensor ${id} is stored`);
   const [readings, w10, w60, alerts] = await Promise.all([
     ctx.data.readings(id, load.readings, load.since),
     ctx.data.windows({ kind: "sensor", size: 10, sensor: id, limit: load.windows10 }),
     ctx.data.windows({ kind: "sensor", size: 60, sensor: id, limit: load.windows60 }),
     ctx.data.alerts({ sensor: id, limit: 50 }),
   ]);
-  return { sensor: id, readings, windows: [...w10, ...w60], alerts };
+  return { sensor: id, details, readings, windows: [...w10, ...w60], alerts };
 }
 
 /** The sensor. */

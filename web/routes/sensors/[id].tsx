@@ -1,6 +1,5 @@
-/** One sensor: recent readings chart, window stats, its alerts. */
+/** One sensor (any id of the reading contract): recent readings chart, window stats, its alerts. */
 import type { VNode } from "preact";
-import { sensorProfile } from "@iot/shared";
 import { Layout } from "../../components/Layout.tsx";
 import { parseParams } from "../params.ts";
 import { loadSensor, sensorIdParam } from "../api/sensors.ts";
@@ -11,17 +10,23 @@ import type { RouteContext } from "../context.ts";
 export default async function SensorPage(ctx: RouteContext): Promise<VNode> {
   parseParams(ctx.query, {});
   const id = sensorIdParam(ctx);
-  const profile = sensorProfile(id);
   const view = await loadSensor(ctx, id, { readings: 300, windows10: 12, windows60: 6 });
+  const d = view.details;
   return (
     <Layout title={id} path="/sensors">
       <h1>
-        {id} <span class="badge">{profile.sensorType}</span> <span class="badge">{profile.location}</span>{" "}
-        <span class="badge">{profile.model}</span>
+        {id} <span class="badge" data-testid="sensor-type">{d.sensor_type}</span>{" "}
+        <span class="badge" data-testid="sensor-location">{d.location}</span>
+        {d.model && (
+          <>
+            {" "}
+            <span class="badge" data-testid="sensor-model">{d.model}</span>
+          </>
+        )}
       </h1>
       <SensorLive
         sensorId={id}
-        unit={profile.unit}
+        unit={d.unit}
         readings={view.readings}
         windows={view.windows}
         alerts={view.alerts}
