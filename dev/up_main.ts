@@ -7,10 +7,11 @@
  * then is killed and the exit code is 1. A second Ctrl-C kills everything at
  * once (exit code 1). A program that dies is reported with its log tail; exit
  * code 1. The in-memory MongoDB stand-in gets the same bounds as under
- * `deno task services` (see `standInBounds` in `dev/mongo.ts`).
+ * `deno task services` (see `standInBounds` in `dev/mongo.ts`). `--brokers 3`
+ * runs Kafka as a local 3-node cluster (see `dev/kafka_cluster.ts`).
  */
 import { parseFlags, runMain, usage } from "@iot/shared";
-import { startServices } from "./stack.ts";
+import { BROKERS_FLAG, startServices } from "./stack.ts";
 import { listenForStop } from "./stop_signals.ts";
 import { Supervisor } from "./supervisor.ts";
 
@@ -28,6 +29,7 @@ const FLAGS = {
     integer: true,
     help: "First processor's /metrics port (next ones +1)",
   },
+  brokers: BROKERS_FLAG,
   "kafka-port": { type: "number", default: 9092, min: 1, max: 65535, integer: true, help: "Local Kafka port" },
   "mongo-port": { type: "number", default: 27017, min: 1, max: 65535, integer: true, help: "Local MongoDB port" },
   "ready-timeout": { type: "number", default: 120, min: 5, help: "Seconds each program may take to become ready" },
@@ -62,6 +64,7 @@ runMain(async () => {
   const timeout = flags["ready-timeout"] * 1000;
   const services = await startServices({
     kafkaPort: flags["kafka-port"],
+    brokers: flags.brokers,
     mongoPort: flags["mongo-port"],
     log: (m) => sup.say(m),
     onLine: (svc, line) => sup.options.write(sup.prefix(svc) + line),
