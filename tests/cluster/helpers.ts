@@ -50,6 +50,13 @@ export interface TopicCheck {
   duplicated: number;
   /** Readings whose seq is not above the previous one of the same sensor, in log order. */
   reordered: number;
+  /**
+   * Readings that share sensor and event time with another reading (a different seq): the pipeline's
+   * reading id is (sensor_id, event time), so the processor keeps only one of them.
+   */
+  sameInstant: number;
+  /** The distinct reading ids (`readingId`: sensor and event time) in the topic. */
+  readingIds: Set<string>;
   /** Per partition: the longest gap between consecutive append times that ends after the fault, in ms. */
   maxGapAfterFaultMs: Record<number, number>;
   /** Per partition: from the fault to the first record appended after it, in ms. */
@@ -71,6 +78,7 @@ export function checkTopic(records: TopicRecord[], sequences: Map<string, number
     byPartition.set(r.partition, list);
   }
   const seen = new Map<string, number>();
+  const ids = new Map<string, number>();
   let invalid = 0;
   let reordered = 0;
   let maxDelayMs = 0;
@@ -94,6 +102,7 @@ export function checkTopic(records: TopicRecord[], sequences: Map<string, number
       const { sensor_id: sensor, seq } = d.reading;
       const key = `${sensor}:${seq}`;
       seen.set(key, (seen.get(key) ?? 0) + 1);
+      ids.set(d.id, (ids.get(d.id) ?? 0) + 1);
       if (seq <= (lastSeq.get(sensor) ?? -1)) reordered++;
       lastSeq.set(sensor, seq);
       maxDelayMs = Math.max(maxDelayMs, r.timestamp - d.eventTime);
@@ -113,6 +122,8 @@ export function checkTopic(records: TopicRecord[], sequences: Map<string, number
   }
   let duplicated = 0;
   for (const count of seen.values()) duplicated += count - 1;
+  let sameInstant = 0;
+  for (const count of ids.values()) sameInstant += count - 1;
   return {
     generated,
     inTopic: records.length,
@@ -122,6 +133,8 @@ export function checkTopic(records: TopicRecord[], sequences: Map<string, number
     missingExamples,
     duplicated,
     reordered,
+    sameInstant: sameInstant - duplicated,
+    readingIds: new Set(ids.keys()),
     maxGapAfterFaultMs,
     firstAfterFaultMs,
     maxDelayMs,

@@ -155,6 +155,7 @@ async function producerFailover(fault: Fault, seed: number): Promise<void> {
       lost: check.missing,
       duplicated: check.duplicated,
       reordered: check.reordered,
+      sameInstant: check.sameInstant,
       invalid: check.invalid,
       recoveryMs: Math.max(...affected.map((p) => check.maxGapAfterFaultMs[p] ?? 0)),
       stallOfOthersMs: Math.max(...unaffected.map((p) => check.maxGapAfterFaultMs[p] ?? 0)),
