@@ -77,6 +77,7 @@ export function retentionSettings(options: Pick<LocalKafkaOptions, "retentionByt
   };
 }
 
+// NetworkClient warns on every reconnect attempt to a peer that is down (a cluster's start, a stopped node).
 const LOG4J = `status = error
 appender.stderr.type = Console
 appender.stderr.name = STDERR
@@ -87,6 +88,8 @@ rootLogger.level = WARN
 rootLogger.appenderRef.stderr.ref = STDERR
 logger.raft.name = kafka.server.KafkaRaftServer
 logger.raft.level = INFO
+logger.network.name = org.apache.kafka.clients.NetworkClient
+logger.network.level = ERROR
 `;
 
 /** A Kafka broker process that can be started, stopped and started again on the same data. */

@@ -7,6 +7,13 @@
  * how the pipeline identifies them; and windows, alerts and dead letters must
  * agree (`verifyPipeline`). The longest stretch without progress and the
  * catch-up time are printed as figures, not asserted.
+ *
+ * Known failure on this branch (issue 14, items 3 and 4; the producer and the
+ * processor are being changed elsewhere): after the SIGKILL the processor
+ * stops consuming for the rest of the run (commits fail, nothing more is
+ * stored), and after the stall the producer stamps its backlog with one
+ * instant, so readings of a sensor share an event time. The test runs and
+ * fails with the figures in its summary line.
  */
 import assert from "node:assert/strict";
 import { COLLECTIONS, createLogger, ensureTopics } from "@iot/shared";

@@ -71,6 +71,22 @@ async function startServicesTask(extraEnv: Record<string, string> = {}, brokers 
   return { child, kafkaPort, mongoPort, out, readers };
 }
 
+/** Sends SIGINT and checks the orderly stop: exit 0, every port closed, no JVM left, no stack trace. */
+async function assertStopsOnSigint(
+  svc: Awaited<ReturnType<typeof startServicesTask>>,
+  ports: number[],
+  jvms: number[],
+): Promise<void> {
+  svc.child.kill("SIGINT");
+  const status = await svc.child.status;
+  await svc.readers;
+  assert.equal(status.code, 0, svc.out.stderr);
+  assert.match(svc.out.stderr, /Services stopped\./);
+  for (const p of ports) assert.equal(await portOpen(p), false, `port ${p} closed`);
+  assert.deepEqual(jvms.filter(isAlive), [], "no JVM left running");
+  assert.doesNotMatch(svc.out.stderr, /Exception|^\s+at /m, "no stack traces at start or stop");
+}
+
 /** Runs `deno task kafka <tool> ...` with the given standard input. */
 async function kafkaTool(args: string[], input = ""): Promise<{ code: number; stdout: string; stderr: string }> {
   const child = new Deno.Command(Deno.execPath(), {
@@ -175,15 +191,7 @@ Deno.test(
       assert.match(out.stderr, /Topics ready: sensor-data \(4\), sensor-data\.dlq \(4\), sensor-alerts \(1\)/);
       assert.ok(out.stderr.indexOf("Topics ready") < out.stderr.indexOf("Services are up"));
 
-      child.kill("SIGINT");
-      const status = await child.status;
-      await svc.readers;
-      assert.equal(status.code, 0, out.stderr);
-      assert.match(out.stderr, /Services stopped\./);
-      assert.equal(await portOpen(kafkaPort), false, "Kafka port closed");
-      assert.equal(await portOpen(mongoPort), false, "MongoDB port closed");
-      assert.deepEqual(jvms.filter(isAlive), [], "no JVM left running");
-      assert.doesNotMatch(out.stderr, /Exception|^\s+at /m, "no stack traces at start or stop");
+      await assertStopsOnSigint(svc, [kafkaPort, mongoPort], jvms);
     } finally {
       try {
         child.kill("SIGKILL");
@@ -292,14 +300,7 @@ Deno.test(
         await admin.disconnect();
       }
 
-      child.kill("SIGINT");
-      const status = await child.status;
-      await svc.readers;
-      assert.equal(status.code, 0, out.stderr);
-      assert.match(out.stderr, /Services stopped\./);
-      for (const p of [...ports, mongoPort]) assert.equal(await portOpen(p), false, `port ${p} closed`);
-      assert.deepEqual(jvms.filter(isAlive), [], "no JVM left running");
-      assert.doesNotMatch(out.stderr, /Exception|^\s+at /m, "no stack traces at start or stop");
+      await assertStopsOnSigint(svc, [...ports, mongoPort], jvms);
     } finally {
       try {
         child.kill("SIGKILL");
