@@ -152,7 +152,9 @@ async function producerFailover(fault: Fault, seed: number): Promise<void> {
       failed: result.failed,
       generated: check.generated,
       inTopic: check.inTopic,
-      lost: check.missing,
+      // Readings not in the topic; those beyond the failed (never acknowledged) ones were acknowledged and lost.
+      missing: check.missing,
+      lostAcknowledged: Math.max(0, check.missing - result.failed),
       duplicated: check.duplicated,
       reordered: check.reordered,
       sameInstant: check.sameInstant,
