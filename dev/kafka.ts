@@ -1,5 +1,7 @@
 /**
  * A local single-node Apache Kafka broker (KRaft), from Maven Central jars, run with Java 17.
+ * The same class runs one node of a local cluster (`dev/kafka_cluster.ts`) when given a node id,
+ * the static voters of the quorum and replication settings.
  *
  * Disk use is bounded by size-based retention on every topic: each partition
  * keeps at most `retentionBytes` plus one open segment (`segmentBytes`), checked
@@ -29,6 +31,19 @@ export interface LocalKafkaOptions {
   onLine?: (line: string) => void;
   /** Start-up deadline in ms. */
   startTimeoutMs?: number;
+  /** Node id (default 1). */
+  nodeId?: number;
+  /**
+   * Static controller quorum, `id@host:port,...` (`controller.quorum.voters`), for a node of a cluster.
+   * Absent: a single node whose own controller is the whole quorum.
+   */
+  quorumVoters?: string;
+  /** Cluster id used to format storage (every node of a cluster shares it); default a fresh one. */
+  clusterId?: string;
+  /** Replication factor of new topics and of the internal topics (default 1). */
+  replicationFactor?: number;
+  /** `min.insync.replicas` of new topics and of the transaction and share state topics (default 1). */
+  minInsyncReplicas?: number;
   /** Bytes kept per partition (`log.retention.bytes`); default `IOT_KAFKA_RETENTION_BYTES`, else 256 MiB. */
   retentionBytes?: number;
   /** Size of a log segment (`log.segment.bytes`); default `IOT_KAFKA_SEGMENT_BYTES`, else 64 MiB. */
@@ -67,6 +82,7 @@ export function retentionSettings(options: Pick<LocalKafkaOptions, "retentionByt
   };
 }
 
+// NetworkClient warns on every reconnect attempt to a peer that is down (a cluster's start, a stopped node).
 const LOG4J = `status = error
 appender.stderr.type = Console
 appender.stderr.name = STDERR
@@ -77,6 +93,8 @@ rootLogger.level = WARN
 rootLogger.appenderRef.stderr.ref = STDERR
 logger.raft.name = kafka.server.KafkaRaftServer
 logger.raft.level = INFO
+logger.network.name = org.apache.kafka.clients.NetworkClient
+logger.network.level = ERROR
 `;
 
 /** A Kafka broker process that can be started, stopped and started again on the same data. */
@@ -116,10 +134,15 @@ export class LocalKafka {
 
   #properties(): string {
     const { retentionBytes, segmentBytes } = retentionSettings(this.options);
+    const rf = this.options.replicationFactor ?? 1;
+    const minIsr = this.options.minInsyncReplicas ?? 1;
+    const quorum = this.options.quorumVoters
+      ? `controller.quorum.voters=${this.options.quorumVoters}`
+      : `controller.quorum.bootstrap.servers=127.0.0.1:${this.controllerPort}`;
     return [
       "process.roles=broker,controller",
-      "node.id=1",
-      `controller.quorum.bootstrap.servers=127.0.0.1:${this.controllerPort}`,
+      `node.id=${this.options.nodeId ?? 1}`,
+      quorum,
       `listeners=PLAINTEXT://127.0.0.1:${this.port},CONTROLLER://127.0.0.1:${this.controllerPort}`,
       `advertised.listeners=PLAINTEXT://127.0.0.1:${this.port}`,
       "controller.listener.names=CONTROLLER",
@@ -128,12 +151,14 @@ export class LocalKafka {
       `log.dirs=${this.dataDir}/logs`,
       `num.partitions=${this.options.partitions ?? 3}`,
       "auto.create.topics.enable=false",
-      "offsets.topic.replication.factor=1",
+      `default.replication.factor=${rf}`,
+      `min.insync.replicas=${minIsr}`,
+      `offsets.topic.replication.factor=${rf}`,
       "offsets.topic.num.partitions=3",
-      "transaction.state.log.replication.factor=1",
-      "transaction.state.log.min.isr=1",
-      "share.coordinator.state.topic.replication.factor=1",
-      "share.coordinator.state.topic.min.isr=1",
+      `transaction.state.log.replication.factor=${rf}`,
+      `transaction.state.log.min.isr=${minIsr}`,
+      `share.coordinator.state.topic.replication.factor=${rf}`,
+      `share.coordinator.state.topic.min.isr=${minIsr}`,
       "group.initial.rebalance.delay.ms=0",
       "log.retention.hours=24",
       `log.retention.bytes=${retentionBytes}`,
@@ -155,12 +180,15 @@ export class LocalKafka {
     const jvm = [`-Dlog4j2.configurationFile=${log4j}`, "-Djava.awt.headless=true"];
     const agent = this.options.metricsPort ? [await this.#metricsAgent(this.options.metricsPort)] : [];
     if (!(await exists(`${this.dataDir}/logs/meta.properties`))) {
-      const id = await javaOutput(["-cp", cp, ...jvm, "kafka.tools.StorageTool", "random-uuid"]);
-      await javaOutput(["-cp", cp, ...jvm, "kafka.tools.StorageTool", "format", "--standalone", "-t", id, "-c", props]);
+      const id = this.options.clusterId ??
+        await javaOutput(["-cp", cp, ...jvm, "kafka.tools.StorageTool", "random-uuid"]);
+      // Static voters are named in the properties; a single node formats itself as the whole quorum.
+      const quorum = this.options.quorumVoters ? [] : ["--standalone"];
+      await javaOutput(["-cp", cp, ...jvm, "kafka.tools.StorageTool", "format", ...quorum, "-t", id, "-c", props]);
     }
     const heap = this.options.heap ?? "512m";
     this.#proc = await ManagedProcess.spawn({
-      name: "kafka",
+      name: this.options.nodeId === undefined ? "kafka" : `kafka-${this.options.nodeId}`,
       cmd: "java",
       args: [
         `-Xms${heap}`,
@@ -207,9 +235,25 @@ export class LocalKafka {
     return this.#proc?.forced ?? false;
   }
 
-  /** Kills the broker at once (SIGKILL). */
-  async kill(): Promise<void> {
-    await this.#proc?.kill();
+  /**
+   * Kills the broker at once (SIGKILL, the default), or sends SIGTERM alone (a
+   * controlled shutdown, as by an orchestrator) and waits until it has exited,
+   * killing it after `graceMs`.
+   */
+  async kill(signal: "SIGKILL" | "SIGTERM" = "SIGKILL", graceMs = 30_000): Promise<void> {
+    const proc = this.#proc;
+    if (!proc || proc.exited) return;
+    if (signal === "SIGKILL") {
+      await proc.kill();
+      return;
+    }
+    proc.signal("SIGTERM");
+    const timer = setTimeout(() => proc.kill(), graceMs);
+    try {
+      await proc.status;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Stops the broker (killing it after `graceMs`) and removes a temporary data directory. Resolves with `stop`'s. */

@@ -5,6 +5,7 @@
  */
 export * from "./jars.ts";
 export * from "./kafka.ts";
+export * from "./kafka_cluster.ts";
 export * from "./mongo.ts";
 export * from "./process.ts";
 export * from "./paths.ts";

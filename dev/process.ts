@@ -185,6 +185,24 @@ export function freePort(): number {
   return port;
 }
 
+/** Returns the first of `n` consecutive free TCP ports on 127.0.0.1 (for a cluster on `--kafka-port` and the next). */
+export function freePortRange(n: number): number {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = freePort();
+    if (base + n > 65536) continue;
+    const held: Deno.Listener[] = [];
+    try {
+      for (let i = 1; i < n; i++) held.push(Deno.listen({ hostname: "127.0.0.1", port: base + i }));
+      return base;
+    } catch {
+      // One of them is taken: try another base.
+    } finally {
+      for (const l of held) l.close();
+    }
+  }
+  throw new Error(`No ${n} consecutive free ports found on 127.0.0.1`);
+}
+
 /** Waits until a TCP port accepts connections, or the deadline, or `abort` resolves. */
 export async function waitForPort(
   port: number,

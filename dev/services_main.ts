@@ -8,13 +8,19 @@
  * seconds; what is still running then is killed and the exit code is 1. A
  * second Ctrl-C kills both at once (exit code 1).
  *
- * Flags: --kafka-port (default 9092), --mongo-port (default 27017), --data-dir, --stop-timeout (default 30).
+ * `--brokers 3` starts a local 3-node KRaft cluster instead of the single
+ * broker (ports 9092-9094 by default; topics with replication factor 3 and
+ * `min.insync.replicas=2`); KAFKA_BROKERS then lists all three.
+ *
+ * Flags: --brokers (default 1), --kafka-port (default 9092), --mongo-port (default 27017), --data-dir,
+ * --stop-timeout (default 30).
  */
 import { parseFlags, runMain, usage } from "@iot/shared";
-import { startServices } from "./stack.ts";
+import { BROKERS_FLAG, startServices } from "./stack.ts";
 import { listenForStop } from "./stop_signals.ts";
 
 const FLAGS = {
+  brokers: BROKERS_FLAG,
   "kafka-port": { type: "number", default: 9092, min: 1, max: 65535, integer: true, help: "Kafka broker port" },
   "mongo-port": { type: "number", default: 27017, min: 1, max: 65535, integer: true, help: "MongoDB port" },
   "data-dir": { type: "string", help: "Kafka data directory to keep between runs (default: temporary)" },
@@ -36,6 +42,7 @@ runMain(async () => {
   // Until the services are up, Ctrl-C ends this process at once (the JVMs exit with it, see ParentWatch).
   const services = await startServices({
     kafkaPort: flags["kafka-port"],
+    brokers: flags.brokers,
     mongoPort: flags["mongo-port"],
     dataDir: flags["data-dir"],
     log: (m) => console.error(m),

@@ -1,15 +1,29 @@
 /**
- * Starts the infrastructure of the pipeline: Kafka and MongoDB, local or given
- * by env, and the pipeline's standard topics, for `deno task services` and
- * `deno task up` alike.
+ * Starts the infrastructure of the pipeline: Kafka (one broker, or a local
+ * cluster with `brokers` > 1) and MongoDB, local or given by env, and the
+ * pipeline's standard topics, for `deno task services` and `deno task up` alike.
  */
 import { createKafka, createLogger, ensureTopics, loadCommonConfig, standardTopics, type TopicSpec } from "@iot/shared";
 import { LocalKafka } from "./kafka.ts";
+import { LocalKafkaCluster } from "./kafka_cluster.ts";
 import { LocalMongo, standInBounds } from "./mongo.ts";
+
+/** The `--brokers` flag of `deno task services` and `deno task up`. */
+export const BROKERS_FLAG = {
+  type: "number",
+  default: 1,
+  min: 1,
+  max: 9,
+  integer: true,
+  help: "Local Kafka nodes; 3 = a KRaft cluster (RF 3, min.insync.replicas 2) on the ports from --kafka-port",
+} as const;
 
 /** Options of `startServices`. */
 export interface StartServicesOptions {
+  /** Port of the (first) local broker; a cluster's nodes take the ports after it. */
   kafkaPort?: number;
+  /** Local Kafka nodes: 1 (default) a single broker, more a cluster (`LocalKafkaCluster`, RF 3 for 3 or more). */
+  brokers?: number;
   mongoPort?: number;
   /** Port of the local broker's JMX exporter `/metrics` (absent: no exporter). */
   kafkaMetricsPort?: number;
@@ -27,7 +41,10 @@ export interface StartServicesOptions {
 export interface RunningServices {
   kafkaBrokers: string;
   mongoUrl: string;
+  /** The local single broker, when one was started. */
   kafka?: LocalKafka;
+  /** The local cluster, when `brokers` > 1. */
+  kafkaCluster?: LocalKafkaCluster;
   mongo?: LocalMongo;
   /** The standard topics, as ensured at start. */
   topics: TopicSpec[];
@@ -69,10 +86,25 @@ export async function startServices(options: StartServicesOptions = {}): Promise
   const env = options.env ?? Deno.env.toObject();
   const log = options.log ?? (() => {});
   let kafka: LocalKafka | undefined;
+  let kafkaCluster: LocalKafkaCluster | undefined;
   let mongo: LocalMongo | undefined;
   let stopping = false;
   const started: Promise<void>[] = [];
-  if (!env.KAFKA_BROKERS) {
+  const nodes = options.brokers ?? 1;
+  if (!env.KAFKA_BROKERS && nodes > 1) {
+    const base = options.kafkaPort;
+    kafkaCluster = new LocalKafkaCluster({
+      nodes,
+      ports: base ? Array.from({ length: nodes }, (_, i) => base + i) : undefined,
+      dataDir: options.dataDir,
+      onLine: options.onLine && ((i, l) => options.onLine!("kafka", `[node ${i}] ${l}`)),
+    });
+    log(
+      `Starting a Kafka ${"4.1.1"} cluster of ${nodes} nodes on ${kafkaCluster.brokers} ` +
+        `(replication factor ${kafkaCluster.replicationFactor}, min.insync.replicas ${kafkaCluster.minInsyncReplicas}) ...`,
+    );
+    started.push(kafkaCluster.start());
+  } else if (!env.KAFKA_BROKERS) {
     kafka = new LocalKafka({
       port: options.kafkaPort,
       dataDir: options.dataDir,
@@ -106,12 +138,12 @@ export async function startServices(options: StartServicesOptions = {}): Promise
     const end = Date.now() + deadlineMs;
     // MongoDB stops in a moment; Kafka's controlled shutdown gets the rest of the time.
     const mongoForced = (await mongo?.dispose(Math.max(1000, Math.min(10_000, (end - Date.now()) / 3)))) ?? false;
-    const kafkaForced = (await kafka?.dispose(Math.max(1000, end - Date.now()))) ?? false;
+    const kafkaForced = (await (kafka ?? kafkaCluster)?.dispose(Math.max(1000, end - Date.now()))) ?? false;
     return mongoForced || kafkaForced;
   };
   const kill = async () => {
     stopping = true;
-    await Promise.all([mongo?.kill(), kafka?.kill()]);
+    await Promise.all([mongo?.kill(), (kafka ?? kafkaCluster)?.kill()]);
   };
   const results = await Promise.allSettled(started);
   const failure = results.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
@@ -120,8 +152,8 @@ export async function startServices(options: StartServicesOptions = {}): Promise
     throw failure.reason;
   }
   if (mongo) log(`MongoDB ready (${mongo.engine === "java" ? "mongo-java-server, in memory" : "mongod replica set"})`);
-  if (kafka) log("Kafka ready");
-  const kafkaBrokers = kafka ? kafka.brokers : env.KAFKA_BROKERS!;
+  if (kafka || kafkaCluster) log("Kafka ready");
+  const kafkaBrokers = (kafka ?? kafkaCluster)?.brokers ?? env.KAFKA_BROKERS!;
   let topics: TopicSpec[];
   try {
     topics = await createStandardTopics(kafkaBrokers, env);
@@ -141,13 +173,14 @@ export async function startServices(options: StartServicesOptions = {}): Promise
         if (stopping) clearInterval(timer);
       }, 500);
     };
-    watch("Kafka", kafka);
+    watch("Kafka", kafka ?? kafkaCluster);
     watch("MongoDB", mongo);
   });
   return {
     kafkaBrokers,
     mongoUrl: mongo ? mongo.url : env.MONGO_URL!,
     kafka,
+    kafkaCluster,
     mongo,
     topics,
     failed,

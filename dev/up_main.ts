@@ -10,10 +10,11 @@
  * `deno task services` (see `standInBounds` in `dev/mongo.ts`). With
  * `--prometheus` it also serves the producer's `/metrics`, runs Kafka's JMX
  * exporter agent and a local Prometheus scraping them all (`dev/prometheus.ts`).
+ * `--brokers 3` runs Kafka as a local 3-node cluster (see `dev/kafka_cluster.ts`).
  */
 import { parseFlags, runMain, usage } from "@iot/shared";
 import { LocalPrometheus, pipelineJobs, RULES_FILE } from "./prometheus.ts";
-import { startServices } from "./stack.ts";
+import { BROKERS_FLAG, startServices } from "./stack.ts";
 import { listenForStop } from "./stop_signals.ts";
 import { Supervisor } from "./supervisor.ts";
 
@@ -31,6 +32,7 @@ const FLAGS = {
     integer: true,
     help: "First processor's /metrics port (next ones +1)",
   },
+  brokers: BROKERS_FLAG,
   "kafka-port": { type: "number", default: 9092, min: 1, max: 65535, integer: true, help: "Local Kafka port" },
   "mongo-port": { type: "number", default: 27017, min: 1, max: 65535, integer: true, help: "Local MongoDB port" },
   prometheus: { type: "boolean", default: false, help: "Also run Prometheus scraping every program and Kafka" },
@@ -83,6 +85,7 @@ runMain(async () => {
   const timeout = flags["ready-timeout"] * 1000;
   const services = await startServices({
     kafkaPort: flags["kafka-port"],
+    brokers: flags.brokers,
     mongoPort: flags["mongo-port"],
     kafkaMetricsPort: flags.prometheus ? flags["kafka-metrics-port"] : undefined,
     log: (m) => sup.say(m),

@@ -1,7 +1,10 @@
 /**
  * This machine has no Docker engine, so the compose stack is checked as a
  * contract: services, health checks, replica set, ports, init script, and
- * environment names matching `shared/config.ts`.
+ * environment names matching `shared/config.ts`; and the cluster variant
+ * (`docker-compose.cluster.yml` layered over `docker-compose.yml`): three
+ * KRaft nodes forming one quorum, replication 3 with `min.insync.replicas=2`,
+ * and every program and tool given all three nodes.
  */
 import assert from "node:assert/strict";
 import { parse } from "yaml";
@@ -11,8 +14,28 @@ const root = new URL("../../", import.meta.url);
 // deno-lint-ignore no-explicit-any
 type Any = any;
 
-async function compose(): Promise<Any> {
-  return parse(await Deno.readTextFile(new URL("docker-compose.yml", root)), { merge: true });
+async function compose(file = "docker-compose.yml"): Promise<Any> {
+  return parse(await Deno.readTextFile(new URL(file, root)), { merge: true });
+}
+
+/** Layers compose files as `docker compose -f a -f b` does for what these files use: mappings merge, the rest replaces. */
+function layer(base: Any, over: Any): Any {
+  if (!base || !over || typeof base !== "object" || typeof over !== "object" || Array.isArray(base)) return over;
+  const out: Any = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = k in base ? layer(base[k], v) : v;
+  return out;
+}
+
+/** The cluster variant: docker-compose.yml with docker-compose.cluster.yml over it. */
+async function clusterCompose(): Promise<Any> {
+  return layer(await compose(), await compose("docker-compose.cluster.yml"));
+}
+
+/** The Kafka nodes of a compose model (services running the broker image with a node id). */
+function kafkaNodes(c: Any): [string, Any][] {
+  return Object.entries(c.services as Record<string, Any>).filter(([, s]) =>
+    /^apache\/kafka:/.test(s.image ?? "") && s.environment?.KAFKA_NODE_ID !== undefined
+  );
 }
 
 async function envExampleNames(): Promise<Set<string>> {
@@ -64,7 +87,8 @@ Deno.test("programs use only documented variables and wait for healthy infrastru
 });
 
 Deno.test("every ${VAR} in compose is listed in .env.example, and no secret has a real default", async () => {
-  const text = await Deno.readTextFile(new URL("docker-compose.yml", root));
+  const text = await Deno.readTextFile(new URL("docker-compose.yml", root)) +
+    await Deno.readTextFile(new URL("docker-compose.cluster.yml", root));
   const names = await envExampleNames();
   const refs = [...text.matchAll(/\$\{([A-Z_]+)(:?[-?][^}]*)?\}/g)];
   assert.ok(refs.length > 10);
@@ -196,4 +220,82 @@ Deno.test("Prometheus scrapes each program on the port it serves /metrics on, an
   assert.ok(script.includes(`${fetcherMount.split(":")[1]}/${jarName}`), "it writes the jar KAFKA_OPTS loads");
   // The broker's health check must not start a second agent on the same port.
   assert.match(JSON.stringify(kafka.healthcheck.test), /KAFKA_OPTS= /);
+});
+
+Deno.test("the cluster variant runs three KRaft nodes, each broker and controller, in one static quorum", async () => {
+  const c = await clusterCompose();
+  const base = await compose();
+  assert.notEqual(c.name, base.name, "a project of its own, so volumes never meet the single broker's");
+  const nodes = kafkaNodes(c);
+  assert.deepEqual(nodes.map(([name]) => name).sort(), ["kafka", "kafka-2", "kafka-3"]);
+  const ids = nodes.map(([, s]) => Number(s.environment.KAFKA_NODE_ID));
+  assert.deepEqual([...ids].sort(), [1, 2, 3]);
+  const voters = new Set(nodes.map(([name, s]) => `${s.environment.KAFKA_NODE_ID}@${s.hostname ?? name}:9093`));
+  const hostPorts = new Set<string>();
+  const volumes = new Set<string>();
+  for (const [name, s] of nodes) {
+    const env = s.environment;
+    assert.equal(s.image, base.services.kafka.image, `${name} runs the same image`);
+    assert.equal(env.KAFKA_PROCESS_ROLES, "broker,controller", name);
+    assert.deepEqual(new Set(env.KAFKA_CONTROLLER_QUORUM_VOTERS.split(",")), voters, `${name} names every voter`);
+    assert.match(env.KAFKA_LISTENERS, /CONTROLLER:\/\/:9093/, name);
+    assert.equal(env.CLUSTER_ID, nodes[0][1].environment.CLUSTER_ID, `${name} shares the cluster id`);
+    assert.ok(env.CLUSTER_ID, "a cluster id is set");
+    assert.ok(s.healthcheck?.test, `${name} has a healthcheck`);
+    // Reachable by the programs under its own name, and from the host on a port of its own.
+    const advertised = env.KAFKA_ADVERTISED_LISTENERS as string;
+    assert.match(advertised, new RegExp(`INTERNAL://${s.hostname ?? name}:19092`), name);
+    const hostPort = /HOST:\/\/localhost:(\d+)/.exec(advertised)?.[1];
+    assert.ok(hostPort, `${name} advertises a host port`);
+    assert.ok(s.ports.includes(`${hostPort}:9092`), `${name} publishes ${hostPort} to its HOST listener`);
+    hostPorts.add(hostPort);
+    volumes.add(String(s.volumes[0]).split(":")[0]);
+    // Every setting of the single broker is set on each node (none forgotten, e.g. retention).
+    for (const key of Object.keys(base.services.kafka.environment)) {
+      assert.ok(key in env, `${name} sets ${key}`);
+    }
+    assert.equal(env.KAFKA_LOG_RETENTION_BYTES, base.services.kafka.environment.KAFKA_LOG_RETENTION_BYTES);
+  }
+  assert.deepEqual([...hostPorts].sort(), ["9092", "9093", "9094"]);
+  assert.equal(volumes.size, 3, "each node has its own data volume");
+  for (const v of volumes) assert.ok(v in c.volumes, `volume ${v} is declared`);
+});
+
+Deno.test("the cluster variant replicates every topic three times with min.insync.replicas 2", async () => {
+  const c = await clusterCompose();
+  for (const [name, s] of kafkaNodes(c)) {
+    const env = s.environment;
+    assert.equal(String(env.KAFKA_DEFAULT_REPLICATION_FACTOR), "3", name);
+    assert.equal(String(env.KAFKA_MIN_INSYNC_REPLICAS), "2", name);
+    assert.equal(String(env.KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR), "3", name);
+    assert.equal(String(env.KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR), "3", name);
+    assert.equal(String(env.KAFKA_TRANSACTION_STATE_LOG_MIN_ISR), "2", name);
+    assert.equal(String(env.KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR), "3", name);
+    assert.equal(String(env.KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR), "2", name);
+  }
+  const init = c.services["kafka-init"];
+  assert.equal(String(init.environment.KAFKA_REPLICATION_FACTOR), "3");
+  assert.equal(String((await compose()).services["kafka-init"].environment.KAFKA_REPLICATION_FACTOR), "1");
+  const creates = (init.command.join("\n") as string).split("\n").filter((l) => l.includes("--create"));
+  assert.equal(creates.length, standardTopics(loadCommonConfig({})).length);
+  for (const line of creates) assert.match(line, /--replication-factor "\$\$KAFKA_REPLICATION_FACTOR"/, line);
+  for (const [name] of kafkaNodes(c)) {
+    assert.equal(init.depends_on[name]?.condition, "service_healthy", `topics wait for ${name}`);
+  }
+});
+
+Deno.test("in the cluster variant the programs and kafka-ui know every node", async () => {
+  const c = await clusterCompose();
+  const internal = kafkaNodes(c).map(([name, s]) => `${s.hostname ?? name}:19092`).sort();
+  for (const s of ["producer", "processor", "web"]) {
+    assert.deepEqual(c.services[s].environment.KAFKA_BROKERS.split(",").sort(), internal, s);
+    // The rest of each program's settings still comes from docker-compose.yml.
+    assert.match(c.services[s].environment.MONGO_URL, /replicaSet=rs0/, s);
+  }
+  assert.deepEqual(c.services["kafka-ui"].environment.KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS.split(",").sort(), internal);
+  const readme = await Deno.readTextFile(new URL("README.md", root));
+  assert.ok(
+    readme.includes("docker compose -f docker-compose.yml -f docker-compose.cluster.yml up"),
+    "the README shows how to start the cluster variant",
+  );
 });

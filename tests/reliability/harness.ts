@@ -243,6 +243,8 @@ export interface TopicRecord {
   headers: Record<string, string>;
   partition: number;
   offset: string;
+  /** Record timestamp in epoch ms (the broker's append time on a `LogAppendTime` topic). */
+  timestamp: number;
 }
 
 /** Reads every record of a topic up to its current end offsets (empty topic: at once). */
@@ -273,6 +275,7 @@ export async function readTopic(kafka: Kafka, topic: string, timeoutMs = 60_000)
             headers,
             partition: batch.partition,
             offset: m.offset,
+            timestamp: Number(m.timestamp),
           });
         }
         return Promise.resolve();

@@ -2,13 +2,15 @@
  * `deno task services` starts Kafka and the MongoDB-protocol server, creates the
  * standard topics before it reports ready (so that a client we did not write can
  * produce at once), prints their URLs, and on Ctrl-C (SIGINT) stops both, leaving
- * no process behind; a second Ctrl-C stops them at once.
+ * no process behind; a second Ctrl-C stops them at once. With `--brokers 3` it
+ * runs a 3-node cluster whose topics, internal ones included, have three
+ * replicas and `min.insync.replicas=2`.
  */
 import assert from "node:assert/strict";
 import { MongoClient } from "mongodb";
 import { ConfigResourceTypes } from "kafkajs";
 import { createKafka, createLogger, standardTopics, TOPICS } from "@iot/shared";
-import { freePort } from "../../dev/process.ts";
+import { freePort, freePortRange } from "../../dev/process.ts";
 import { createStandardTopics } from "../../dev/stack.ts";
 import { isAlive, processTree, waitFor } from "../../dev/testing.ts";
 
@@ -24,15 +26,24 @@ async function portOpen(port: number): Promise<boolean> {
   }
 }
 
-/** Starts `deno task services` on free ports and waits for its URLs. */
-async function startServicesTask(extraEnv: Record<string, string> = {}) {
-  const kafkaPort = freePort();
+/** Starts `deno task services` on free ports (`brokers` nodes from `kafkaPort` on) and waits for its URLs. */
+async function startServicesTask(extraEnv: Record<string, string> = {}, brokers = 1) {
+  const kafkaPort = brokers > 1 ? freePortRange(brokers) : freePort();
   const mongoPort = freePort();
   const env = { ...Deno.env.toObject() };
   delete env.KAFKA_BROKERS;
   delete env.MONGO_URL;
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "dev/services_main.ts", "--kafka-port", String(kafkaPort), "--mongo-port", String(mongoPort)],
+    args: [
+      "run",
+      "-A",
+      "dev/services_main.ts",
+      "--kafka-port",
+      String(kafkaPort),
+      "--mongo-port",
+      String(mongoPort),
+      ...(brokers > 1 ? ["--brokers", String(brokers)] : []),
+    ],
     cwd: root,
     env: { ...env, IOT_MONGO_ENGINE: "java", ...extraEnv },
     clearEnv: true,
@@ -58,6 +69,22 @@ async function startServicesTask(extraEnv: Record<string, string> = {}) {
   });
   assert.ok(!exited, `services exited during start:\n${out.stderr.slice(-3000)}`);
   return { child, kafkaPort, mongoPort, out, readers };
+}
+
+/** Sends SIGINT and checks the orderly stop: exit 0, every port closed, no JVM left, no stack trace. */
+async function assertStopsOnSigint(
+  svc: Awaited<ReturnType<typeof startServicesTask>>,
+  ports: number[],
+  jvms: number[],
+): Promise<void> {
+  svc.child.kill("SIGINT");
+  const status = await svc.child.status;
+  await svc.readers;
+  assert.equal(status.code, 0, svc.out.stderr);
+  assert.match(svc.out.stderr, /Services stopped\./);
+  for (const p of ports) assert.equal(await portOpen(p), false, `port ${p} closed`);
+  assert.deepEqual(jvms.filter(isAlive), [], "no JVM left running");
+  assert.doesNotMatch(svc.out.stderr, /Exception|^\s+at /m, "no stack traces at start or stop");
 }
 
 /** Runs `deno task kafka <tool> ...` with the given standard input. */
@@ -164,15 +191,7 @@ Deno.test(
       assert.match(out.stderr, /Topics ready: sensor-data \(4\), sensor-data\.dlq \(4\), sensor-alerts \(1\)/);
       assert.ok(out.stderr.indexOf("Topics ready") < out.stderr.indexOf("Services are up"));
 
-      child.kill("SIGINT");
-      const status = await child.status;
-      await svc.readers;
-      assert.equal(status.code, 0, out.stderr);
-      assert.match(out.stderr, /Services stopped\./);
-      assert.equal(await portOpen(kafkaPort), false, "Kafka port closed");
-      assert.equal(await portOpen(mongoPort), false, "MongoDB port closed");
-      assert.deepEqual(jvms.filter(isAlive), [], "no JVM left running");
-      assert.doesNotMatch(out.stderr, /Exception|^\s+at /m, "no stack traces at start or stop");
+      await assertStopsOnSigint(svc, [kafkaPort, mongoPort], jvms);
     } finally {
       try {
         child.kill("SIGKILL");
@@ -204,3 +223,88 @@ Deno.test("a second SIGINT stops the services at once and the exit code says so"
     } catch { /* already exited */ }
   }
 });
+
+Deno.test(
+  "services --brokers 3 runs a 3-node cluster: RF 3 and min.insync.replicas 2 everywhere, SIGINT stops all",
+  opts,
+  async () => {
+    const svc = await startServicesTask({}, 3);
+    const { child, kafkaPort, mongoPort, out } = svc;
+    const ports = [kafkaPort, kafkaPort + 1, kafkaPort + 2];
+    const brokers = ports.map((p) => `127.0.0.1:${p}`);
+    try {
+      assert.match(out.stdout, new RegExp(`^KAFKA_BROKERS=${brokers.join(",").replace(/\./g, "\\.")}$`, "m"));
+      assert.match(out.stderr, /cluster of 3 nodes .*replication factor 3, min\.insync\.replicas 2/);
+      const jvms = [...(await processTree(child.pid))].filter(([, comm]) => comm === "java").map(([pid]) => pid);
+      assert.equal(jvms.length, 4, "three Kafka nodes and MongoDB");
+      for (const p of ports) assert.ok(await portOpen(p), `node on ${p} accepts connections`);
+
+      const kafka = await createKafka({ brokers, clientId: "t" }, {
+        role: "services-test",
+        logger: createLogger({ name: "t", level: "error" }),
+      });
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const cluster = await admin.describeCluster();
+        assert.deepEqual(cluster.brokers.map((b) => b.port).sort(), [...ports].sort(), "each node advertises its port");
+        assert.ok(cluster.brokers.every((b) => b.host === "127.0.0.1"), "nodes advertise 127.0.0.1");
+        const expected = standardTopics({
+          topics: { readings: TOPICS.readings, deadLetters: TOPICS.deadLetters, alerts: TOPICS.alerts },
+          partitions: 3,
+        });
+        const meta = await admin.fetchTopicMetadata({ topics: expected.map((t) => t.topic) });
+        assert.equal(meta.topics.length, expected.length);
+        for (const t of meta.topics) {
+          for (const p of t.partitions) {
+            assert.equal(p.replicas.length, 3, `${t.name}[${p.partitionId}] has 3 replicas`);
+            assert.equal(p.isr.length, 3, `${t.name}[${p.partitionId}] has 3 in sync`);
+          }
+        }
+        const topicConfigs = await admin.describeConfigs({
+          resources: expected.map((t) => ({
+            type: ConfigResourceTypes.TOPIC,
+            name: t.topic,
+            configNames: ["min.insync.replicas"],
+          })),
+          includeSynonyms: false,
+        });
+        for (const r of topicConfigs.resources) {
+          assert.equal(r.configEntries[0]?.configValue, "2", `${r.resourceName} min.insync.replicas`);
+        }
+        const brokerConfigs = await admin.describeConfigs({
+          resources: [{
+            type: ConfigResourceTypes.BROKER,
+            name: String(cluster.brokers[0].nodeId),
+            configNames: [
+              "offsets.topic.replication.factor",
+              "transaction.state.log.replication.factor",
+              "transaction.state.log.min.isr",
+              "default.replication.factor",
+              "min.insync.replicas",
+            ],
+          }],
+          includeSynonyms: false,
+        });
+        const entries = Object.fromEntries(
+          brokerConfigs.resources[0].configEntries.map((e) => [e.configName, e.configValue]),
+        );
+        assert.deepEqual(entries, {
+          "offsets.topic.replication.factor": "3",
+          "transaction.state.log.replication.factor": "3",
+          "transaction.state.log.min.isr": "2",
+          "default.replication.factor": "3",
+          "min.insync.replicas": "2",
+        });
+      } finally {
+        await admin.disconnect();
+      }
+
+      await assertStopsOnSigint(svc, [...ports, mongoPort], jvms);
+    } finally {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already exited */ }
+    }
+  },
+);
