@@ -46,7 +46,7 @@ function smallPoison(i: number, valid: string): Buffer {
     case 2:
       return Buffer.from(valid.replace(/"value":[^,]+/, `"value":${1e9 + i}`));
     case 3:
-      return Buffer.from(valid.replace(/"sensor_type":"[^"]+"/, '"sensor_type":"plasma"'));
+      return Buffer.from(valid.replace(/"sensor_type":"[^"]+"/, '"sensor_type":"$plasma"'));
     default: {
       const b = enc.encode(valid);
       const out = new Uint8Array(b.length + 2);

@@ -111,8 +111,11 @@ Deno.test(
       const expected: string[] = [];
       const sent: { poison: Poison; source: string }[] = [];
       let seq = 0;
+      let nextT = 0;
       const sendValid = async (nullKeyFor?: number) => {
-        const t = Date.now();
+        // Each sensor's event times strictly increase (the reading id is sensor id and event time).
+        const t = Math.max(Date.now(), nextT);
+        nextT = t + PER_ROUND;
         const readings: SensorReading[] = [];
         for (let r = 0; r < PER_ROUND; r++, seq++) {
           for (let i = 1; i <= SENSORS; i++) readings.push(validReading(i, seq, t + r));
