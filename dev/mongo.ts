@@ -7,6 +7,7 @@ import { MongoClient } from "mongodb";
 import { COLLECTIONS, ServiceStartError } from "@iot/shared";
 import { ensureHelperClasses, ensureJars } from "./jars.ts";
 import { freePort, ManagedProcess, waitForPort } from "./process.ts";
+import { type RetentionRule, StandInRetention } from "./stand_in_retention.ts";
 
 /** Counters of the stand-in's oplog (see `StreamOplog.stats`). */
 export interface OplogStats {
@@ -51,11 +52,13 @@ export interface LocalMongoOptions {
   /** Most oplog entries kept per watched collection; default 200,000. Ignored for mongod. */
   oplogMaxEntries?: number;
   /**
-   * When set, raw readings (`sensor_metrics` of every database) whose `timestamp`
-   * is older than this are deleted every tenth of it (at most every minute): the
-   * stand-in keeps all data in its heap and its TTL indexes are inert. Ignored for mongod.
+   * When set, raw readings (`sensor_metrics` of every database) older than this
+   * are deleted: the stand-in keeps all data in its heap and its TTL indexes are
+   * inert. Ignored for mongod. See `retention` for the count bounds.
    */
   rawRetentionSeconds?: number;
+  /** Count bounds and window retention of the stand-in (with `rawRetentionSeconds`); see `standInBounds`. */
+  retention?: Pick<StandInBounds, "maxReadings" | "windowRetentionSeconds" | "maxWindows">;
   /** Progress messages (e.g. the retention notices). */
   log?: (message: string) => void;
 }
@@ -67,12 +70,21 @@ export interface StandInBounds {
   oplogRetentionSeconds: number;
   oplogMaxEntries: number;
   rawRetentionSeconds: number;
+  /** Most raw readings kept (per database); the oldest go first. */
+  maxReadings: number;
+  /** Windows older than this (by `window_start`) are deleted, seconds. */
+  windowRetentionSeconds: number;
+  /** Most windows kept (per database). */
+  maxWindows: number;
 }
 
 /**
  * The stand-in's bounds: 3 GB heap, 600 s of oplog (at most 200,000 entries per
- * watched collection) and 15 minutes of raw readings. Overrides from the
- * environment: `IOT_MONGO_HEAP`, `IOT_MONGO_OPLOG_SECONDS`, `RAW_RETENTION_DAYS`.
+ * watched collection), 15 minutes of raw readings but at most 600,000 of them,
+ * and an hour of windows but at most 200,000 (measured: 1.5 million raw
+ * readings fill a 3 GB heap). Overrides from the environment: `IOT_MONGO_HEAP`,
+ * `IOT_MONGO_OPLOG_SECONDS`, `RAW_RETENTION_DAYS`, `IOT_MONGO_MAX_READINGS`,
+ * `IOT_MONGO_WINDOW_RETENTION_S`, `IOT_MONGO_MAX_WINDOWS`.
  */
 export function standInBounds(env: Record<string, string | undefined> = Deno.env.toObject()): StandInBounds {
   const positive = (name: string, fallback: number): number => {
@@ -89,8 +101,16 @@ export function standInBounds(env: Record<string, string | undefined> = Deno.env
     oplogRetentionSeconds: Math.ceil(positive("IOT_MONGO_OPLOG_SECONDS", 600)),
     oplogMaxEntries: 200_000,
     rawRetentionSeconds: Math.ceil(positive("RAW_RETENTION_DAYS", 900 / 86400) * 86400),
+    maxReadings: Math.ceil(positive("IOT_MONGO_MAX_READINGS", DEFAULT_COUNT_BOUNDS.maxReadings)),
+    windowRetentionSeconds: Math.ceil(
+      positive("IOT_MONGO_WINDOW_RETENTION_S", DEFAULT_COUNT_BOUNDS.windowRetentionSeconds),
+    ),
+    maxWindows: Math.ceil(positive("IOT_MONGO_MAX_WINDOWS", DEFAULT_COUNT_BOUNDS.maxWindows)),
   };
 }
+
+/** Count bounds used when `LocalMongoOptions.retention` leaves them out. */
+const DEFAULT_COUNT_BOUNDS = { maxReadings: 600_000, windowRetentionSeconds: 3600, maxWindows: 200_000 };
 
 /** Whether an executable is on PATH. */
 export async function onPath(name: string): Promise<boolean> {
@@ -109,8 +129,8 @@ export class LocalMongo {
   #engine?: MongoEngine;
   #proc?: ManagedProcess;
   #dbPath?: string;
-  #trimTimer?: ReturnType<typeof setInterval>;
-  #trimClient?: MongoClient;
+  #retention?: StandInRetention;
+  #retentionClient?: MongoClient;
 
   constructor(readonly options: LocalMongoOptions = {}) {
     this.port = options.port || freePort();
@@ -234,35 +254,35 @@ export class LocalMongo {
   }
 
   #startRawRetention(seconds: number): void {
+    const bounds = { ...DEFAULT_COUNT_BOUNDS, ...this.options.retention };
+    const rules: RetentionRule[] = [
+      { collection: COLLECTIONS.readings, field: "timestamp", maxAgeSeconds: seconds, maxDocs: bounds.maxReadings },
+      {
+        collection: COLLECTIONS.windows,
+        field: "window_start",
+        maxAgeSeconds: bounds.windowRetentionSeconds,
+        maxDocs: bounds.maxWindows,
+      },
+    ];
+    const minutes = (s: number) => (s >= 120 ? `${Math.round(s / 60)} minutes` : `${s} s`);
     this.options.log?.(
-      `The in-memory MongoDB stand-in keeps raw readings (${COLLECTIONS.readings}) for ${
-        seconds >= 120 ? `${Math.round(seconds / 60)} minutes` : `${seconds} s`
-      } (RAW_RETENTION_DAYS overrides)`,
+      `The in-memory MongoDB stand-in keeps raw readings (${COLLECTIONS.readings}) for ${minutes(seconds)}, at most ` +
+        `${bounds.maxReadings}, and windows for ${
+          minutes(bounds.windowRetentionSeconds)
+        }, at most ${bounds.maxWindows} ` +
+        "(RAW_RETENTION_DAYS, IOT_MONGO_MAX_READINGS, IOT_MONGO_WINDOW_RETENTION_S, IOT_MONGO_MAX_WINDOWS override)",
     );
     const client = new MongoClient(this.url, { serverSelectionTimeoutMS: 2000 });
-    this.#trimClient = client;
-    let busy = false;
-    this.#trimTimer = setInterval(async () => {
-      if (busy) return;
-      busy = true;
-      try {
-        const cutoff = new Date(Date.now() - seconds * 1000);
-        const { databases } = await client.db("admin").admin().listDatabases({ nameOnly: true });
-        for (const { name } of databases) {
-          if (name === "local" || name === "admin") continue;
-          await client.db(name).collection(COLLECTIONS.readings).deleteMany({ timestamp: { $lt: cutoff } });
-        }
-      } catch { /* server stopping or busy: next round */ }
-      busy = false;
-      // Each round scans the collection (the stand-in has no range indexes): a tenth of the retention, at most a minute.
-    }, Math.min(60_000, Math.max(1000, seconds * 100)));
+    this.#retentionClient = client;
+    this.#retention = new StandInRetention({ client, rules, log: this.options.log });
+    this.#retention.start();
   }
 
   async #stopRawRetention(): Promise<void> {
-    clearInterval(this.#trimTimer);
-    this.#trimTimer = undefined;
-    await this.#trimClient?.close(true).catch(() => {});
-    this.#trimClient = undefined;
+    await this.#retention?.stop();
+    this.#retention = undefined;
+    await this.#retentionClient?.close(true).catch(() => {});
+    this.#retentionClient = undefined;
   }
 
   async #initiateReplicaSet(timeoutMs: number): Promise<void> {

@@ -8,11 +8,15 @@ Deno.test("the stand-in's bounds have defaults and follow the environment", () =
     oplogRetentionSeconds: 600,
     oplogMaxEntries: 200_000,
     rawRetentionSeconds: 900,
+    maxReadings: 600_000,
+    windowRetentionSeconds: 3600,
+    maxWindows: 200_000,
   });
   const custom = standInBounds({ IOT_MONGO_HEAP: "2g", IOT_MONGO_OPLOG_SECONDS: "60", RAW_RETENTION_DAYS: "1" });
   assert.equal(custom.heap, "2g");
   assert.equal(custom.oplogRetentionSeconds, 60);
   assert.equal(custom.rawRetentionSeconds, 86_400);
+  assert.equal(standInBounds({ IOT_MONGO_MAX_READINGS: "5000" }).maxReadings, 5000);
 });
 
 Deno.test("bad stand-in bounds fail with the variable's name", () => {

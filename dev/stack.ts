@@ -125,6 +125,7 @@ export async function startServices(options: StartServicesOptions = {}): Promise
       oplogRetentionSeconds: bounds.oplogRetentionSeconds,
       oplogMaxEntries: bounds.oplogMaxEntries,
       rawRetentionSeconds: bounds.rawRetentionSeconds,
+      retention: bounds,
       log,
       onLine: options.onLine && ((l) => options.onLine!("mongo", l)),
     });
