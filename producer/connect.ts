@@ -65,6 +65,10 @@ export async function connectSender(o: ConnectOptions): Promise<RecordSender> {
   } catch (e) {
     abandoned = true;
     await sender?.close().catch(() => {});
+    // Refused credentials or certificates: one line, no stack (kafkajs's and the native client's errors).
+    if (e instanceof Error && /^KafkaJSSASLAuthenticationError$|^KafkaAuthenticationError$/.test(e.name)) {
+      throw new ProducerConnectError(`Kafka at ${o.brokers.join(",")} refused the connection: ${e.message}`);
+    }
     throw e;
   } finally {
     clearTimeout(timer);

@@ -1,6 +1,13 @@
 /** Kafka client factory and topic helpers (kafkajs). */
-import { type Admin, type ITopicConfig, Kafka, type KafkaConfig as KafkaJsConfig, logLevel } from "kafkajs";
-import type { CommonConfig, KafkaConfig } from "./config.ts";
+import {
+  type Admin,
+  type ITopicConfig,
+  Kafka,
+  type KafkaConfig as KafkaJsConfig,
+  logLevel,
+  type SASLOptions,
+} from "kafkajs";
+import type { CommonConfig, KafkaConfig, KafkaSecurity } from "./config.ts";
 import type { Logger } from "./log.ts";
 import { TOPICS } from "./names.ts";
 
@@ -40,7 +47,21 @@ async function installWarningFilter(): Promise<void> {
   }) as typeof process.emitWarning;
 }
 
-/** Creates a kafkajs client whose logs go to our logger. */
+/** kafkajs's `ssl` and `sasl` settings for our TLS and SASL settings (empty when neither is set). */
+export function kafkaJsSecurity(security: KafkaSecurity): Pick<KafkaJsConfig, "ssl" | "sasl"> {
+  const out: Pick<KafkaJsConfig, "ssl" | "sasl"> = {};
+  if (security.tls) {
+    const { ca, cert, key } = security.tls;
+    out.ssl = { rejectUnauthorized: true, ...(ca ? { ca: [ca] } : {}), ...(cert ? { cert, key } : {}) };
+  }
+  if (security.sasl) {
+    const { mechanism, username, password } = security.sasl;
+    out.sasl = { mechanism, username, password } as SASLOptions;
+  }
+  return out;
+}
+
+/** Creates a kafkajs client whose logs go to our logger, with the config's TLS and SASL settings. */
 export async function createKafka(config: KafkaConfig, options: CreateKafkaOptions): Promise<Kafka> {
   await installWarningFilter();
   // Our producers choose their partitioner explicitly; the v2 migration notice is noise.
@@ -61,6 +82,7 @@ export async function createKafka(config: KafkaConfig, options: CreateKafkaOptio
       if (lvl === "error" && TRANSIENT.test(String(fields.error ?? message))) lvl = "debug";
       log[lvl](namespace ? `${namespace}: ${message}` : String(message), fields);
     },
+    ...kafkaJsSecurity(config),
     ...options.overrides,
   });
 }
