@@ -29,7 +29,10 @@ const LEVELS: Record<number, "error" | "warn" | "info" | "debug"> = {
 
 // Errors kafkajs logs at ERROR level although it retries them itself.
 const TRANSIENT =
-  /coordinator is loading|coordinator is not available|not the correct coordinator|leadership election|There is no leader|rebalance/i;
+  /coordinator is loading|coordinator is not available|not the correct coordinator|leadership election|There is no leader|rebalance|^Closed connection$/i;
+
+// kafkajs logs a refused SASL login at ERROR level on three layers before it throws it.
+const REFUSED = /SASL .*authentication failed|Authentication failed during authentication/i;
 
 // kafkajs schedules timers with negative delays, which Deno's Node layer
 // reports as a TimeoutNegativeWarning on stderr; the delay is clamped to 1 ms
@@ -80,6 +83,8 @@ export async function createKafka(config: KafkaConfig, options: CreateKafkaOptio
       const { message, timestamp: _t, logger: _l, ...fields } = entry;
       let lvl = LEVELS[level] ?? "info";
       if (lvl === "error" && TRANSIENT.test(String(fields.error ?? message))) lvl = "debug";
+      // A refused login reaches the caller as an error, which reports it once.
+      if (lvl === "error" && REFUSED.test(String(fields.error ?? message))) lvl = "debug";
       log[lvl](namespace ? `${namespace}: ${message}` : String(message), fields);
     },
     ...kafkaJsSecurity(config),

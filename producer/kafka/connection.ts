@@ -32,6 +32,9 @@ export interface ConnectionOptions {
   sasl?: KafkaSasl;
 }
 
+/** TLS alerts by which a broker refuses our client certificate (it arrives after the TLS 1.3 handshake). */
+const REFUSED_TLS = /fatal alert: (\w*Certificate\w*|UnknownCA|AccessDenied)/;
+
 /** Network errors of a TLS handshake that say nothing about certificates (a broker restarting, a reset). */
 const TRANSIENT_TLS = /connection reset|broken pipe|unexpected eof|connection refused|timed out/i;
 
@@ -224,10 +227,13 @@ export class Connection {
         if (start === end) start = end = 0;
       }
     } catch (e) {
+      const m = (e as Error).message;
       this.close(
         e instanceof KafkaConnectionError
           ? e
-          : new KafkaConnectionError(`Read from ${this.address} failed: ${(e as Error).message}`),
+          : REFUSED_TLS.test(m)
+          ? new KafkaAuthenticationError(`Kafka at ${this.address} refused the TLS connection: ${m}`)
+          : new KafkaConnectionError(`Read from ${this.address} failed: ${m}`),
       );
     }
   }
