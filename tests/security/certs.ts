@@ -27,58 +27,24 @@ async function openssl(cwd: string, args: string[]): Promise<void> {
   }
 }
 
+/** `openssl` with space-separated words (no word here contains a space). */
+function words(line: string): string[] {
+  return line.trim().split(/\s+/);
+}
+
 async function ca(dir: string, name: string): Promise<void> {
   await openssl(dir, [
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-keyout",
-    `${name}.key`,
-    "-out",
-    `${name}.pem`,
-    "-days",
-    "2",
-    "-subj",
-    `/CN=${name}`,
-    "-addext",
-    "basicConstraints=critical,CA:TRUE",
-    "-addext",
-    "keyUsage=critical,keyCertSign,cRLSign",
+    ...words(`req -x509 -newkey rsa:2048 -nodes -keyout ${name}.key -out ${name}.pem -days 2 -subj /CN=${name}`),
+    ...words("-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign"),
   ]);
 }
 
 async function leaf(dir: string, name: string, signer: string, ext: string): Promise<void> {
   await Deno.writeTextFile(`${dir}/${name}.ext`, ext);
+  await openssl(dir, words(`req -newkey rsa:2048 -nodes -keyout ${name}.key -out ${name}.csr -subj /CN=${name}`));
   await openssl(dir, [
-    "req",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-keyout",
-    `${name}.key`,
-    "-out",
-    `${name}.csr`,
-    "-subj",
-    `/CN=${name}`,
-  ]);
-  await openssl(dir, [
-    "x509",
-    "-req",
-    "-in",
-    `${name}.csr`,
-    "-CA",
-    `${signer}.pem`,
-    "-CAkey",
-    `${signer}.key`,
-    "-CAcreateserial",
-    "-out",
-    `${name}.pem`,
-    "-days",
-    "2",
-    "-extfile",
-    `${name}.ext`,
+    ...words(`x509 -req -in ${name}.csr -CA ${signer}.pem -CAkey ${signer}.key -CAcreateserial`),
+    ...words(`-out ${name}.pem -days 2 -extfile ${name}.ext`),
   ]);
 }
 
