@@ -121,7 +121,7 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
   {
     name: "MONGO_TLS_CERT_KEY_FILE",
     default: "",
-    description: "PEM file with the client certificate and its key, for x.509 or mutual TLS (tlsCertificateKeyFile)",
+    description: "PEM client certificate and key in one file, x.509 or mutual TLS (tlsCertificateKeyFile)",
     used_by: "processor, web",
     secret: true,
   },
