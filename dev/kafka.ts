@@ -14,6 +14,7 @@ import { ServiceStartError } from "@iot/shared";
 import { ensureHelperClasses, ensureJars, VERSIONS } from "./jars.ts";
 import { freePort, ManagedProcess, waitForPort } from "./process.ts";
 import { exists } from "./paths.ts";
+import { type KafkaSecurityOptions, scramFormatArgs, securedProperties } from "./kafka_security.ts";
 
 /** Options of `LocalKafka`. */
 export interface LocalKafkaOptions {
@@ -53,6 +54,8 @@ export interface LocalKafkaOptions {
    * with the rules of `monitoring/jmx/kafka.yml` (absent: no agent).
    */
   metricsPort?: number;
+  /** Also serve a SASL_SSL listener (see `kafka_security.ts`); its address is `secureBrokers`. */
+  security?: KafkaSecurityOptions;
 }
 
 /** Default bytes kept per partition of the local broker. */
@@ -101,6 +104,8 @@ logger.network.level = ERROR
 export class LocalKafka {
   readonly port: number;
   readonly controllerPort: number;
+  /** Port of the SASL_SSL listener (0 without `security`). */
+  readonly securePort: number;
   readonly dataDir: string;
   #ownsDir: boolean;
   #proc?: ManagedProcess;
@@ -108,6 +113,7 @@ export class LocalKafka {
   constructor(readonly options: LocalKafkaOptions = {}) {
     this.port = options.port || freePort();
     this.controllerPort = options.controllerPort || freePort();
+    this.securePort = options.security ? options.security.port || freePort() : 0;
     this.#ownsDir = !options.dataDir;
     this.dataDir = options.dataDir ?? Deno.makeTempDirSync({ prefix: "iot-kafka-" });
   }
@@ -115,6 +121,12 @@ export class LocalKafka {
   /** Bootstrap servers, e.g. `127.0.0.1:9092`. */
   get brokers(): string {
     return `127.0.0.1:${this.port}`;
+  }
+
+  /** Bootstrap servers of the SASL_SSL listener, e.g. `127.0.0.1:9093` (needs the `security` option). */
+  get secureBrokers(): string {
+    if (!this.options.security) throw new RangeError("This broker has no secured listener");
+    return `127.0.0.1:${this.securePort}`;
   }
 
   /** Whether the broker process is running. */
@@ -139,7 +151,7 @@ export class LocalKafka {
     const quorum = this.options.quorumVoters
       ? `controller.quorum.voters=${this.options.quorumVoters}`
       : `controller.quorum.bootstrap.servers=127.0.0.1:${this.controllerPort}`;
-    return [
+    const lines = [
       "process.roles=broker,controller",
       `node.id=${this.options.nodeId ?? 1}`,
       quorum,
@@ -165,7 +177,9 @@ export class LocalKafka {
       `log.segment.bytes=${segmentBytes}`,
       "log.retention.check.interval.ms=10000",
       "",
-    ].join("\n");
+    ];
+    const { security } = this.options;
+    return (security ? securedProperties(lines, security, this.securePort) : lines).join("\n");
   }
 
   /** Formats storage on first start, starts the broker and waits until it accepts connections. */
@@ -179,12 +193,25 @@ export class LocalKafka {
     await Deno.writeTextFile(log4j, LOG4J);
     const jvm = [`-Dlog4j2.configurationFile=${log4j}`, "-Djava.awt.headless=true"];
     const agent = this.options.metricsPort ? [await this.#metricsAgent(this.options.metricsPort)] : [];
+    const scram = scramFormatArgs(this.options.security);
     if (!(await exists(`${this.dataDir}/logs/meta.properties`))) {
       const id = this.options.clusterId ??
         await javaOutput(["-cp", cp, ...jvm, "kafka.tools.StorageTool", "random-uuid"]);
       // Static voters are named in the properties; a single node formats itself as the whole quorum.
       const quorum = this.options.quorumVoters ? [] : ["--standalone"];
-      await javaOutput(["-cp", cp, ...jvm, "kafka.tools.StorageTool", "format", ...quorum, "-t", id, "-c", props]);
+      await javaOutput([
+        "-cp",
+        cp,
+        ...jvm,
+        "kafka.tools.StorageTool",
+        "format",
+        ...quorum,
+        "-t",
+        id,
+        "-c",
+        props,
+        ...scram,
+      ]);
     }
     const heap = this.options.heap ?? "512m";
     this.#proc = await ManagedProcess.spawn({

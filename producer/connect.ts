@@ -4,7 +4,7 @@
  * the deadline passes or a stop is requested meanwhile.
  */
 import type { Kafka } from "kafkajs";
-import { ensureTopics, type Logger } from "@iot/shared";
+import { ensureTopics, isKafkaAuthenticationError, type Logger } from "@iot/shared";
 import type { RecordSender } from "./record_sender.ts";
 
 /** The broker could not be reached, or the topic not created, within the connect deadline. */
@@ -65,6 +65,10 @@ export async function connectSender(o: ConnectOptions): Promise<RecordSender> {
   } catch (e) {
     abandoned = true;
     await sender?.close().catch(() => {});
+    // Refused credentials or certificates: one line, no stack (kafkajs's and the native client's errors).
+    if (isKafkaAuthenticationError(e)) {
+      throw new ProducerConnectError(`Kafka at ${o.brokers.join(",")} refused the connection: ${e.message}`);
+    }
     throw e;
   } finally {
     clearTimeout(timer);

@@ -1,5 +1,5 @@
 /** Command-line flags of the producer, with defaults from the environment (see `ENV_VARS`). */
-import { EnvReader, type FlagSpec, parseBrokers, parseFlags, usage, UsageError } from "@iot/shared";
+import { EnvReader, type FlagSpec, loadKafkaSecurity, parseBrokers, parseFlags, usage, UsageError } from "@iot/shared";
 import type { Acks, ClientKind, Compression, ProducerOptions } from "./producer.ts";
 
 /** Settings of the CLI: the producer's options plus output choices. */
@@ -170,6 +170,7 @@ export function parseProducerArgs(
       connectTimeoutMs: f["connect-timeout"] * 1000,
       flushTimeoutMs: f["flush-timeout"] * 1000,
       clientId: env.string("KAFKA_CLIENT_ID"),
+      security: loadKafkaSecurity(envVars),
     },
   };
 }

@@ -5,7 +5,7 @@
  * statistics and metrics, and flushes on stop.
  */
 import type { Kafka } from "kafkajs";
-import { createKafka, createLogger, type Logger, TOPICS } from "@iot/shared";
+import { createKafka, createLogger, type KafkaSecurity, type Logger, securityProtocol, TOPICS } from "@iot/shared";
 import { connectSender, ProducerConnectError } from "./connect.ts";
 import { Delivery } from "./delivery.ts";
 import { FleetGenerator, type GeneratedRecord, type ScenarioOptions } from "./generator.ts";
@@ -87,6 +87,8 @@ export interface ProducerOptions {
   metricsPort?: number;
   /** Prefix of the Kafka client id (default `iot-pipeline`). */
   clientId?: string;
+  /** TLS and SASL of the Kafka connections, both clients (default: plain TCP, no authentication). */
+  security?: KafkaSecurity;
   logger?: Logger;
   /** Stops the producer when aborted (same as `handle.stop()`). */
   signal?: AbortSignal;
@@ -222,6 +224,7 @@ class ProducerRun {
       flushTimeoutMs: options.flushTimeoutMs ?? 30_000,
       clientId: options.clientId ?? "iot-pipeline",
       client: options.client ?? "native",
+      security: options.security ?? {},
     };
     this.idempotent = options.idempotent ?? this.o.acks === "all";
     if (this.idempotent && this.o.acks !== "all") {
@@ -265,7 +268,7 @@ class ProducerRun {
     let producer: RecordSender | undefined;
     let statsTimer: ReturnType<typeof setInterval> | undefined;
     try {
-      const kafka = await createKafka({ brokers: this.o.brokers, clientId: this.o.clientId }, {
+      const kafka = await createKafka({ brokers: this.o.brokers, clientId: this.o.clientId, ...this.o.security }, {
         role: "producer",
         logger: kafkaLogger(this.log, () => !this.#connected),
         // kafkajs gives up on a broker after its client-level retries: make them as patient as the sends'.
@@ -292,6 +295,7 @@ class ProducerRun {
         idempotent: this.idempotent,
         compression: this.o.compression,
         client: this.o.client,
+        security: securityProtocol(this.o.security),
       });
       const delivery = this.#delivery = new Delivery({
         sender: producer,
@@ -345,6 +349,7 @@ class ProducerRun {
       retries: this.retries,
       deliveryTimeoutMs: this.o.deliveryTimeoutMs,
       maxInFlight: this.o.maxInFlight,
+      security: this.o.security,
       logger: this.log.child("kafka"),
     };
     return connectSender({

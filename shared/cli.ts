@@ -1,5 +1,5 @@
 /** A small, strict command-line flag parser with one-line error messages. */
-import { UsageError } from "./errors.ts";
+import { isKafkaAuthenticationError, UsageError } from "./errors.ts";
 
 /** Declaration of one flag. */
 export type FlagSpec =
@@ -101,7 +101,8 @@ export function usage(command: string, summary: string, specs: Record<string, Fl
 
 /**
  * Runs a program's main function: prints usage errors as one line on stderr
- * and exits 2, other uncaught errors exit 1.
+ * and exits 2, refused Kafka credentials as one line and exits 1, other
+ * uncaught errors exit 1.
  */
 export async function runMain(main: () => Promise<number | void>): Promise<never> {
   let code = 0;
@@ -111,6 +112,9 @@ export async function runMain(main: () => Promise<number | void>): Promise<never
     if (e instanceof UsageError || (e instanceof Error && e.name === "ConfigError")) {
       console.error(`error: ${e.message}`);
       code = 2;
+    } else if (isKafkaAuthenticationError(e)) {
+      console.error(`error: Kafka refused the connection: ${e.message}`);
+      code = 1;
     } else {
       console.error(`fatal: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
       code = 1;

@@ -47,6 +47,39 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
     used_by: "producer, processor",
   },
   {
+    name: "KAFKA_SSL",
+    default: "false",
+    description: "true: connect to Kafka over TLS (SSL or SASL_SSL listeners)",
+    used_by: "all",
+  },
+  {
+    name: "KAFKA_SSL_CA_FILE",
+    default: "",
+    description: "PEM file of the CA that signed the brokers' certificates (default: the system's roots)",
+    used_by: "all",
+  },
+  {
+    name: "KAFKA_SSL_CERT_FILE",
+    default: "",
+    description: "PEM client certificate (mutual TLS), with KAFKA_SSL_KEY_FILE",
+    used_by: "all",
+  },
+  {
+    name: "KAFKA_SSL_KEY_FILE",
+    default: "",
+    description: "PEM private key of KAFKA_SSL_CERT_FILE (unencrypted)",
+    used_by: "all",
+    secret: true,
+  },
+  {
+    name: "KAFKA_SASL_MECHANISM",
+    default: "",
+    description: "plain, scram-sha-256 or scram-sha-512 (empty: no SASL)",
+    used_by: "all",
+  },
+  { name: "KAFKA_SASL_USERNAME", default: "", description: "SASL user", used_by: "all" },
+  { name: "KAFKA_SASL_PASSWORD", default: "", description: "SASL password", used_by: "all", secret: true },
+  {
     name: "MONGO_URL",
     default: "mongodb://127.0.0.1:27017",
     description: "MongoDB connection string (may hold credentials)",
@@ -72,6 +105,25 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
     default: "",
     description: "Authentication database (default: the driver's)",
     used_by: "processor, web",
+  },
+  {
+    name: "MONGO_TLS",
+    default: "false",
+    description: "true: connect to MongoDB over TLS (same as tls=true in MONGO_URL)",
+    used_by: "processor, web",
+  },
+  {
+    name: "MONGO_TLS_CA_FILE",
+    default: "",
+    description: "PEM file of the CA that signed the MongoDB server's certificate (tlsCAFile)",
+    used_by: "processor, web",
+  },
+  {
+    name: "MONGO_TLS_CERT_KEY_FILE",
+    default: "",
+    description: "PEM client certificate and key in one file, x.509 or mutual TLS (tlsCertificateKeyFile)",
+    used_by: "processor, web",
+    secret: true,
   },
   { name: "LOG_LEVEL", default: "info", description: "debug, info, warn or error", used_by: "all" },
   {
@@ -224,8 +276,36 @@ export class EnvReader {
   }
 }
 
+/** SASL mechanisms the Kafka clients speak. */
+export const SASL_MECHANISMS = ["plain", "scram-sha-256", "scram-sha-512"] as const;
+/** A SASL mechanism, lower case as kafkajs names it. */
+export type SaslMechanism = typeof SASL_MECHANISMS[number];
+
+/** SASL credentials for Kafka. */
+export interface KafkaSasl {
+  mechanism: SaslMechanism;
+  username: string;
+  password: string;
+}
+
+/** TLS to Kafka: PEM texts (read from the `KAFKA_SSL_*_FILE` files), each optional. */
+export interface KafkaTls {
+  /** CA certificate(s) that signed the brokers' certificates; absent: the system's roots. */
+  ca?: string;
+  /** Client certificate chain (mutual TLS), with `key`. */
+  cert?: string;
+  /** Private key of `cert`. */
+  key?: string;
+}
+
+/** How the Kafka clients secure their connections: TLS, SASL, both or neither. */
+export interface KafkaSecurity {
+  tls?: KafkaTls;
+  sasl?: KafkaSasl;
+}
+
 /** Kafka connection settings. */
-export interface KafkaConfig {
+export interface KafkaConfig extends KafkaSecurity {
   brokers: string[];
   clientId: string;
 }
@@ -237,6 +317,12 @@ export interface MongoConfig {
   username?: string;
   password?: string;
   authSource?: string;
+  /** TLS on (MONGO_TLS); `tls=true` in the URL does the same. */
+  tls?: boolean;
+  /** Path of the CA file (MONGO_TLS_CA_FILE). */
+  tlsCAFile?: string;
+  /** Path of the client certificate-and-key file (MONGO_TLS_CERT_KEY_FILE). */
+  tlsCertificateKeyFile?: string;
 }
 
 /** Settings common to every program. */
@@ -261,6 +347,84 @@ export function parseBrokers(value: string, source = "KAFKA_BROKERS"): string[] 
   return brokers;
 }
 
+function boolean(r: EnvReader, name: string): boolean {
+  return r.oneOf(name, ["true", "false"] as const) === "true";
+}
+
+/** Reads a PEM file named by variable `name`; fails with a one-line reason naming the variable. */
+function pemFile(r: EnvReader, name: string): string | undefined {
+  const path = r.optional(name);
+  if (path === undefined) return undefined;
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (e) {
+    throw new ConfigError(`${name} cannot be read: ${(e as Error).message}`);
+  }
+  if (!text.includes("-----BEGIN ")) throw new ConfigError(`${name} (${path}) holds no PEM block`);
+  return text;
+}
+
+/** Checks that a file named by variable `name` is readable; returns its path. */
+function readableFile(r: EnvReader, name: string): string | undefined {
+  const path = r.optional(name);
+  if (path === undefined) return undefined;
+  try {
+    Deno.statSync(path);
+  } catch (e) {
+    throw new ConfigError(`${name} cannot be read: ${(e as Error).message}`);
+  }
+  return path;
+}
+
+/**
+ * Kafka's TLS and SASL settings from `KAFKA_SSL`, `KAFKA_SSL_*_FILE` and `KAFKA_SASL_*`: the PEM files are
+ * read here, and inconsistent settings (a CA file without `KAFKA_SSL=true`, a mechanism without a user) fail
+ * with a one-line `ConfigError` naming the variable.
+ *
+ * @example
+ * ```ts
+ * const security = loadKafkaSecurity(Deno.env.toObject()); // {} when nothing is set
+ * ```
+ */
+export function loadKafkaSecurity(env: Record<string, string | undefined>): KafkaSecurity {
+  const r = new EnvReader(env);
+  const out: KafkaSecurity = {};
+  const ssl = boolean(r, "KAFKA_SSL");
+  const files = ["KAFKA_SSL_CA_FILE", "KAFKA_SSL_CERT_FILE", "KAFKA_SSL_KEY_FILE"];
+  const given = files.filter((f) => r.optional(f) !== undefined);
+  if (!ssl && given.length) throw new ConfigError(`${given[0]} is set but KAFKA_SSL is not true`);
+  if (ssl) {
+    const [ca, cert, key] = files.map((f) => pemFile(r, f));
+    if ((cert === undefined) !== (key === undefined)) {
+      throw new ConfigError("KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE must be given together");
+    }
+    out.tls = { ca, cert, key };
+  }
+  const raw = r.optional("KAFKA_SASL_MECHANISM")?.toLowerCase();
+  const username = r.optional("KAFKA_SASL_USERNAME");
+  const password = env.KAFKA_SASL_PASSWORD ?? ""; // not trimmed: spaces may belong to a password
+  if (raw === undefined) {
+    if (username !== undefined || password !== "") {
+      throw new ConfigError("KAFKA_SASL_USERNAME/KAFKA_SASL_PASSWORD are set but KAFKA_SASL_MECHANISM is not");
+    }
+    return out;
+  }
+  if (!(SASL_MECHANISMS as readonly string[]).includes(raw)) {
+    throw new ConfigError(`KAFKA_SASL_MECHANISM must be one of ${SASL_MECHANISMS.join(", ")}, got "${raw}"`);
+  }
+  if (username === undefined) throw new ConfigError(`KAFKA_SASL_MECHANISM is ${raw} but KAFKA_SASL_USERNAME is empty`);
+  if (password === "") throw new ConfigError(`KAFKA_SASL_MECHANISM is ${raw} but KAFKA_SASL_PASSWORD is empty`);
+  out.sasl = { mechanism: raw as SaslMechanism, username, password };
+  return out;
+}
+
+/** Kafka's name of a client's security protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL. */
+export function securityProtocol(security: KafkaSecurity): string {
+  if (security.sasl) return security.tls ? "SASL_SSL" : "SASL_PLAINTEXT";
+  return security.tls ? "SSL" : "PLAINTEXT";
+}
+
 /** Loads the common settings from the environment (default: the process environment). */
 export function loadCommonConfig(env: Record<string, string | undefined> = Deno.env.toObject()): CommonConfig {
   const r = new EnvReader(env);
@@ -269,13 +433,20 @@ export function loadCommonConfig(env: Record<string, string | undefined> = Deno.
     throw new ConfigError(`MONGO_URL must start with mongodb:// or mongodb+srv://`);
   }
   return {
-    kafka: { brokers: parseBrokers(r.string("KAFKA_BROKERS")), clientId: r.string("KAFKA_CLIENT_ID") },
+    kafka: {
+      brokers: parseBrokers(r.string("KAFKA_BROKERS")),
+      clientId: r.string("KAFKA_CLIENT_ID"),
+      ...loadKafkaSecurity(env),
+    },
     mongo: {
       url,
       db: r.string("MONGO_DB"),
       username: r.optional("MONGO_USERNAME"),
       password: r.optional("MONGO_PASSWORD"),
       authSource: r.optional("MONGO_AUTH_SOURCE"),
+      tls: boolean(r, "MONGO_TLS") || undefined,
+      tlsCAFile: readableFile(r, "MONGO_TLS_CA_FILE"),
+      tlsCertificateKeyFile: readableFile(r, "MONGO_TLS_CERT_KEY_FILE"),
     },
     topics: {
       readings: r.string("KAFKA_TOPIC"),

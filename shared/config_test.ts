@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { ENV_VARS, EnvReader, loadCommonConfig, parseBrokers, redactUrl } from "./config.ts";
+import {
+  ENV_VARS,
+  EnvReader,
+  loadCommonConfig,
+  loadKafkaSecurity,
+  parseBrokers,
+  redactUrl,
+  securityProtocol,
+} from "./config.ts";
 import { ConfigError } from "./errors.ts";
 
 const root = new URL("../", import.meta.url);
@@ -35,5 +43,69 @@ Deno.test("every variable is documented in README.md and .env.example with the s
     const line = example.split("\n").find((l) => l.startsWith(`${v.name}=`));
     assert.ok(line, `.env.example lists ${v.name}`);
     assert.equal(line.slice(v.name.length + 1), v.default, `.env.example default of ${v.name}`);
+  }
+});
+
+Deno.test("loadKafkaSecurity reads TLS files and SASL settings, and refuses inconsistent ones in one line", async () => {
+  assert.deepEqual(loadKafkaSecurity({}), {});
+  const dir = await Deno.makeTempDir();
+  try {
+    const ca = `${dir}/ca.pem`;
+    await Deno.writeTextFile(ca, "-----BEGIN CERTIFICATE-----\nMII\n-----END CERTIFICATE-----\n");
+    await Deno.writeTextFile(`${dir}/not.pem`, "hello");
+    const s = loadKafkaSecurity({
+      KAFKA_SSL: "true",
+      KAFKA_SSL_CA_FILE: ca,
+      KAFKA_SASL_MECHANISM: "SCRAM-SHA-512",
+      KAFKA_SASL_USERNAME: "alice",
+      KAFKA_SASL_PASSWORD: " pw with spaces ",
+    });
+    assert.match(s.tls!.ca!, /BEGIN CERTIFICATE/);
+    assert.deepEqual(s.sasl, { mechanism: "scram-sha-512", username: "alice", password: " pw with spaces " });
+    assert.equal(securityProtocol(s), "SASL_SSL");
+    assert.equal(securityProtocol({ tls: {} }), "SSL");
+    assert.equal(securityProtocol({}), "PLAINTEXT");
+    const cfg = loadCommonConfig({ KAFKA_SASL_MECHANISM: "plain", KAFKA_SASL_USERNAME: "u", KAFKA_SASL_PASSWORD: "p" });
+    assert.equal(securityProtocol(cfg.kafka), "SASL_PLAINTEXT");
+    const bad: [Record<string, string>, RegExp][] = [
+      [{ KAFKA_SSL: "yes" }, /^KAFKA_SSL must be one of true, false, got "yes"$/],
+      [{ KAFKA_SSL_CA_FILE: ca }, /^KAFKA_SSL_CA_FILE is set but KAFKA_SSL is not true$/],
+      [{ KAFKA_SSL: "true", KAFKA_SSL_CA_FILE: `${dir}/missing.pem` }, /^KAFKA_SSL_CA_FILE cannot be read: /],
+      [{ KAFKA_SSL: "true", KAFKA_SSL_CA_FILE: `${dir}/not.pem` }, /^KAFKA_SSL_CA_FILE \(.*\) holds no PEM block$/],
+      [{ KAFKA_SSL: "true", KAFKA_SSL_CERT_FILE: ca }, /^KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE must be given/],
+      [{ KAFKA_SASL_MECHANISM: "gssapi" }, /^KAFKA_SASL_MECHANISM must be one of plain, scram-sha-256, scram-sha-512/],
+      [{ KAFKA_SASL_MECHANISM: "plain", KAFKA_SASL_PASSWORD: "p" }, /KAFKA_SASL_USERNAME is empty$/],
+      [{ KAFKA_SASL_MECHANISM: "plain", KAFKA_SASL_USERNAME: "u" }, /KAFKA_SASL_PASSWORD is empty$/],
+      [{ KAFKA_SASL_USERNAME: "u" }, /are set but KAFKA_SASL_MECHANISM is not$/],
+    ];
+    for (const [env, message] of bad) {
+      assert.throws(() => loadKafkaSecurity(env), (e: Error) => {
+        assert.ok(e instanceof ConfigError, e.message);
+        assert.match(e.message, message);
+        assert.ok(!e.message.includes("\n"), "one line");
+        return true;
+      });
+    }
+    assert.throws(() => loadCommonConfig({ KAFKA_SASL_MECHANISM: "x" }), ConfigError);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("MongoDB TLS files are checked at load and passed as paths", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/ca.pem`, "x");
+    const c = loadCommonConfig({ MONGO_TLS_CA_FILE: `${dir}/ca.pem` });
+    assert.equal(c.mongo.tlsCAFile, `${dir}/ca.pem`);
+    assert.equal(loadCommonConfig({ MONGO_TLS: "true" }).mongo.tls, true);
+    assert.equal(loadCommonConfig({}).mongo.tls, undefined);
+    assert.throws(
+      () => loadCommonConfig({ MONGO_TLS_CERT_KEY_FILE: `${dir}/nope` }),
+      /^ConfigError: MONGO_TLS_CERT_KEY_FILE/,
+    );
+    assert.throws(() => loadCommonConfig({ MONGO_TLS: "1" }), /MONGO_TLS must be one of true, false/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

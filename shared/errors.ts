@@ -14,3 +14,11 @@ export class UsageError extends Error {
 export class ServiceStartError extends Error {
   override name = "ServiceStartError";
 }
+
+/**
+ * Whether an error says Kafka refused our credentials or certificates (the native client's
+ * `KafkaAuthenticationError`, kafkajs's SASL error): retrying cannot help, and one line says it all.
+ */
+export function isKafkaAuthenticationError(e: unknown): e is Error {
+  return e instanceof Error && (e.name === "KafkaAuthenticationError" || e.name === "KafkaJSSASLAuthenticationError");
+}

@@ -1,6 +1,13 @@
 /** Kafka client factory and topic helpers (kafkajs). */
-import { type Admin, type ITopicConfig, Kafka, type KafkaConfig as KafkaJsConfig, logLevel } from "kafkajs";
-import type { CommonConfig, KafkaConfig } from "./config.ts";
+import {
+  type Admin,
+  type ITopicConfig,
+  Kafka,
+  type KafkaConfig as KafkaJsConfig,
+  logLevel,
+  type SASLOptions,
+} from "kafkajs";
+import type { CommonConfig, KafkaConfig, KafkaSecurity } from "./config.ts";
 import type { Logger } from "./log.ts";
 import { TOPICS } from "./names.ts";
 
@@ -22,7 +29,10 @@ const LEVELS: Record<number, "error" | "warn" | "info" | "debug"> = {
 
 // Errors kafkajs logs at ERROR level although it retries them itself.
 const TRANSIENT =
-  /coordinator is loading|coordinator is not available|not the correct coordinator|leadership election|There is no leader|rebalance/i;
+  /coordinator is loading|coordinator is not available|not the correct coordinator|leadership election|There is no leader|rebalance|^Closed connection$/i;
+
+// kafkajs logs a refused SASL login at ERROR level on three layers before it throws it.
+const REFUSED = /SASL .*authentication failed|Authentication failed during authentication/i;
 
 // kafkajs schedules timers with negative delays, which Deno's Node layer
 // reports as a TimeoutNegativeWarning on stderr; the delay is clamped to 1 ms
@@ -40,7 +50,21 @@ async function installWarningFilter(): Promise<void> {
   }) as typeof process.emitWarning;
 }
 
-/** Creates a kafkajs client whose logs go to our logger. */
+/** kafkajs's `ssl` and `sasl` settings for our TLS and SASL settings (empty when neither is set). */
+export function kafkaJsSecurity(security: KafkaSecurity): Pick<KafkaJsConfig, "ssl" | "sasl"> {
+  const out: Pick<KafkaJsConfig, "ssl" | "sasl"> = {};
+  if (security.tls) {
+    const { ca, cert, key } = security.tls;
+    out.ssl = { rejectUnauthorized: true, ...(ca ? { ca: [ca] } : {}), ...(cert ? { cert, key } : {}) };
+  }
+  if (security.sasl) {
+    const { mechanism, username, password } = security.sasl;
+    out.sasl = { mechanism, username, password } as SASLOptions;
+  }
+  return out;
+}
+
+/** Creates a kafkajs client whose logs go to our logger, with the config's TLS and SASL settings. */
 export async function createKafka(config: KafkaConfig, options: CreateKafkaOptions): Promise<Kafka> {
   await installWarningFilter();
   // Our producers choose their partitioner explicitly; the v2 migration notice is noise.
@@ -59,8 +83,11 @@ export async function createKafka(config: KafkaConfig, options: CreateKafkaOptio
       const { message, timestamp: _t, logger: _l, ...fields } = entry;
       let lvl = LEVELS[level] ?? "info";
       if (lvl === "error" && TRANSIENT.test(String(fields.error ?? message))) lvl = "debug";
+      // A refused login reaches the caller as an error, which reports it once.
+      if (lvl === "error" && REFUSED.test(String(fields.error ?? message))) lvl = "debug";
       log[lvl](namespace ? `${namespace}: ${message}` : String(message), fields);
     },
+    ...kafkaJsSecurity(config),
     ...options.overrides,
   });
 }

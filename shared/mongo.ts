@@ -12,7 +12,9 @@ export interface CreateMongoOptions {
 
 /**
  * Creates (does not connect) a MongoDB client. Credentials come from the URL or
- * from MONGO_USERNAME / MONGO_PASSWORD; they are never logged.
+ * from MONGO_USERNAME / MONGO_PASSWORD; they are never logged. TLS comes from the
+ * URL (`tls=true&tlsCAFile=…`) or from MONGO_TLS, MONGO_TLS_CA_FILE and
+ * MONGO_TLS_CERT_KEY_FILE (a file implies TLS).
  */
 export function createMongoClient(config: MongoConfig, options: CreateMongoOptions): MongoClient {
   const opts: MongoClientOptions = {
@@ -23,6 +25,9 @@ export function createMongoClient(config: MongoConfig, options: CreateMongoOptio
     retryWrites: false,
     ...options.overrides,
   };
+  if (config.tls || config.tlsCAFile || config.tlsCertificateKeyFile) opts.tls = true;
+  if (config.tlsCAFile) opts.tlsCAFile = config.tlsCAFile;
+  if (config.tlsCertificateKeyFile) opts.tlsCertificateKeyFile = config.tlsCertificateKeyFile;
   if (config.username) {
     opts.auth = { username: config.username, password: config.password ?? "" };
     if (config.authSource) opts.authSource = config.authSource;

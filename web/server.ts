@@ -108,7 +108,7 @@ export async function startWeb(options: StartWebOptions = {}): Promise<WebHandle
   const db = client.db(options.dbName ?? config.common.mongo.db);
   const brokers = options.kafka === false ? undefined : options.kafka ?? config.common.kafka.brokers;
   const kafka = new KafkaMonitor({
-    kafka: brokers ? { brokers, clientId: config.common.kafka.clientId } : undefined,
+    kafka: brokers ? { ...config.common.kafka, brokers } : undefined,
     topic: config.common.topics.readings,
     group: options.group ?? Deno.env.get("PROCESSOR_GROUP") ?? PROCESSOR_GROUP,
     logger: log.child("kafka"),

@@ -4,7 +4,7 @@
  * that hangs holds one slot for at most its timeout; the others keep their pace.
  */
 import type { Producer } from "kafkajs";
-import { createKafka, ensureTopics, type Logger, TOPICS, type WebsiteCheck } from "@iot/shared";
+import { createKafka, ensureTopics, type KafkaSecurity, type Logger, TOPICS, type WebsiteCheck } from "@iot/shared";
 import { checkTarget } from "./check.ts";
 import type { WebsiteTarget } from "./targets.ts";
 
@@ -21,6 +21,8 @@ export interface CheckerOptions {
   /** Stop after this many seconds (default: until stopped). */
   durationS?: number;
   clientId?: string;
+  /** TLS and SASL of the Kafka connections (default: none). */
+  security?: KafkaSecurity;
   logger: Logger;
   /** Aborting stops the checker: in-flight checks are cancelled, sent checks flushed. */
   signal?: AbortSignal;
@@ -84,7 +86,11 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 export async function startChecker(options: CheckerOptions): Promise<CheckerHandle> {
   const log = options.logger;
   const topic = options.topic ?? TOPICS.websiteChecks;
-  const kafka = await createKafka({ brokers: options.brokers, clientId: options.clientId ?? "iot-pipeline" }, {
+  const kafka = await createKafka({
+    brokers: options.brokers,
+    clientId: options.clientId ?? "iot-pipeline",
+    ...options.security,
+  }, {
     role: "checker",
     logger: log,
   });

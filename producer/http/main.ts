@@ -6,6 +6,7 @@ import {
   createLogger,
   EnvReader,
   type FlagSpec,
+  loadKafkaSecurity,
   LOG_LEVELS,
   parseBrokers,
   parseFlags,
@@ -71,6 +72,7 @@ export async function httpMain(args: readonly string[]): Promise<number> {
   if (!f.targets) throw new UsageError("Flag --targets is required with --source http");
   const brokers = parseBrokers(f.brokers, "--brokers");
   if (f.topic.trim() === "") throw new UsageError("Flag --topic must not be empty");
+  const security = loadKafkaSecurity(env.env);
   const targets = await loadTargets(f.targets);
   const logger = createLogger({
     name: "checker",
@@ -96,6 +98,7 @@ export async function httpMain(args: readonly string[]): Promise<number> {
         concurrency: f.concurrency,
         durationS: f.duration || undefined,
         clientId: env.string("KAFKA_CLIENT_ID"),
+        security,
         logger,
         signal: controller.signal,
       });

@@ -5,7 +5,7 @@
  */
 import type { PartitionBatch } from "./batch.ts";
 import type { Connection } from "./connection.ts";
-import { DUPLICATE_SEQUENCE, protocolError } from "./errors.ts";
+import { DUPLICATE_SEQUENCE, isRetriable, protocolError } from "./errors.ts";
 import type { Reader } from "./protocol/bytes.ts";
 import { decodeProduceResponse, encodeProduceRequest, PRODUCE } from "./protocol/produce.ts";
 
@@ -116,11 +116,12 @@ export class BrokerSender {
       try {
         conn = await this.#connection();
       } catch (e) {
-        // Hand everything waiting to the retry logic (with backoff), oldest first.
+        // Hand everything waiting to the retry logic (with backoff), oldest first; refused credentials fail it.
         const waiting = [...this.#retries, ...this.#queue];
         this.#retries = [];
         this.#queue = [];
-        for (const b of waiting) o.onRetriable(b, e as Error);
+        const settle = isRetriable(e) ? o.onRetriable : o.onFailed;
+        for (const b of waiting) settle(b, e as Error);
         return;
       }
       if (this.#inFlight >= o.maxInFlight) return;

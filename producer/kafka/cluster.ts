@@ -3,7 +3,8 @@
  * connection to the first reachable bootstrap broker, reopened when it drops.
  */
 import { Connection, parseAddress } from "./connection.ts";
-import { KafkaConnectionError, protocolError } from "./errors.ts";
+import type { KafkaSecurity } from "@iot/shared";
+import { KafkaAuthenticationError, KafkaConnectionError, protocolError } from "./errors.ts";
 import {
   decodeDescribeConfigsResponse,
   DESCRIBE_CONFIGS,
@@ -27,6 +28,8 @@ export interface ClusterClientOptions {
   clientId: string;
   connectTimeoutMs: number;
   requestTimeoutMs: number;
+  /** TLS and SASL of every connection. */
+  security?: KafkaSecurity;
 }
 
 /** Cluster-wide requests over a bootstrap connection. */
@@ -42,9 +45,17 @@ export class ClusterClient {
     for (const b of o.brokers) {
       try {
         const { host, port } = parseAddress(b);
-        this.#conn = await Connection.open(host, port, o.clientId, o.connectTimeoutMs);
+        this.#conn = await Connection.open({
+          host,
+          port,
+          clientId: o.clientId,
+          timeoutMs: o.connectTimeoutMs,
+          ...o.security,
+        });
         return this.#conn;
       } catch (e) {
+        // Refused credentials or certificates are the same at every broker: no point trying the next.
+        if (e instanceof KafkaAuthenticationError) throw e;
         last = e as Error;
       }
     }

@@ -17,6 +17,11 @@ export class KafkaConnectionError extends Error {
   override name = "KafkaConnectionError";
 }
 
+/** TLS or SASL refused the connection (bad credentials, an untrusted certificate): retrying cannot help. */
+export class KafkaAuthenticationError extends Error {
+  override name = "KafkaAuthenticationError";
+}
+
 /** Error codes: name and whether a retry may succeed. */
 const ERRORS: Record<number, [string, boolean]> = {
   1: ["OFFSET_OUT_OF_RANGE", false],
@@ -33,9 +38,13 @@ const ERRORS: Record<number, [string, boolean]> = {
   19: ["NOT_ENOUGH_REPLICAS", true],
   20: ["NOT_ENOUGH_REPLICAS_AFTER_APPEND", true],
   29: ["TOPIC_AUTHORIZATION_FAILED", false],
+  31: ["CLUSTER_AUTHORIZATION_FAILED", false],
+  33: ["UNSUPPORTED_SASL_MECHANISM", false],
+  34: ["ILLEGAL_SASL_STATE", false],
   45: ["OUT_OF_ORDER_SEQUENCE_NUMBER", true],
   47: ["INVALID_PRODUCER_EPOCH", false],
   56: ["KAFKA_STORAGE_ERROR", true],
+  58: ["SASL_AUTHENTICATION_FAILED", false],
   59: ["UNKNOWN_PRODUCER_ID", false],
   74: ["FENCED_LEADER_EPOCH", true],
   75: ["UNKNOWN_LEADER_EPOCH", true],

@@ -20,5 +20,5 @@ export {
   type NativeProducerOptions,
   type SendOutcome,
 } from "./producer.ts";
-export { KafkaConnectionError, KafkaProtocolError } from "./errors.ts";
+export { KafkaAuthenticationError, KafkaConnectionError, KafkaProtocolError } from "./errors.ts";
 export type { BatchCompression } from "./protocol/record_batch.ts";

@@ -24,7 +24,7 @@
  * partition cache (`metadata.ts`), the sequencer, the retry policy and one
  * `BrokerSender` per leader.
  */
-import { type Logger, retry } from "@iot/shared";
+import { type KafkaSecurity, type Logger, retry } from "@iot/shared";
 import type { BatchRecord, PartitionBatch } from "./batch.ts";
 import { BrokerSender } from "./broker_sender.ts";
 import { ClusterClient } from "./cluster.ts";
@@ -60,8 +60,10 @@ export interface NativeProducerOptions {
   requestTimeoutMs?: number;
   /** Produce requests in flight per connection (at most 5 when idempotent). */
   maxInFlight?: number;
-  /** Deadline of a TCP connect, ms. */
+  /** Deadline of a TCP connect (and TLS handshake), ms. */
   connectTimeoutMs?: number;
+  /** TLS and SASL of every broker connection (absent: plain TCP, no authentication). */
+  security?: KafkaSecurity;
   logger: Logger;
 }
 
@@ -90,7 +92,10 @@ const STARTUP_BACKOFF = { initialMs: 100, maxMs: 1000 } as const;
 
 /** A single-topic Kafka producer; see the module comment. */
 export class NativeProducer {
-  readonly #o: Required<Omit<NativeProducerOptions, "retries" | "maxMessageBytes">> & { retries?: number };
+  readonly #o: Required<Omit<NativeProducerOptions, "retries" | "maxMessageBytes" | "security">> & {
+    retries?: number;
+    security?: KafkaSecurity;
+  };
   readonly #cluster: ClusterClient;
   readonly #cache: PartitionCache;
   readonly #sequencer: Sequencer;
@@ -206,7 +211,12 @@ export class NativeProducer {
         connect: () => {
           const addr = this.#cache.address(node);
           if (!addr) return Promise.reject(new KafkaConnectionError(`Unknown broker node ${node}`));
-          return Connection.open(addr.host, addr.port, this.#o.clientId, this.#o.connectTimeoutMs);
+          return Connection.open({
+            ...addr,
+            clientId: this.#o.clientId,
+            timeoutMs: this.#o.connectTimeoutMs,
+            ...this.#o.security,
+          });
         },
         sequencer: this.#sequencer,
         onAcked: (batch) => {

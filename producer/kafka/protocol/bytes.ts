@@ -80,6 +80,27 @@ export class Writer {
     return this;
   }
 
+  /** Unsigned varint (lengths and counts of flexible versions). */
+  uvarint(v: number): this {
+    this.ensure(5);
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    this.buf[this.pos++] = v;
+    return this;
+  }
+
+  /** Compact bytes (flexible versions): uvarint length + 1, then the bytes. */
+  compactBytes(b: Uint8Array): this {
+    return this.uvarint(b.length + 1).bytes(b);
+  }
+
+  /** An empty tagged-field section (flexible versions). */
+  noTags(): this {
+    return this.uvarint(0);
+  }
+
   /** A protocol string: int16 length and UTF-8 bytes; null as length -1. */
   string(s: string | null): this {
     if (s === null) return this.int16(-1);
@@ -135,6 +156,41 @@ export class Reader {
     const s = decoder.decode(this.buf.subarray(this.pos, this.pos + n));
     this.pos += n;
     return s;
+  }
+
+  /** Unsigned varint (flexible versions). */
+  uvarint(): number {
+    let v = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      const b = this.buf[this.pos++];
+      v += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return v;
+    }
+    throw new RangeError("Malformed unsigned varint");
+  }
+
+  /** Compact nullable bytes (flexible versions). */
+  compactBytes(): Uint8Array | null {
+    const n = this.uvarint() - 1;
+    if (n < 0) return null;
+    const b = this.buf.slice(this.pos, this.pos + n);
+    this.pos += n;
+    return b;
+  }
+
+  /** Compact nullable string (flexible versions). */
+  compactString(): string | null {
+    const b = this.compactBytes();
+    return b === null ? null : decoder.decode(b);
+  }
+
+  /** Skips a tagged-field section (flexible versions). */
+  skipTags(): void {
+    const count = this.uvarint();
+    for (let i = 0; i < count; i++) {
+      this.uvarint(); // tag
+      this.pos += this.uvarint();
+    }
   }
 
   /** An array of int32 count and items; null counts as empty. */
