@@ -22,7 +22,7 @@ const LEVELS: Record<number, "error" | "warn" | "info" | "debug"> = {
 
 // Errors kafkajs logs at ERROR level although it retries them itself.
 const TRANSIENT =
-  /coordinator is loading|coordinator is not available|not the correct coordinator|leadership election|There is no leader|rebalance/i;
+  /coordinator is loading|coordinator is not available|not the correct coordinator|leadership election|There is no leader|rebalanc/i;
 
 // kafkajs schedules timers with negative delays, which Deno's Node layer
 // reports as a TimeoutNegativeWarning on stderr; the delay is clamped to 1 ms
