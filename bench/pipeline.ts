@@ -7,7 +7,8 @@
  * Method: a backlog of readings (1000 sensors, event times spread at the
  * target rate) is produced once; each run starts a processor in a fresh
  * consumer group on a fresh database and measures from the first consumed
- * record until every offset is committed. A run drains faster than the rate
+ * record until the group has every offset committed (as the broker has them, not
+ * as the instances count them). A run drains faster than the rate
  * it could sustain only if its lag stays bounded, so the drain rate is the
  * sustainable rate. Runs are capped well below 60 s.
  *
