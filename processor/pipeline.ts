@@ -221,6 +221,7 @@ export class Processor {
     }
     this.#source = await startSource({
       kafka: this.#kafka,
+      admin: this.#admin,
       groupId: cfg.groupId,
       topic: cfg.topics.readings,
       fromBeginning: cfg.fromBeginning,
@@ -228,6 +229,7 @@ export class Processor {
       handlers: {
         onRebalancing: () => (this.#assignmentValid = false),
         onAssigned: (partitions) => this.#onAssigned(partitions),
+        onCommitted: (offsets) => this.#offsets.knownCommitted(offsets),
         onFatal: () => (this.#assignmentValid = false),
         onBatch: (batch, heartbeat) => this.#onBatch(batch, heartbeat),
       },
@@ -587,6 +589,9 @@ export class Processor {
       ]);
       const at = new Map<number, number>();
       for (const p of committed[0]?.partitions ?? []) at.set(p.partition, Number(p.offset));
+      this.#offsets.knownCommitted(
+        [...at].filter(([, o]) => o >= 0).map(([partition, offset]) => ({ partition, offset })),
+      );
       for (const p of ends) if ((at.get(p.partition) ?? -1) < 0) at.set(p.partition, Number(p.low));
       for (const p of partitions) this.#source.seek(p, at.get(p) ?? 0);
     } catch (err) {

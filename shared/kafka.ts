@@ -29,7 +29,7 @@ const LEVELS: Record<number, "error" | "warn" | "info" | "debug"> = {
 
 // Errors kafkajs logs at ERROR level although it retries them itself.
 const TRANSIENT =
-  /coordinator is loading|coordinator is not available|not the correct coordinator|leadership election|There is no leader|rebalance|^Closed connection$/i;
+  /coordinator is loading|coordinator is not available|not the correct coordinator|leadership election|There is no leader|rebalanc|^Closed connection$/i;
 
 // kafkajs logs a refused SASL login at ERROR level on three layers before it throws it.
 const REFUSED = /SASL .*authentication failed|Authentication failed during authentication/i;

@@ -15,6 +15,9 @@
  *   in flight can no longer make anything processed.
  * - `foldedUpTo` is the highest offset folded into the in-memory windows, so a
  *   batch fetched again is recognized as a replay.
+ * - `knownCommitted` takes the group's committed offsets of partitions just
+ *   gained (read from the broker), so `committedOffset` and the lag are right
+ *   for a gained partition before, or without, this instance committing it.
  */
 
 /** An offset to commit: the next offset to read of a partition. */
@@ -132,6 +135,16 @@ export class OffsetTracker {
     return [...this.#processed]
       .filter(([p, o]) => this.#owned.has(p) && this.#committed.get(p) !== o)
       .map(([partition, offset]) => ({ partition, offset }));
+  }
+
+  /**
+   * Records the group's committed offsets of owned partitions as read from the broker, where this
+   * instance has not committed since it gained them (its own commits are newer).
+   */
+  knownCommitted(offsets: readonly PartitionOffset[]): void {
+    for (const o of offsets) {
+      if (this.#owned.has(o.partition) && !this.#committed.has(o.partition)) this.#committed.set(o.partition, o.offset);
+    }
   }
 
   /** Records offsets as committed. */

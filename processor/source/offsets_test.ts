@@ -114,3 +114,21 @@ Deno.test("consume-only batches are committable at once, for owned partitions on
   assert.equal(t.owns(0), true);
   assert.equal(t.owns(3), false);
 });
+
+Deno.test("a gained partition's committed offset is known from the group until this instance commits it", () => {
+  const t = new OffsetTracker();
+  t.assign([0, 1]);
+  t.committed([{ partition: 0, offset: 50 }]);
+  t.assign([0, 1, 2]);
+  t.knownCommitted([{ partition: 0, offset: 40 }, { partition: 2, offset: 30 }, { partition: 5, offset: 9 }]);
+  assert.equal(t.committedOffset(0), 50, "this instance's own commit is newer than what the broker said");
+  assert.equal(t.committedOffset(2), 30, "the gained partition's committed offset, with nothing left to read");
+  assert.equal(t.committedOffset(5), undefined, "not owned: ignored");
+  assert.deepEqual(t.committable(), [], "a known committed offset is nothing to commit");
+  t.complete(2, 30);
+  assert.deepEqual(t.committable(), [], "processed up to the committed offset: still nothing to commit");
+  t.complete(2, 45);
+  assert.deepEqual(t.committable(), [{ partition: 2, offset: 45 }]);
+  t.assign([0, 1]);
+  assert.equal(t.committedOffset(2), undefined, "revoked: forgotten");
+});

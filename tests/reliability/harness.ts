@@ -329,8 +329,12 @@ function processorTrouble(processors: ProcessorProcess[], max = 8): string {
   return out.join("\n");
 }
 
-/** Opens a scenario: fresh names, a fresh MongoDB-protocol server, the readings topic with 3 partitions. */
-export async function openScenario(prefix: string, brokers: string[]): Promise<Scenario> {
+/** Opens a scenario: fresh names, a fresh MongoDB-protocol server, the readings topic (3 partitions by default). */
+export async function openScenario(
+  prefix: string,
+  brokers: string[],
+  o: { partitions?: number } = {},
+): Promise<Scenario> {
   const names = scenarioNames(prefix);
   const mongo = await useMongo();
   const kafka = await testKafka(brokers);
@@ -375,7 +379,7 @@ export async function openScenario(prefix: string, brokers: string[]): Promise<S
   };
   try {
     await admin.connect();
-    await ensureTopics(admin, [{ topic: names.readings, numPartitions: 3 }]);
+    await ensureTopics(admin, [{ topic: names.readings, numPartitions: o.partitions ?? 3 }]);
   } catch (e) {
     await s.close();
     throw e;
