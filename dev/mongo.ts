@@ -237,7 +237,7 @@ export class LocalMongo {
     this.options.log?.(
       `The in-memory MongoDB stand-in keeps raw readings (${COLLECTIONS.readings}) for ${
         seconds >= 120 ? `${Math.round(seconds / 60)} minutes` : `${seconds} s`
-      } (RAW_RETENTION_DAYS overrides)`,
+      } (RAW_RETENTION_DAYS overrides), and anomaly events (${COLLECTIONS.events}) as long`,
     );
     const client = new MongoClient(this.url, { serverSelectionTimeoutMS: 2000 });
     this.#trimClient = client;
@@ -250,7 +250,9 @@ export class LocalMongo {
         const { databases } = await client.db("admin").admin().listDatabases({ nameOnly: true });
         for (const { name } of databases) {
           if (name === "local" || name === "admin") continue;
-          await client.db(name).collection(COLLECTIONS.readings).deleteMany({ timestamp: { $lt: cutoff } });
+          for (const c of [COLLECTIONS.readings, COLLECTIONS.events]) {
+            await client.db(name).collection(c).deleteMany({ timestamp: { $lt: cutoff } });
+          }
         }
       } catch { /* server stopping or busy: next round */ }
       busy = false;

@@ -25,8 +25,14 @@ export interface DetectorConfig {
   rateBandsPerSecond: number;
   /** Identical consecutive readings that make a sensor "stuck". */
   stuckReadings: number;
-  /** Seconds without a reading before the silence rule fires. */
+  /**
+   * Seconds without a reading before the silence rule fires, at most: a sensor whose usual
+   * interval is known is silent after `silenceIntervals` of its intervals, and not before
+   * `silenceMinSeconds`.
+   */
   silenceSeconds: number;
+  silenceIntervals: number;
+  silenceMinSeconds: number;
   /** Distance beyond the normal band, in band widths, from which a threshold alert is critical. */
   criticalBandFraction: number;
 }
@@ -40,6 +46,8 @@ export const DEFAULT_DETECTOR_CONFIG: DetectorConfig = {
   rateBandsPerSecond: 1,
   stuckReadings: 20,
   silenceSeconds: 60,
+  silenceIntervals: 10,
+  silenceMinSeconds: 10,
   criticalBandFraction: 0.5,
 };
 
@@ -198,13 +206,18 @@ export function checkReading(state: SensorState, value: number, t: number, cfg: 
   return out;
 }
 
-/** Silence: no reading for longer than the limit (wall clock). */
+/**
+ * Silence: no reading for longer than the limit (wall clock). The limit is
+ * `silenceSeconds`, or, when the sensor's usual interval `intervalMs` is
+ * known, `silenceIntervals` of them, from `silenceMinSeconds` up to `silenceSeconds`.
+ */
 export function checkSilence(
   type: string,
   silentMs: number,
   cfg: DetectorConfig,
+  intervalMs?: number,
 ): Finding | undefined {
-  const limit = cfg.silenceSeconds;
+  const limit = silenceLimitSeconds(cfg, intervalMs);
   const s = silentMs / 1000;
   if (s < limit) return undefined;
   return {
@@ -215,4 +228,11 @@ export function checkSilence(
     baseline: limit,
     message: `No ${type} reading for ${Math.round(s)} s (limit ${limit} s)`,
   };
+}
+
+/** The silence limit in seconds for a sensor with usual interval `intervalMs` (unknown: `silenceSeconds`). */
+export function silenceLimitSeconds(cfg: DetectorConfig, intervalMs?: number): number {
+  if (intervalMs === undefined || !Number.isFinite(intervalMs)) return cfg.silenceSeconds;
+  const adaptive = Math.ceil((cfg.silenceIntervals * intervalMs) / 1000);
+  return Math.min(cfg.silenceSeconds, Math.max(cfg.silenceMinSeconds, adaptive));
 }

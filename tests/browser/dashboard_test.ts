@@ -103,7 +103,7 @@ Deno.test("the dashboard in Chromium: charts, live window and alert, acknowledge
     // A new alert appears in the feed without reload.
     const id = "sensor_0020|threshold|browser";
     t0 = performance.now();
-    await db.collection<AlertDoc>(COLLECTIONS.alerts).insertOne(
+    await db.collection<AlertDoc>(COLLECTIONS.incidents).insertOne(
       alertDoc(id, { sensor_id: "sensor_0020", message: "humidity 97 % above 90 %", updated_at: new Date() }),
     );
     await page.waitForSelector(`[data-testid="alert-feed"] [data-alert="${id}"]`, { timeout: 2000 });
@@ -133,11 +133,11 @@ Deno.test("the dashboard in Chromium: charts, live window and alert, acknowledge
     const row = `tr[data-alert="${id}"]`;
     await page.click(`${row} button[data-ack]`);
     await page.waitForSelector('[data-testid="ack-error"]', { timeout: 5000 });
-    assert.equal((await db.collection<AlertDoc>(COLLECTIONS.alerts).findOne({ _id: id }))?.acknowledged, false);
+    assert.equal((await db.collection<AlertDoc>(COLLECTIONS.incidents).findOne({ _id: id }))?.acknowledged, false);
     await page.fill('[data-testid="token"]', "browser-token");
     await page.click(`${row} button[data-ack]`);
     const doc = await waitFor(async () => {
-      const d = await db.collection<AlertDoc>(COLLECTIONS.alerts).findOne({ _id: id });
+      const d = await db.collection<AlertDoc>(COLLECTIONS.incidents).findOne({ _id: id });
       return d?.acknowledged ? d : undefined;
     }, { timeoutMs: 5000, what: "acknowledged in MongoDB" });
     assert.equal(doc.state, "firing", "state left to the processor");
