@@ -88,7 +88,8 @@ Deno.test("uptime pipeline: checks, stats, alerts raised and resolved, restart-s
       what: "WEBSITE_DOWN for the silent target (timeout)",
     });
     const errAlert = await waitFor(
-      async () => (await alerts.findOne({ url: srv.error, "rules.LOW_UPTIME.active": true, state: "firing" })) ?? undefined,
+      async () =>
+        (await alerts.findOne({ url: srv.error, "rules.LOW_UPTIME.active": true, state: "firing" })) ?? undefined,
       {
         timeoutMs: 20_000,
         what: "LOW_UPTIME for the failing target",
@@ -106,7 +107,8 @@ Deno.test("uptime pipeline: checks, stats, alerts raised and resolved, restart-s
     // Flaky goes down: one open WEBSITE_DOWN (acknowledged by an operator), then recovers: resolved.
     srv.setFlaky(false);
     const open = await waitFor(
-      async () => (await alerts.findOne({ url: srv.flaky, "rules.WEBSITE_DOWN.active": true, state: "firing" })) ?? undefined,
+      async () =>
+        (await alerts.findOne({ url: srv.flaky, "rules.WEBSITE_DOWN.active": true, state: "firing" })) ?? undefined,
       {
         timeoutMs: 20_000,
         what: "WEBSITE_DOWN for the flaky target",
