@@ -203,7 +203,12 @@ export class DashboardData {
       this.stats(false, now),
       this.db.collection(COLLECTIONS.readings).estimatedDocumentCount(),
       this.#alerts().countDocuments(open),
-      this.#alerts().countDocuments({ ...open, "rules.silence.active": true } as Filter<AlertDoc>),
+      // Incidents whose silence rule is active (or, before rules were grouped, silence alerts).
+      this.#alerts().countDocuments(
+        { ...open, $or: [{ "rules.silence.active": true }, { rule: "silence", rules: { $exists: false } }] } as Filter<
+          AlertDoc
+        >,
+      ),
     ]);
     return { ...tilesFromStats(stats), readingsStored, openAlerts, silentSensors };
   }

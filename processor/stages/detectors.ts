@@ -71,6 +71,14 @@ export interface SensorState {
   ewmaVar: number;
   lastValue: number;
   lastTime: number;
+  /**
+   * Value and time the rate of change is measured from: the last reading that
+   * did not jump, so that the return from a single spike is not a second jump.
+   */
+  rateValue: number;
+  rateTime: number;
+  /** Readings in a row that jumped from `rateValue` (after 3, the new level becomes the reference). */
+  jumps: number;
   sameCount: number;
 }
 
@@ -84,6 +92,9 @@ export function newSensorState(sensorType: string, types: SensorTypes = BUILTIN_
     ewmaVar: 0,
     lastValue: NaN,
     lastTime: NaN,
+    rateValue: NaN,
+    rateTime: NaN,
+    jumps: 0,
     sameCount: 0,
   };
 }
@@ -158,18 +169,20 @@ export function checkReading(state: SensorState, value: number, t: number, cfg: 
     }
   }
 
-  if (width !== undefined && state.n > 0 && Number.isFinite(state.lastTime)) {
-    const dt = Math.max((t - state.lastTime) / 1000, 1);
-    const rate = Math.abs(value - state.lastValue) / dt;
+  let jumped = false;
+  if (width !== undefined && state.n > 0 && Number.isFinite(state.rateTime)) {
+    const dt = Math.max((t - state.rateTime) / 1000, 1);
+    const rate = Math.abs(value - state.rateValue) / dt;
     const limit = width * cfg.rateBandsPerSecond;
     if (rate > limit) {
+      jumped = true;
       out.push({
         rule: "rate_of_change",
         severity: rate > 2 * limit ? "critical" : "warning",
         value,
         threshold: limit,
-        baseline: state.lastValue,
-        message: `${state.sensorType} changed from ${fmt(state.lastValue)} to ${fmt(value)} ${r.unit}: ${
+        baseline: state.rateValue,
+        message: `${state.sensorType} changed from ${fmt(state.rateValue)} to ${fmt(value)} ${r.unit}: ${
           fmt(rate)
         } ${r.unit}/s exceeds ${fmt(limit)} ${r.unit}/s`,
       });
@@ -203,6 +216,12 @@ export function checkReading(state: SensorState, value: number, t: number, cfg: 
   state.n++;
   state.lastValue = value;
   state.lastTime = t;
+  state.jumps = jumped ? state.jumps + 1 : 0;
+  if (!jumped || state.jumps >= 3) {
+    state.rateValue = value;
+    state.rateTime = t;
+    state.jumps = 0;
+  }
   return out;
 }
 

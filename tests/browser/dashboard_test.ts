@@ -3,7 +3,7 @@
  * overview renders its charts, a window inserted into `windowed_metrics` and an
  * alert inserted into `anomaly_alerts` appear without reload (a window of a
  * type and location nobody described too, as a new chart and grid cell), acknowledging
- * in the UI changes the alert in MongoDB, and the sensor page's readings follow
+ * in the UI changes the alert in MongoDB, silencing its sensor there creates (and ending it deletes) a silence, and the sensor page's readings follow
  * the live feed. Saves the overview screenshot
  * (`docs/dashboard.png` with UPDATE_SCREENSHOT=1).
  */
@@ -143,6 +143,24 @@ Deno.test("the dashboard in Chromium: charts, live window and alert, acknowledge
     assert.equal(doc.state, "firing", "state left to the processor");
     assert.equal(doc.acknowledged_by, "dashboard");
     await page.waitForSelector(`${row}[data-acknowledged="true"]`, { timeout: 5000 });
+
+    // Silence the incident's sensor from the table (with the token): a silence in MongoDB, listed, then ended.
+    await page.fill('[data-testid="silence-reason"]', "maintenance window");
+    await page.click(`${row} button[data-silence]`);
+    const silence = await waitFor(
+      async () =>
+        (await db.collection(COLLECTIONS.silences).findOne({ "matchers.sensor_id": "sensor_0020" })) ?? undefined,
+      { timeoutMs: 5000, what: "silence in MongoDB" },
+    );
+    assert.equal(silence.reason, "maintenance window");
+    assert.ok(silence.expires_at.getTime() > Date.now());
+    await page.waitForSelector(`[data-testid="silences"] [data-silence="${silence._id}"]`, { timeout: 5000 });
+    await page.waitForSelector(`${row} [data-silenced]`, { timeout: 5000 });
+    await page.click(`button[data-unsilence="${silence._id}"]`);
+    await waitFor(
+      async () => (await db.collection(COLLECTIONS.silences).countDocuments({ _id: silence._id })) === 0 || undefined,
+      { timeoutMs: 5000, what: "silence ended" },
+    );
 
     // The sensor and pipeline pages hydrate and draw too.
     await page.goto(`${handle.url}/sensors/sensor_0001`);

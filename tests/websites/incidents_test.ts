@@ -63,7 +63,9 @@ Deno.test("a second outage of the same url is a second incident on the stand-in"
     await waitFor(() => incidents.findOne({ url, state: "resolved" }), { what: "first outage resolved" });
     // Second outage of the same url.
     await send([check(3, false), check(4, false)]);
-    const second = await waitFor(() => incidents.findOne({ url, state: "firing" }), { what: "second incident" });
+    const second = await waitFor(async () => (await incidents.findOne({ url, state: "firing" })) ?? undefined, {
+      what: "second incident",
+    });
     assert.equal(second._id, `${url}|${t0 + 4000}`);
     assert.equal(await incidents.countDocuments({ url }), 2);
   } finally {

@@ -1,5 +1,5 @@
-/** `GET /api/sensors/:id`: a sensor's latest readings, windows and alerts; the sensor page loads the same. */
-import type { WireAlert, WireReading, WireWindow } from "../../lib/wire.ts";
+/** `GET /api/sensors/:id`: a sensor's latest readings, windows, incidents and anomaly events; the sensor page loads the same. */
+import type { WireAlert, WireEvent, WireReading, WireWindow } from "../../lib/wire.ts";
 import type { ApiHandler, RouteContext } from "../context.ts";
 import { ParamError, parseParams, SENSOR_ID_RE } from "../params.ts";
 
@@ -15,6 +15,7 @@ export interface SensorView {
   readings: WireReading[];
   windows: WireWindow[];
   alerts: WireAlert[];
+  events: WireEvent[];
 }
 
 /** How much of a sensor to load. */
@@ -33,15 +34,16 @@ export function sensorIdParam(ctx: RouteContext): string {
   return id;
 }
 
-/** Loads a sensor's readings (oldest first), windows (10 s then 60 s, newest first) and alerts. */
+/** Loads a sensor's readings (oldest first), windows (10 s then 60 s, newest first), incidents and events. */
 export async function loadSensor(ctx: RouteContext, id: string, load: SensorLoad): Promise<SensorView> {
-  const [readings, w10, w60, alerts] = await Promise.all([
+  const [readings, w10, w60, alerts, events] = await Promise.all([
     ctx.data.readings(id, load.readings, load.since),
     ctx.data.windows({ kind: "sensor", size: 10, sensor: id, limit: load.windows10 }),
     ctx.data.windows({ kind: "sensor", size: 60, sensor: id, limit: load.windows60 }),
     ctx.data.alerts({ sensor: id, limit: 50 }),
+    ctx.data.events({ sensor: id, limit: 200 }),
   ]);
-  return { sensor: id, readings, windows: [...w10, ...w60], alerts };
+  return { sensor: id, readings, windows: [...w10, ...w60], alerts, events };
 }
 
 /** The sensor. */

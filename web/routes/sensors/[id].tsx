@@ -1,4 +1,4 @@
-/** One sensor: recent readings chart, window stats, its alerts. */
+/** One sensor: recent readings chart (anomaly events as markers), window stats, its incidents and events. */
 import type { VNode } from "preact";
 import { sensorProfile } from "@iot/shared";
 import { Layout } from "../../components/Layout.tsx";
@@ -25,6 +25,7 @@ export default async function SensorPage(ctx: RouteContext): Promise<VNode> {
         readings={view.readings}
         windows={view.windows}
         alerts={view.alerts}
+        events={view.events}
       />
     </Layout>
   );
