@@ -95,6 +95,22 @@ export interface IncidentRule {
   active: boolean;
 }
 
+/**
+ * The rules of an incident: its `rules`, or, for a document of the per-rule
+ * model (one alert per rule, before incidents grouped them), its one rule.
+ */
+export function incidentRules(
+  d:
+    & Pick<AlertBase, "rule" | "rules" | "severity" | "count" | "first_seen" | "last_seen" | "value" | "threshold">
+    & Pick<AlertBase, "message" | "state">,
+): Record<string, IncidentRule> {
+  if (d.rules) return d.rules as Record<string, IncidentRule>;
+  const { severity, count, first_seen, last_seen, value, threshold, message } = d;
+  return {
+    [d.rule]: { severity, count, first_seen, last_seen, value, threshold, message, active: d.state === "firing" },
+  };
+}
+
 /** Webhook delivery of an incident's latest announcement (`ALERT_WEBHOOK_URL`). */
 export interface IncidentDelivery {
   /** `pending` while retried, `delivered`, `failed` once the retries ran out, `dropped` when the queue was full. */

@@ -11,7 +11,7 @@
  * The sensor incidents (`alerts.ts`) and the website incidents
  * (`websites/alerts.ts`) are this engine with their subject fields.
  */
-import type { AlertBase, IncidentRule, Severity, SilenceMatchers } from "@iot/shared";
+import { type AlertBase, type IncidentRule, incidentRules, type Severity, type SilenceMatchers } from "@iot/shared";
 import { type Clock, systemClock } from "../clock.ts";
 
 /** What the processor writes for an incident: every field except those the web app and the notifier own. */
@@ -218,18 +218,7 @@ export class AlertLifecycle<S, W extends AnyAlertWrite> {
       if (s.incident && s.incident.first_seen.getTime() >= d.first_seen.getTime()) continue;
       s.incident = processorFields(d);
       // A document of the per-rule model (before incidents grouped rules) holds one active rule.
-      s.incident.rules ??= {
-        [d.rule]: {
-          severity: d.severity,
-          count: d.count,
-          first_seen: d.first_seen,
-          last_seen: d.last_seen,
-          value: d.value,
-          threshold: d.threshold,
-          message: d.message,
-          active: true,
-        },
-      } as W["rules"];
+      s.incident.rules = incidentRules(s.incident) as W["rules"];
       s.incident.announced ??= true;
       for (const rule of this.#activeRules(s.incident)) {
         const last = (s.incident.rules?.[rule] as IncidentRule).last_seen.getTime();

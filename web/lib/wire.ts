@@ -1,7 +1,7 @@
 /**
  * What the browser receives (API responses, WebSocket frames, island props):
  * the MongoDB documents of `shared/documents.ts` with dates as epoch milliseconds.
- * Browser-safe: type-only imports from shared.
+ * Browser-safe: type-only imports from shared, but for two pure functions of `shared/documents.ts`.
  */
 import type {
   AlertBase,
@@ -11,7 +11,6 @@ import type {
   AnomalyEventDoc,
   DeadLetterDoc,
   IncidentDelivery,
-  IncidentRule,
   IncidentStatus,
   PipelineStatsDoc,
   ReadingDoc,
@@ -21,6 +20,7 @@ import type {
   WindowDoc,
   WindowKind,
 } from "../../shared/documents.ts";
+import { incidentRules, incidentStatus } from "../../shared/documents.ts";
 
 /** A window as sent to the browser. */
 export interface WireWindow {
@@ -236,7 +236,7 @@ export function toWireLifecycle(d: AlertLifecycleDoc): WireAlertLifecycle {
     state: d.state,
     acknowledged: d.acknowledged === true,
     updated: ms(d.updated_at) ?? 0,
-    status: d.state === "resolved" ? "resolved" : d.acknowledged ? "acknowledged" : "open",
+    status: incidentStatus(d),
     rules: toWireRules(d),
     silenced: d.silenced === true,
   };
@@ -249,20 +249,8 @@ export function toWireLifecycle(d: AlertLifecycleDoc): WireAlertLifecycle {
 }
 
 function toWireRules(d: AlertLifecycleDoc): Record<string, WireIncidentRule> {
-  const rules = d.rules ?? {
-    [d.rule]: {
-      severity: d.severity,
-      count: d.count,
-      first_seen: d.first_seen,
-      last_seen: d.last_seen,
-      value: d.value,
-      threshold: d.threshold,
-      message: d.message,
-      active: d.state === "firing",
-    },
-  };
   return Object.fromEntries(
-    (Object.entries(rules) as [string, IncidentRule][]).map(([k, r]) => [k, {
+    Object.entries(incidentRules(d)).map(([k, r]) => [k, {
       ...r,
       first_seen: ms(r.first_seen) ?? 0,
       last_seen: ms(r.last_seen) ?? 0,
