@@ -31,13 +31,21 @@ const INDEXES = {
     { name: "kind_size_window_start", key: { kind: 1, size_s: 1, window_start: -1 } },
   ],
   anomaly_alerts: [
+    { name: "timestamp", key: { timestamp: -1 }, expireAfterSeconds: Math.round(retentionDays * 86400) },
+    { name: "sensor_id_timestamp", key: { sensor_id: 1, timestamp: -1 } },
+    { name: "alert_type_timestamp", key: { alert_type: 1, timestamp: -1 } },
+  ],
+  incidents: [
     { name: "state_last_seen", key: { state: 1, last_seen: -1 } },
     {
-      name: "open_alert_per_sensor_rule",
-      key: { sensor_id: 1, rule: 1 },
+      name: "open_incident_per_sensor",
+      key: { sensor_id: 1 },
       unique: true,
       partialFilterExpression: { state: "firing" },
     },
+  ],
+  silences: [
+    { name: "expires_at", key: { expires_at: -1 } },
   ],
   dead_letters: [
     { name: "failed_at", key: { failed_at: -1 } },
@@ -49,8 +57,8 @@ const INDEXES = {
   website_alerts: [
     { name: "state_last_seen", key: { state: 1, last_seen: -1 } },
     {
-      name: "open_alert_per_url_rule",
-      key: { url: 1, rule: 1 },
+      name: "open_incident_per_url",
+      key: { url: 1 },
       unique: true,
       partialFilterExpression: { state: "firing" },
     },

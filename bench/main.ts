@@ -1,21 +1,23 @@
 /**
- * `deno task bench [producer|consumer|pipeline|latency|scaling|all] [--quick] [--json]`
+ * `deno task bench [producer|consumer|pipeline|latency|scaling|detection|all] [--quick] [--json]`
  *
  * Starts one local Kafka broker (unless KAFKA_BROKERS is set) and runs the
  * chosen measurements on it, each next to a baseline measured in the same
  * session (Kafka's own tools, or the processor's consume-only mode). Writes
  * `bench/results/latest.json` and `latest.md`. With `--quick` (a subset of
  * about 3 minutes) the last line printed is the JSON of the pipeline measurement.
+ * `detection` runs in process on a simulated clock and needs no Kafka.
  */
 import { parseBrokers, parseFlags, runMain, usage, UsageError } from "@iot/shared";
 import { LocalKafka } from "../dev/kafka.ts";
 import { benchConsumer } from "./consumer.ts";
+import { benchDetection } from "./detection.ts";
 import { benchLatency } from "./latency.ts";
 import { benchPipeline } from "./pipeline.ts";
 import { benchProducer } from "./producer.ts";
 import { type BenchResult, markdown, writeResults } from "./result.ts";
 
-const SUITES = ["producer", "consumer", "pipeline", "latency", "scaling", "all"] as const;
+const SUITES = ["producer", "consumer", "pipeline", "latency", "scaling", "detection", "all"] as const;
 type Suite = typeof SUITES[number];
 
 const FLAGS = {
@@ -38,6 +40,14 @@ runMain(async () => {
   const runs = flags.runs;
   const quick = flags.quick;
   const want = (s: Suite) => suite === s || suite === "all";
+  if (suite === "detection") {
+    const results = await benchDetection({ log, quick });
+    const files = await writeResults(results);
+    log(markdown(results));
+    log(`bench: wrote ${files.join(", ")}`);
+    if (flags.json) { for (const r of results) console.log(JSON.stringify(r)); }
+    return results.every((r) => r.met !== false) ? 0 : 1;
+  }
 
   let local: LocalKafka | undefined;
   let brokers: string[];
@@ -115,6 +125,7 @@ runMain(async () => {
         results.push(r);
       }
     }
+    if (want("detection") && !quick) results.push(...await benchDetection({ log }));
     const files = await writeResults(results);
     log(markdown(results));
     log(`bench: done in ${((performance.now() - started) / 1000).toFixed(0)} s; wrote ${files.join(", ")}`);

@@ -257,6 +257,7 @@ export class LocalMongo {
     const bounds = { ...DEFAULT_COUNT_BOUNDS, ...this.options.retention };
     const rules: RetentionRule[] = [
       { collection: COLLECTIONS.readings, field: "timestamp", maxAgeSeconds: seconds, maxDocs: bounds.maxReadings },
+      { collection: COLLECTIONS.events, field: "timestamp", maxAgeSeconds: seconds, maxDocs: bounds.maxReadings },
       {
         collection: COLLECTIONS.windows,
         field: "window_start",
@@ -270,7 +271,8 @@ export class LocalMongo {
         `${bounds.maxReadings}, and windows for ${
           minutes(bounds.windowRetentionSeconds)
         }, at most ${bounds.maxWindows} ` +
-        "(RAW_RETENTION_DAYS, IOT_MONGO_MAX_READINGS, IOT_MONGO_WINDOW_RETENTION_S, IOT_MONGO_MAX_WINDOWS override)",
+        `(RAW_RETENTION_DAYS, IOT_MONGO_MAX_READINGS, IOT_MONGO_WINDOW_RETENTION_S, IOT_MONGO_MAX_WINDOWS override); ` +
+        `anomaly events (${COLLECTIONS.events}) as long as raw readings`,
     );
     const client = new MongoClient(this.url, { serverSelectionTimeoutMS: 2000 });
     this.#retentionClient = client;

@@ -9,6 +9,8 @@ import {
   type ReadingContract,
 } from "@iot/shared";
 import { DEFAULT_DETECTOR_CONFIG, type DetectorConfig } from "./stages/detectors.ts";
+import { type RulePolicy, type RuleTiming, validatePersistence } from "./stages/alert_lifecycle.ts";
+import { sensorPolicy } from "./stages/alerts.ts";
 
 /** Everything `startProcessor` needs. */
 export interface ProcessorConfig extends CommonConfig {
@@ -31,8 +33,12 @@ export interface ProcessorConfig extends CommonConfig {
   consumeOnly: boolean;
   /** Start from the earliest offset when the group has no committed offset. */
   fromBeginning: boolean;
-  /** Condition clear this long (event time) before an alert is resolved. */
-  alertHoldMs: number;
+  /** When each rule opens and clears an incident (`PROCESSOR_INCIDENT_RULES` over `DEFAULT_SENSOR_POLICY`). */
+  incidentRules: RulePolicy;
+  /** `ALERT_WEBHOOK_URL`: incident announcements are also POSTed there. */
+  alertWebhookUrl?: string;
+  /** How often silences are read from MongoDB. */
+  silencePollMs: number;
   detectors: DetectorConfig;
   /** The reading contract: how far ahead event times may be, and the described sensor types. */
   contract: Required<Omit<ReadingContract, "now">>;
@@ -92,7 +98,9 @@ export function loadProcessorConfig(
     rawRetentionDays: r.number("RAW_RETENTION_DAYS", 0.0001, 36500),
     consumeOnly: flags.consumeOnly ?? false,
     fromBeginning: true,
-    alertHoldMs: 10_000,
+    incidentRules: parseIncidentRules(r.string("PROCESSOR_INCIDENT_RULES")),
+    alertWebhookUrl: parseWebhookUrl(r.optional("ALERT_WEBHOOK_URL")),
+    silencePollMs: 5000,
     detectors: { ...DEFAULT_DETECTOR_CONFIG },
     contract: loadReadingContract(merged),
     heartbeatMs: 2000,
@@ -100,6 +108,40 @@ export function loadProcessorConfig(
     retryDeadlineMs: 120_000,
     stopTimeoutMs: flags.stopTimeoutMs ?? r.int("PROCESSOR_STOP_TIMEOUT_MS", 1000, 3_600_000),
   };
+}
+
+/** `PROCESSOR_INCIDENT_RULES`: JSON `{rule: {for?, clear?}}` applied over the default policy. */
+export function parseIncidentRules(text: string): RulePolicy {
+  if (text.trim() === "") return sensorPolicy();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`PROCESSOR_INCIDENT_RULES is not JSON: ${(e as Error).message}`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError("PROCESSOR_INCIDENT_RULES must be a JSON object of rules");
+  }
+  const out: Record<string, Partial<RuleTiming>> = {};
+  for (const [rule, t] of Object.entries(parsed as Record<string, Partial<RuleTiming>>)) {
+    try {
+      if (t.for) validatePersistence(rule, t.for);
+      if (t.clear) validatePersistence(rule, t.clear);
+    } catch (e) {
+      throw new ConfigError(`PROCESSOR_INCIDENT_RULES: ${(e as Error).message}`);
+    }
+    out[rule] = t;
+  }
+  return sensorPolicy(out);
+}
+
+function parseWebhookUrl(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  try {
+    const u = new URL(v);
+    if (u.protocol === "http:" || u.protocol === "https:") return v;
+  } catch { /* reported below */ }
+  throw new ConfigError(`ALERT_WEBHOOK_URL must be an http(s) URL, got "${v}"`);
 }
 
 function safeHostname(): string {

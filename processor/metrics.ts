@@ -9,6 +9,7 @@ export interface ProcessorMetrics {
   late: Counter;
   written: Counter;
   alerts: Counter;
+  webhook: Counter;
   dlq: Counter;
   records: Counter;
   checked: Counter;
@@ -36,7 +37,11 @@ export function createProcessorMetrics(): ProcessorMetrics {
     invalid: registry.counter("processor_invalid_total", "Records refused by validation, by reason"),
     late: registry.counter("processor_late_total", "Readings behind the watermark (stored raw, not windowed)"),
     written: registry.counter("processor_written_total", "Documents written to MongoDB, by collection"),
-    alerts: registry.counter("processor_alerts_total", "Alert events, by event (new, resolved)"),
+    alerts: registry.counter("processor_alerts_total", "Incident announcements, by event (opened, updated, resolved)"),
+    webhook: registry.counter(
+      "processor_alert_webhook_total",
+      "Announcements to ALERT_WEBHOOK_URL by outcome (delivered, failed, dropped)",
+    ),
     dlq: registry.counter("processor_dead_letters_total", "Records sent to the dead-letter topic"),
     records: registry.counter(
       "processor_records_total",
@@ -63,7 +68,7 @@ export function createProcessorMetrics(): ProcessorMetrics {
     lag: registry.gauge("processor_consumer_lag", "High watermark minus committed offset, by partition"),
     e2eLagMs: registry.gauge("processor_e2e_lag_ms", "Median of now minus event time over the last interval"),
     openWindows: registry.gauge("processor_open_windows", "Windows held in memory"),
-    openAlerts: registry.gauge("processor_open_alerts", "Alerts currently firing"),
+    openAlerts: registry.gauge("processor_open_alerts", "Incidents currently open"),
     assignedPartitions: registry.gauge("processor_assigned_partitions", "Partitions assigned to this instance"),
   };
 }

@@ -9,8 +9,9 @@
  * 4. Windows (`stages/window_state.ts`): this partition's stored parts are loaded once, readings folded.
  * 5. The batch is tracked (`source/offsets.ts`): once its writes are acknowledged, detection runs
  *    (`stages/detect.ts`) and its offset becomes committable.
- * 6. About once a second and at stop, the flush waits for the writes, writes windows and alerts
- *    (`sinks/windows.ts`, `sinks/alerts.ts`), publishes alert events, and then commits.
+ * 6. About once a second and at stop, the flush waits for the writes, writes windows, anomaly events and
+ *    incidents (`sinks/windows.ts`, `sinks/events.ts`, `alerting.ts`), publishes incident announcements
+ *    (and hands them to the webhook), and then commits.
  *
  * The operations side (`ops/`): /metrics and /healthz, the `pipeline_stats` heartbeat, retention,
  * stand-in differences.
@@ -34,8 +35,9 @@ import { createProcessorMetrics, type ProcessorMetrics } from "./metrics.ts";
 import { LagMedian, processorStatsDoc, RateMeter } from "./ops/heartbeat.ts";
 import { serveOps } from "./ops/http.ts";
 import { deleteExpired } from "./ops/retention.ts";
-import { adaptToStandIn } from "./ops/stand_in.ts";
-import { AlertSink } from "./sinks/alerts.ts";
+import { adaptToStandIn, OPEN_ALERT_INDEXES } from "./ops/stand_in.ts";
+import { type Alerting, startAlerting } from "./alerting.ts";
+import { EventSink } from "./sinks/events.ts";
 import { DeadLetterSink, topicMaxMessageBytes } from "./sinks/dead_letters.ts";
 import { RawSink, type RawWriteResult } from "./sinks/raw.ts";
 import { isRetriable } from "./sinks/errors.ts";
@@ -117,10 +119,12 @@ interface Sinks {
   producer: Producer;
   raw: RawSink;
   windows: WindowSink;
-  alerts: AlertSink<AlertSubject, AlertWrite>;
+  alerts: Alerting<AlertSubject, AlertWrite>;
+  events: EventSink;
   deadLetters: DeadLetterSink;
   stats: Collection<PipelineStatsDoc>;
   rawCol: Collection<import("@iot/shared").ReadingDoc>;
+  eventCol: Collection<import("@iot/shared").AnomalyEventDoc>;
 }
 
 /** Background writes in flight at once, in batches, before fetching waits. */
@@ -183,7 +187,7 @@ export class Processor {
     this.#startedAt = new Date(clock());
     this.#rate = new RateMeter(clock());
     this.#stages = new StageTimer(this.metrics.stageSeconds);
-    this.#alerts = new AlertManager(config.alertHoldMs, clock);
+    this.#alerts = new AlertManager(config.incidentRules, clock);
     this.#detection = new Detection(this.#alerts, config.detectors, config.contract.types);
     this.#sequence = new SequenceStage({ clock });
     this.#marks = new Watermarks({ allowedLatenessMs: config.allowedLatenessMs, idleMs: config.idleMs });
@@ -263,7 +267,8 @@ export class Processor {
     const report = await ensureSchema(db, cfg.rawRetentionDays);
     for (const w of report.warnings) this.log.warn(w);
     if (report.created.length) this.log.info("Created collections", { created: report.created });
-    const standIn = await adaptToStandIn(db, [COLLECTIONS.alerts], this.log);
+    // ensureSchema created the website incidents' index too: on the stand-in it must go as well.
+    const standIn = await adaptToStandIn(db, Object.keys(OPEN_ALERT_INDEXES), this.log);
     this.#concurrency = cfg.writeConcurrency || (standIn ? 1 : 4);
     const producer = this.#kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
@@ -288,20 +293,28 @@ export class Processor {
       producer,
       raw: new RawSink(db.collection(COLLECTIONS.readings), retry, this.#concurrency),
       windows: new WindowSink(db.collection(COLLECTIONS.windows), retry, this.log, this.#concurrency),
-      alerts: new AlertSink({
-        lifecycle: this.#alerts,
-        collection: db.collection<AlertWrite>(COLLECTIONS.alerts),
+      alerts: startAlerting({
+        db,
+        collection: COLLECTIONS.incidents,
         subjectField: "sensor_id",
+        source: "sensors",
+        lifecycle: this.#alerts,
         producer,
         topic: cfg.topics.alerts,
         retry,
-        onWritten: (n) => this.metrics.written.inc(n, { collection: COLLECTIONS.alerts }),
+        log: this.log,
+        now: this.#now,
+        webhookUrl: cfg.alertWebhookUrl,
+        silencePollMs: cfg.silencePollMs,
+        onWritten: (n) => this.metrics.written.inc(n, { collection: COLLECTIONS.incidents }),
         onEvent: (e) => {
           this.metrics.alerts.inc(1, { event: e.event });
-          if (e.event === "new") this.#totals.alerts_new++;
-          else this.#totals.alerts_resolved++;
+          if (e.event === "opened") this.#totals.alerts_new++;
+          else if (e.event === "resolved") this.#totals.alerts_resolved++;
         },
+        onDelivery: (outcome) => this.metrics.webhook.inc(1, { outcome }),
       }),
+      events: new EventSink(db.collection(COLLECTIONS.events), retry),
       deadLetters: new DeadLetterSink({
         producer,
         topic: cfg.topics.deadLetters,
@@ -312,9 +325,11 @@ export class Processor {
       }),
       stats: db.collection(COLLECTIONS.pipelineStats),
       rawCol: db.collection(COLLECTIONS.readings),
+      eventCol: db.collection(COLLECTIONS.events),
     };
     this.#sinks = sinks;
     await this.#reloadAlerts();
+    await sinks.alerts.refreshSilences().catch((e) => this.log.warn("Silences not read", { error: e }));
     return sinks;
   }
 
@@ -328,7 +343,10 @@ export class Processor {
     }, Math.max(100, Math.floor(cfg.flushIntervalMs / 2))));
     if (this.#sinks) {
       this.#timers.push(setInterval(() => {
-        if (!this.#stopping) this.#detection.checkSilence(this.#now(), (p) => this.#offsets.owns(p));
+        // Not while writes are failing: readings are held up in the processor, not silent.
+        if (!this.#stopping && this.#mongoHealthy) {
+          this.#detection.checkSilence(this.#now(), (p) => this.#offsets.owns(p));
+        }
       }, 1000));
       this.#timers.push(setInterval(() => this.#retention().catch(() => {}), 3600_000));
       this.#retention().catch(() => {});
@@ -340,7 +358,9 @@ export class Processor {
 
   async #reloadAlerts(heartbeat?: () => Promise<void>): Promise<void> {
     if (!this.#sinks) return;
-    this.metrics.openAlerts.set(await this.#sinks.alerts.reload(heartbeat));
+    // Open incidents of the owned partitions: another instance may have changed those of the others.
+    const owned = { partition: { $in: this.#offsets.assigned } };
+    this.metrics.openAlerts.set(await this.#sinks.alerts.sink.reload(heartbeat, owned));
   }
 
   #onAssigned(partitions: number[]): void {
@@ -527,7 +547,8 @@ export class Processor {
     const sinks = this.#sinks;
     if (sinks) {
       await this.#stages.time("window_write", () => this.#flushWindows(sinks, heartbeat));
-      await this.#stages.time("alert_write", () => sinks.alerts.flush(heartbeat));
+      await this.#stages.time("event_write", () => this.#flushEvents(sinks, heartbeat));
+      await this.#stages.time("alert_write", () => sinks.alerts.sink.flush(heartbeat));
       this.metrics.openAlerts.set(this.#alerts.openCount);
     }
     if (this.#abandoned) return;
@@ -540,6 +561,18 @@ export class Processor {
       }
     }
     this.metrics.flushSeconds.observe((performance.now() - started) / 1000);
+  }
+
+  async #flushEvents(sinks: Sinks, heartbeat?: () => Promise<void>): Promise<void> {
+    const events = this.#detection.takeEvents();
+    if (events.length === 0) return;
+    try {
+      const n = await sinks.events.write(events, heartbeat);
+      this.metrics.written.inc(n, { collection: COLLECTIONS.events });
+    } catch (e) {
+      this.#detection.restoreEvents(events);
+      throw e;
+    }
   }
 
   async #flushWindows(sinks: Sinks, heartbeat?: () => Promise<void>): Promise<void> {
@@ -603,7 +636,9 @@ export class Processor {
 
   async #retention(): Promise<void> {
     if (!this.#sinks) return;
-    await deleteExpired(this.#sinks.rawCol, { days: this.config.rawRetentionDays, now: this.#now(), log: this.log });
+    const o = { days: this.config.rawRetentionDays, now: this.#now(), log: this.log };
+    await deleteExpired(this.#sinks.rawCol, o);
+    await deleteExpired(this.#sinks.eventCol, o);
   }
 
   async #updateLag(): Promise<void> {
@@ -725,6 +760,7 @@ export class Processor {
     await within(this.#source?.disconnect(), closeMs).catch((e) =>
       this.log.warn("Consumer disconnect failed", { error: e })
     );
+    await this.#sinks?.alerts.stop(closeMs).catch(() => {});
     await Promise.allSettled([
       within(this.#sinks?.producer.disconnect(), closeMs),
       within(this.#admin?.disconnect(), closeMs),

@@ -70,6 +70,8 @@ export interface GeneratedRecord {
   seq: number;
   /** For malformed payloads: which rule they break. */
   malformed?: MalformedKind;
+  /** Ground truth: the generator injected an anomaly spike into this reading. */
+  spike?: boolean;
 }
 
 /** Fault role of a sensor, fixed for the run. */
@@ -141,7 +143,7 @@ export class FleetGenerator {
     this.#states = roles.map((role, i) => this.#initState(i + 1, role));
   }
 
-  /** The fault role of every sensor, in id order (for tests and logs). */
+  /** The fault role of every sensor, in id order (ground truth for tests and the detection bench). */
   roles(): Role[] {
     return this.#states.map((s) => s.role);
   }
@@ -258,7 +260,8 @@ export class FleetGenerator {
       state.drift += 0.01 * width;
       value = clamp(value + state.drift, range.min, range.max);
     }
-    if (state.role !== "stuck" && rng.chance(this.anomalyRate)) {
+    const spike = state.role !== "stuck" && rng.chance(this.anomalyRate);
+    if (spike) {
       // A spike outside the normal band, kept within the physical range.
       const up = range.max - range.normalMax;
       const down = range.normalMin - range.min;
@@ -278,7 +281,7 @@ export class FleetGenerator {
     const seq = state.seq++;
     const value_ = state.head + value + state.middle + new Date(Math.floor(eventTime)).toISOString() +
       `","status":"${status}","seq":${seq},"metadata":{` + state.tail + round(state.battery, 1) + "}}";
-    return { key: state.profile.sensorId, value: value_, kind: "reading", sensorType: type, status, seq };
+    return { key: state.profile.sensorId, value: value_, kind: "reading", sensorType: type, status, seq, spike };
   }
 
   #malformed(state: SensorState, now: number): GeneratedRecord {

@@ -37,7 +37,7 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
   {
     name: "KAFKA_ALERTS_TOPIC",
     default: TOPICS.alerts,
-    description: "Topic of new and resolved alerts",
+    description: "Topic of incident announcements (opened, updated, resolved)",
     used_by: "processor",
   },
   {
@@ -183,9 +183,22 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
     used_by: "processor",
   },
   {
+    name: "PROCESSOR_INCIDENT_RULES",
+    default: "",
+    description:
+      'JSON of per-rule incident timings over the defaults, e.g. {"threshold":{"for":{"readings":3}},"silence":{"clear":{"ms":30000}}}',
+    used_by: "processor",
+  },
+  {
+    name: "ALERT_WEBHOOK_URL",
+    default: "",
+    description: "When set, incident announcements are also POSTed there (Alertmanager-like JSON, retried)",
+    used_by: "processor",
+  },
+  {
     name: "RAW_RETENTION_DAYS",
     default: "7",
-    description: "Days raw readings are kept (TTL index plus a cleanup job)",
+    description: "Days raw readings and anomaly events are kept (TTL index plus a cleanup job)",
     used_by: "processor",
   },
   {
@@ -212,7 +225,7 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
   {
     name: "WEB_AUTH_TOKEN",
     default: "",
-    description: "When set, acknowledging alerts requires this bearer token",
+    description: "When set, acknowledging incidents and changing silences require this bearer token",
     used_by: "web",
     secret: true,
   },

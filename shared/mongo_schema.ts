@@ -25,14 +25,23 @@ export function indexSpecs(rawRetentionDays: number = DEFAULT_RAW_RETENTION_DAYS
       { name: "sensor_type_location", key: { sensor_type: 1, location: 1 } },
       { name: "kind_size_window_start", key: { kind: 1, size_s: 1, window_start: -1 } },
     ],
-    [COLLECTIONS.alerts]: [
+    // Anomaly events: the seed's three indexes; the first also expires them with the raw readings.
+    [COLLECTIONS.events]: [
+      { name: "timestamp", key: { timestamp: -1 }, expireAfterSeconds: Math.round(rawRetentionDays * 86400) },
+      { name: "sensor_id_timestamp", key: { sensor_id: 1, timestamp: -1 } },
+      { name: "alert_type_timestamp", key: { alert_type: 1, timestamp: -1 } },
+    ],
+    [COLLECTIONS.incidents]: [
       { name: "state_last_seen", key: { state: 1, last_seen: -1 } },
       {
-        name: "open_alert_per_sensor_rule",
-        key: { sensor_id: 1, rule: 1 },
+        name: "open_incident_per_sensor",
+        key: { sensor_id: 1 },
         unique: true,
         partialFilterExpression: { state: "firing" },
       },
+    ],
+    [COLLECTIONS.silences]: [
+      { name: "expires_at", key: { expires_at: -1 } },
     ],
     [COLLECTIONS.deadLetters]: [
       { name: "failed_at", key: { failed_at: -1 } },
@@ -44,8 +53,8 @@ export function indexSpecs(rawRetentionDays: number = DEFAULT_RAW_RETENTION_DAYS
     [COLLECTIONS.websiteAlerts]: [
       { name: "state_last_seen", key: { state: 1, last_seen: -1 } },
       {
-        name: "open_alert_per_url_rule",
-        key: { url: 1, rule: 1 },
+        name: "open_incident_per_url",
+        key: { url: 1 },
         unique: true,
         partialFilterExpression: { state: "firing" },
       },

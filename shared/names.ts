@@ -6,11 +6,11 @@ export const TOPICS = {
   readings: "sensor-data",
   /** Records the processor could not accept, with the reason and origin. */
   deadLetters: "sensor-data.dlq",
-  /** New and resolved alerts. */
+  /** Incident announcements: opened, updated, resolved. */
   alerts: "sensor-alerts",
   /** HTTP uptime checks, keyed by url. */
   websiteChecks: "website-checks",
-  /** New and resolved website alerts, keyed by url. */
+  /** Website incident announcements, keyed by url. */
   websiteAlerts: "website-alerts",
   /** Rolling statistics per monitored website, keyed by url. */
   websiteStatistics: "website-statistics",
@@ -31,14 +31,18 @@ export const COLLECTIONS = {
   readings: "sensor_metrics",
   /** Event-time windows, per type and location and per sensor. */
   windows: "windowed_metrics",
-  /** Alerts with their lifecycle (firing, resolved, acknowledged). */
-  alerts: "anomaly_alerts",
+  /** Anomaly events: one per anomalous reading, kept as long as raw readings. */
+  events: "anomaly_alerts",
+  /** Sensor incidents: one open per sensor, grouping its rules (open, acknowledged, resolved). */
+  incidents: "incidents",
+  /** Silences: matching incidents are recorded but not announced. */
+  silences: "silences",
   /** Latest dead letters (a capped copy of what went to the DLQ topic). */
   deadLetters: "dead_letters",
   /** Heartbeats and counters published by running programs. */
   pipelineStats: "pipeline_stats",
   /** Website statistics: one rolling document per url and one per url and window. */
   websiteMetrics: "website_metrics",
-  /** Website alerts, with the same lifecycle fields as `anomaly_alerts`. */
+  /** Website incidents, with the same incident fields as `incidents`. */
   websiteAlerts: "website_alerts",
 } as const;

@@ -1,6 +1,6 @@
 /**
- * The query both alert collections answer (sensor alerts and website alerts
- * share their lifecycle fields): state, severity, acknowledged, updated since,
+ * The query both incident collections answer (sensor and website incidents
+ * share their fields): state, severity, acknowledged, rule, updated since,
  * most recently seen first.
  */
 import type { Collection, Document, Filter } from "mongodb";
@@ -10,6 +10,8 @@ export interface LifecycleQuery {
   state?: "firing" | "resolved";
   severity?: "warning" | "critical";
   acknowledged?: boolean;
+  /** Only incidents in which this rule fired. */
+  rule?: string;
   /** Only alerts updated strictly after this time. */
   since?: Date;
   limit: number;
@@ -21,6 +23,7 @@ export function lifecycleFilter(q: LifecycleQuery): Record<string, unknown> {
   if (q.state) f.state = q.state;
   if (q.severity) f.severity = q.severity;
   if (q.acknowledged !== undefined) f.acknowledged = q.acknowledged;
+  if (q.rule) f[`rules.${q.rule}`] = { $exists: true };
   if (q.since) f.updated_at = { $gt: q.since };
   return f;
 }

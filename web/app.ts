@@ -29,6 +29,10 @@ import * as alertAckForm from "./routes/alerts/[id]/ack.ts";
 import AlertsPage from "./routes/alerts.tsx";
 import * as alertAckApi from "./routes/api/alert_ack.ts";
 import * as alertsApi from "./routes/api/alerts.ts";
+import * as eventsApi from "./routes/api/events.ts";
+import * as silenceDeleteApi from "./routes/api/silence_delete.ts";
+import * as silencesApi from "./routes/api/silences.ts";
+import { ParamError } from "./routes/params.ts";
 import * as openapiApi from "./routes/api/openapi.ts";
 import * as overviewApi from "./routes/api/overview.ts";
 import * as pipelineApi from "./routes/api/pipeline.ts";
@@ -89,15 +93,23 @@ export interface WebApp {
 /** One JSON API route: its method, its Hono path, and the module that owns its handler (and `PARAMS`). */
 export type ApiRouteEntry =
   | { method: "GET"; path: string; route: { GET: ApiHandler; PARAMS?: Record<string, unknown> } }
-  | { method: "POST"; path: string; route: { POST: ApiHandler } };
+  | { method: "POST"; path: string; route: { POST: ApiHandler } }
+  | { method: "DELETE"; path: string; route: { DELETE: ApiHandler } };
 
-/** The JSON API's route table; POST routes need the token when one is set. */
+/** The JSON API's route table; POST and DELETE routes need the token when one is set. */
 export const API_ROUTES: readonly ApiRouteEntry[] = [
   { method: "GET", path: "/api/openapi.json", route: openapiApi },
   { method: "GET", path: "/api/overview", route: overviewApi },
   { method: "GET", path: "/api/tiles", route: tilesApi },
   { method: "GET", path: "/api/windows", route: windowsApi },
   { method: "GET", path: "/api/vocabulary", route: vocabularyApi },
+  { method: "GET", path: "/api/incidents", route: alertsApi },
+  { method: "POST", path: "/api/incidents/:id/ack", route: alertAckApi },
+  { method: "GET", path: "/api/events", route: eventsApi },
+  { method: "GET", path: "/api/silences", route: silencesApi },
+  { method: "POST", path: "/api/silences", route: silencesApi },
+  { method: "DELETE", path: "/api/silences/:id", route: silenceDeleteApi },
+  // The names before incidents: the same handlers.
   { method: "GET", path: "/api/alerts", route: alertsApi },
   { method: "POST", path: "/api/alerts/:id/ack", route: alertAckApi },
   { method: "GET", path: "/api/sensors/:id", route: sensorsApi },
@@ -146,6 +158,13 @@ export function createApp(options: AppOptions): WebApp {
     params: c.req.param() as Record<string, string>,
     query: c.req.queries() ?? {},
     authRequired: authToken !== undefined,
+    json: async () => {
+      try {
+        return await c.req.json();
+      } catch {
+        throw new ParamError("The request body must be JSON");
+      }
+    },
   });
   const page = (route: PageRoute) => async (c: Context) => render(c, await route(context(c)));
   const api = (handler: ApiHandler) => async (c: Context) => c.json(await handler(context(c)));
@@ -196,7 +215,8 @@ export function createApp(options: AppOptions): WebApp {
   });
   for (const r of API_ROUTES) {
     if (r.method === "GET") app.get(r.path, api(r.route.GET));
-    else app.post(r.path, bearer, api(r.route.POST));
+    else if (r.method === "POST") app.post(r.path, bearer, api(r.route.POST));
+    else app.delete(r.path, bearer, api(r.route.DELETE));
   }
 
   return {

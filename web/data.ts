@@ -1,25 +1,32 @@
-/** The dashboard's MongoDB reads and its one write (acknowledging an alert). */
+/** The dashboard's MongoDB reads and its writes (acknowledging an incident, silences). */
 import type { Db, Filter } from "mongodb";
 import {
   type AlertDoc,
+  type AnomalyEventDoc,
   BUILTIN_SENSOR_TYPES,
   COLLECTIONS,
   type DeadLetterDoc,
   type PipelineStatsDoc,
   type ReadingDoc,
   type SensorTypes,
+  type SilenceDoc,
+  type SilenceMatchers,
   type WindowDoc,
   type WindowKind,
 } from "@iot/shared";
 import {
   toWireAlert,
   toWireDeadLetter,
+  toWireEvent,
   toWireReading,
+  toWireSilence,
   toWireStats,
   toWireWindow,
   type WireAlert,
   type WireDeadLetter,
+  type WireEvent,
   type WireReading,
+  type WireSilence,
   type WireStats,
   type WireWindow,
 } from "./lib/wire.ts";
@@ -44,9 +51,27 @@ export interface WindowQuery extends Filters {
   limit: number;
 }
 
-/** Query of `alerts()`. */
+/** Query of `alerts()` (incidents). */
 export interface AlertQuery extends Filters, LifecycleQuery {
   sensor?: string;
+}
+
+/** Query of `events()`. */
+export interface EventQuery extends Filters {
+  sensor?: string;
+  /** Events on which this detector fired. */
+  detector?: string;
+  since?: Date;
+  until?: Date;
+  limit: number;
+}
+
+/** A new silence. */
+export interface SilenceInput {
+  matchers: SilenceMatchers;
+  reason: string;
+  expiresAt: Date;
+  by: string;
 }
 
 /** Headline numbers of the overview. */
@@ -109,7 +134,10 @@ export class DashboardData {
     return this.db.collection<WindowDoc>(COLLECTIONS.windows);
   }
   #alerts() {
-    return this.db.collection<AlertDoc>(COLLECTIONS.alerts);
+    return this.db.collection<AlertDoc>(COLLECTIONS.incidents);
+  }
+  #silences() {
+    return this.db.collection<SilenceDoc>(COLLECTIONS.silences);
   }
 
   /** Windows, newest first. */
@@ -132,6 +160,47 @@ export class DashboardData {
     return findAlerts(this.#alerts(), q, f, toWireAlert);
   }
 
+  /** Anomaly events, newest first. */
+  async events(q: EventQuery): Promise<WireEvent[]> {
+    const f: Filter<AnomalyEventDoc> = {};
+    if (q.sensor) f.sensor_id = q.sensor;
+    if (q.type) f.sensor_type = q.type;
+    if (q.location) f.location = q.location;
+    if (q.detector) f.detectors = q.detector as AnomalyEventDoc["alert_type"];
+    if (q.since || q.until) {
+      f.timestamp = { ...(q.since ? { $gt: q.since } : {}), ...(q.until ? { $lte: q.until } : {}) };
+    }
+    const docs = await this.db.collection<AnomalyEventDoc>(COLLECTIONS.events).find(f).sort({ timestamp: -1 })
+      .limit(q.limit).toArray();
+    return docs.map(toWireEvent);
+  }
+
+  /** Silences not expired at `now` (or every one, newest first, with `all`). */
+  async silences(now = new Date(), all = false): Promise<WireSilence[]> {
+    const f: Filter<SilenceDoc> = all ? {} : { expires_at: { $gt: now } };
+    const docs = await this.#silences().find(f).sort({ created_at: -1 }).limit(500).toArray();
+    return docs.map(toWireSilence);
+  }
+
+  /** Creates a silence; the processors apply it within seconds. */
+  async createSilence(input: SilenceInput, now = new Date()): Promise<WireSilence> {
+    const doc: SilenceDoc = {
+      _id: crypto.randomUUID(),
+      matchers: input.matchers,
+      reason: input.reason,
+      created_by: input.by,
+      created_at: now,
+      expires_at: input.expiresAt,
+    };
+    await this.#silences().insertOne(doc);
+    return toWireSilence(doc);
+  }
+
+  /** Deletes a silence (its incidents are announced again); whether there was one. */
+  async deleteSilence(id: string): Promise<boolean> {
+    return (await this.#silences().deleteOne({ _id: id })).deletedCount > 0;
+  }
+
   /** Heartbeats of running programs (fresh ones only unless `all`). */
   async stats(all = false, now = Date.now()): Promise<WireStats[]> {
     const f: Filter<PipelineStatsDoc> = all ? {} : { updated_at: { $gt: new Date(now - STALE_HEARTBEAT_MS) } };
@@ -149,7 +218,12 @@ export class DashboardData {
       this.stats(false, now),
       this.db.collection(COLLECTIONS.readings).estimatedDocumentCount(),
       this.#alerts().countDocuments(open),
-      this.#alerts().countDocuments({ ...open, rule: "silence" }),
+      // Incidents whose silence rule is active (or, before rules were grouped, silence alerts).
+      this.#alerts().countDocuments(
+        { ...open, $or: [{ "rules.silence.active": true }, { rule: "silence", rules: { $exists: false } }] } as Filter<
+          AlertDoc
+        >,
+      ),
     ]);
     return { ...tilesFromStats(stats), readingsStored, openAlerts, silentSensors };
   }

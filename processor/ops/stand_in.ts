@@ -1,19 +1,19 @@
 /**
  * Differences of the local MongoDB stand-in (mongo-java-server) the processor
- * works around. The unique indexes "one open alert per subject and rule"
- * (`open_alert_per_sensor_rule`, `open_alert_per_url_rule`) need
+ * works around. The unique indexes "one open incident per subject"
+ * (`open_incident_per_sensor`, `open_incident_per_url`) need
  * partial-index support. A server that ignores `partialFilterExpression`
- * would make them unique over resolved alerts too, so that a subject could
- * never alert twice for a rule: there the indexes are dropped and the alert
- * sink alone keeps one open alert per subject and rule.
+ * would make them unique over resolved incidents too, so that a subject could
+ * never have a second incident: there the indexes are dropped and the
+ * incidents sink alone keeps one open incident per subject.
  */
 import type { Db } from "mongodb";
 import { COLLECTIONS, type Logger } from "@iot/shared";
 
-/** The partial unique indexes of open alerts, by collection. */
+/** The partial unique indexes of open incidents, by collection. */
 export const OPEN_ALERT_INDEXES: Readonly<Record<string, string>> = {
-  [COLLECTIONS.alerts]: "open_alert_per_sensor_rule",
-  [COLLECTIONS.websiteAlerts]: "open_alert_per_url_rule",
+  [COLLECTIONS.incidents]: "open_incident_per_sensor",
+  [COLLECTIONS.websiteAlerts]: "open_incident_per_url",
 };
 
 /** Whether the server honours `partialFilterExpression` (probed on a scratch collection). */
@@ -42,7 +42,7 @@ export async function adaptToStandIn(db: Db, collections: readonly string[], log
     const index = OPEN_ALERT_INDEXES[c];
     if (!index) continue;
     log.warn(
-      `This MongoDB server does not honour partial indexes: dropping ${c}.${index}; the processor keeps one open alert per subject and rule itself`,
+      `This MongoDB server does not honour partial indexes: dropping ${c}.${index}; the processor keeps one open incident per subject itself`,
     );
     await db.collection(c).dropIndex(index).catch(() => {});
   }

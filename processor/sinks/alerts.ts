@@ -1,10 +1,12 @@
 /**
- * The alerts sink, shared by sensor and website alerts: writes the pending
- * alert documents of an alert lifecycle (upserts by `_id`, never the web
- * app's `acknowledged*`), then publishes their new/resolved events. One open
- * alert per subject and rule holds across instances and restarts, also on
- * servers without partial indexes: a newly opened alert continues one already
- * firing in the database, and a duplicate-key refusal adopts the firing one.
+ * The incidents sink, shared by sensor and website incidents: writes the
+ * pending incident documents of the incident engine (upserts by `_id`, never
+ * the web app's `acknowledged*` nor the notifier's `delivery`), then publishes
+ * their announcements (Alertmanager-like JSON, `stages/announce.ts`) and hands
+ * them to the webhook notifier. One open incident per subject holds across
+ * instances and restarts, also on servers without partial indexes: a newly
+ * opened incident continues one already firing in the database, and a
+ * duplicate-key refusal adopts the firing one.
  */
 import type { AnyBulkWriteOperation, Collection, Filter } from "mongodb";
 import type { Producer } from "kafkajs";
@@ -16,6 +18,7 @@ import {
   processorFields,
   type StoredAlert,
 } from "../stages/alert_lifecycle.ts";
+import { type AnnouncementPayload, announcementPayload } from "../stages/announce.ts";
 import type { Retrier } from "./retrying.ts";
 
 /** Options of `AlertSink`. */
@@ -24,30 +27,34 @@ export interface AlertSinkOptions<S, W extends AnyAlertWrite> {
   collection: Collection<W>;
   /** The document field holding the subject key (`sensor_id`, `url`). */
   subjectField: keyof W & string;
+  /** The source named in announcements: "sensors", "websites". */
+  source: string;
   producer: Producer;
   topic: string;
   retry: Retrier;
   /** Called after a successful write with the number of documents written. */
   onWritten?: (count: number) => void;
-  /** Called once per published event. */
-  onEvent?: (event: LifecycleEvent<W>) => void;
+  /** Called once per published announcement, with its payload (the webhook notifier takes it from here). */
+  onEvent?: (event: LifecycleEvent<W>, payload: AnnouncementPayload) => void;
 }
 
 /** Writes and publishes what an alert lifecycle produced. */
 export class AlertSink<S, W extends AnyAlertWrite> {
   constructor(readonly o: AlertSinkOptions<S, W>) {}
 
-  /** The alerts firing in the database, optionally of one subject. */
-  firing(subjectKey?: string): Promise<StoredAlert<W>[]> {
-    const filter = { state: "firing" } as Record<string, unknown>;
+  /** The incidents firing in the database, optionally of one subject, or matching `extra`. */
+  firing(subjectKey?: string, extra: Record<string, unknown> = {}): Promise<StoredAlert<W>[]> {
+    const filter = { ...extra, state: "firing" } as Record<string, unknown>;
     if (subjectKey !== undefined) filter[this.o.subjectField] = subjectKey;
     return this.o.collection.find(filter as Filter<W>).toArray() as Promise<StoredAlert<W>[]>;
   }
 
-  /** Replaces the lifecycle's open alerts by those firing in the database. */
-  async reload(heartbeat?: () => Promise<void>): Promise<number> {
-    const open = await this.o.retry("Open alert reload", () => this.firing(), heartbeat);
+  /** Replaces the engine's open incidents by those firing in the database (matching `extra`: owned partitions). */
+  async reload(heartbeat?: () => Promise<void>, extra: Record<string, unknown> = {}): Promise<number> {
+    const open = await this.o.retry("Open incident reload", () => this.firing(undefined, extra), heartbeat);
     this.o.lifecycle.reset(open);
+    this.#known.clear();
+    for (const d of open) this.#known.add(d._id);
     return this.o.lifecycle.openCount;
   }
 
@@ -57,19 +64,18 @@ export class AlertSink<S, W extends AnyAlertWrite> {
     let batch = lifecycle.drain();
     if (batch.writes.length === 0 && batch.events.length === 0) return;
     try {
-      const opened = batch.events.filter((e) => e.event === "new").map((e) => e.alert);
+      // Incidents written for the first time: the database may already hold an open one of the subject.
+      const opened = batch.writes.filter((w) => w.state === "firing" && !this.#known.has(w._id));
       if (opened.length) {
         const keys = [...new Set(opened.map((a) => this.#key(a)))];
         const firing = await this.o.retry(
-          "Open alert check",
+          "Open incident check",
           () =>
             this.o.collection.find({ state: "firing", [this.o.subjectField]: { $in: keys } } as Filter<W>)
               .toArray(),
           heartbeat,
         ) as StoredAlert<W>[];
-        const conflicts = firing.filter((f) =>
-          opened.some((a) => this.#key(a) === this.#key(f) && a.rule === f.rule && a._id !== f._id)
-        );
+        const conflicts = firing.filter((f) => opened.some((a) => this.#key(a) === this.#key(f) && a._id !== f._id));
         if (conflicts.length) {
           lifecycle.restore(batch);
           for (const c of conflicts) lifecycle.adopt(c);
@@ -77,13 +83,22 @@ export class AlertSink<S, W extends AnyAlertWrite> {
         }
       }
       const replaced = await this.#write(batch.writes, heartbeat);
-      // An alert that turned out to continue one already announced is not new.
-      const events = batch.events.filter((e) => !(e.event === "new" && replaced.has(e.alert._id)));
+      for (const w of batch.writes) this.#remember(w);
+      // An incident that turned out to continue one already announced is not new.
+      const events = batch.events.filter((e) => !(e.event === "opened" && replaced.has(e.alert._id)));
       await this.#publish(events, heartbeat);
     } catch (e) {
       lifecycle.restore(batch);
       throw e;
     }
+  }
+
+  /** Ids of incidents this sink wrote or loaded while open (bounded: forgotten once resolved). */
+  #known = new Set<string>();
+
+  #remember(w: W): void {
+    if (w.state === "firing") this.#known.add(w._id);
+    else this.#known.delete(w._id);
   }
 
   #key(doc: W | StoredAlert<W>): string {
@@ -106,17 +121,17 @@ export class AlertSink<S, W extends AnyAlertWrite> {
         },
       };
     };
-    await this.o.retry("Alert write", async () => {
+    await this.o.retry("Incident write", async () => {
       try {
         await collection.bulkWrite(writes.map(op), { ordered: false });
       } catch (e) {
         if (!isOnlyDuplicateKeys(e)) throw e;
-        // Another alert of the same subject and rule is open in the database: continue that one.
+        // Another incident of the same subject is open in the database: continue that one.
         for (const we of writeErrorsOf(e)) {
           const w = writes[we.index ?? -1];
           if (!w) continue;
           const existing = await collection.findOne(
-            { [this.o.subjectField]: this.#key(w), rule: w.rule, state: "firing" } as Filter<W>,
+            { [this.o.subjectField]: this.#key(w), state: "firing" } as Filter<W>,
           ) as StoredAlert<W> | null;
           if (existing) {
             replaced.add(w._id);
@@ -133,16 +148,19 @@ export class AlertSink<S, W extends AnyAlertWrite> {
 
   async #publish(events: LifecycleEvent<W>[], heartbeat?: () => Promise<void>): Promise<void> {
     if (events.length === 0) return;
-    await this.o.retry("Alert publish", () =>
+    const payloads = events.map((e) =>
+      announcementPayload(this.o.source, e as LifecycleEvent<AnyAlertWrite>, this.o.lifecycle.spec.labels(e.alert))
+    );
+    await this.o.retry("Incident announcement", () =>
       this.o.producer.send({
         topic: this.o.topic,
         acks: -1,
-        messages: events.map((e) => ({
+        messages: events.map((e, i) => ({
           key: this.#key(e.alert),
-          value: JSON.stringify({ event: e.event, ...e.alert }),
-          headers: { event: e.event, rule: e.alert.rule },
+          value: JSON.stringify(payloads[i]),
+          headers: { event: e.event, rule: e.alert.rule, source: this.o.source },
         })),
       }), heartbeat);
-    for (const e of events) this.o.onEvent?.(e);
+    events.forEach((e, i) => this.o.onEvent?.(e, payloads[i]));
   }
 }

@@ -25,8 +25,14 @@ export interface DetectorConfig {
   rateBandsPerSecond: number;
   /** Identical consecutive readings that make a sensor "stuck". */
   stuckReadings: number;
-  /** Seconds without a reading before the silence rule fires. */
+  /**
+   * Seconds without a reading before the silence rule fires, at most: a sensor whose usual
+   * interval is known is silent after `silenceIntervals` of its intervals, and not before
+   * `silenceMinSeconds`.
+   */
   silenceSeconds: number;
+  silenceIntervals: number;
+  silenceMinSeconds: number;
   /** Distance beyond the normal band, in band widths, from which a threshold alert is critical. */
   criticalBandFraction: number;
 }
@@ -40,6 +46,8 @@ export const DEFAULT_DETECTOR_CONFIG: DetectorConfig = {
   rateBandsPerSecond: 1,
   stuckReadings: 20,
   silenceSeconds: 60,
+  silenceIntervals: 10,
+  silenceMinSeconds: 10,
   criticalBandFraction: 0.5,
 };
 
@@ -63,6 +71,14 @@ export interface SensorState {
   ewmaVar: number;
   lastValue: number;
   lastTime: number;
+  /**
+   * Value and time the rate of change is measured from: the last reading that
+   * did not jump, so that the return from a single spike is not a second jump.
+   */
+  rateValue: number;
+  rateTime: number;
+  /** Readings in a row that jumped from `rateValue` (after 3, the new level becomes the reference). */
+  jumps: number;
   sameCount: number;
 }
 
@@ -76,6 +92,9 @@ export function newSensorState(sensorType: string, types: SensorTypes = BUILTIN_
     ewmaVar: 0,
     lastValue: NaN,
     lastTime: NaN,
+    rateValue: NaN,
+    rateTime: NaN,
+    jumps: 0,
     sameCount: 0,
   };
 }
@@ -150,18 +169,20 @@ export function checkReading(state: SensorState, value: number, t: number, cfg: 
     }
   }
 
-  if (width !== undefined && state.n > 0 && Number.isFinite(state.lastTime)) {
-    const dt = Math.max((t - state.lastTime) / 1000, 1);
-    const rate = Math.abs(value - state.lastValue) / dt;
+  let jumped = false;
+  if (width !== undefined && state.n > 0 && Number.isFinite(state.rateTime)) {
+    const dt = Math.max((t - state.rateTime) / 1000, 1);
+    const rate = Math.abs(value - state.rateValue) / dt;
     const limit = width * cfg.rateBandsPerSecond;
     if (rate > limit) {
+      jumped = true;
       out.push({
         rule: "rate_of_change",
         severity: rate > 2 * limit ? "critical" : "warning",
         value,
         threshold: limit,
-        baseline: state.lastValue,
-        message: `${state.sensorType} changed from ${fmt(state.lastValue)} to ${fmt(value)} ${r.unit}: ${
+        baseline: state.rateValue,
+        message: `${state.sensorType} changed from ${fmt(state.rateValue)} to ${fmt(value)} ${r.unit}: ${
           fmt(rate)
         } ${r.unit}/s exceeds ${fmt(limit)} ${r.unit}/s`,
       });
@@ -195,16 +216,27 @@ export function checkReading(state: SensorState, value: number, t: number, cfg: 
   state.n++;
   state.lastValue = value;
   state.lastTime = t;
+  state.jumps = jumped ? state.jumps + 1 : 0;
+  if (!jumped || state.jumps >= 3) {
+    state.rateValue = value;
+    state.rateTime = t;
+    state.jumps = 0;
+  }
   return out;
 }
 
-/** Silence: no reading for longer than the limit (wall clock). */
+/**
+ * Silence: no reading for longer than the limit (wall clock). The limit is
+ * `silenceSeconds`, or, when the sensor's usual interval `intervalMs` is
+ * known, `silenceIntervals` of them, from `silenceMinSeconds` up to `silenceSeconds`.
+ */
 export function checkSilence(
   type: string,
   silentMs: number,
   cfg: DetectorConfig,
+  intervalMs?: number,
 ): Finding | undefined {
-  const limit = cfg.silenceSeconds;
+  const limit = silenceLimitSeconds(cfg, intervalMs);
   const s = silentMs / 1000;
   if (s < limit) return undefined;
   return {
@@ -215,4 +247,11 @@ export function checkSilence(
     baseline: limit,
     message: `No ${type} reading for ${Math.round(s)} s (limit ${limit} s)`,
   };
+}
+
+/** The silence limit in seconds for a sensor with usual interval `intervalMs` (unknown: `silenceSeconds`). */
+export function silenceLimitSeconds(cfg: DetectorConfig, intervalMs?: number): number {
+  if (intervalMs === undefined || !Number.isFinite(intervalMs)) return cfg.silenceSeconds;
+  const adaptive = Math.ceil((cfg.silenceIntervals * intervalMs) / 1000);
+  return Math.min(cfg.silenceSeconds, Math.max(cfg.silenceMinSeconds, adaptive));
 }

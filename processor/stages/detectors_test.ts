@@ -6,6 +6,7 @@ import {
   DEFAULT_DETECTOR_CONFIG as cfg,
   type Finding,
   newSensorState,
+  silenceLimitSeconds,
 } from "./detectors.ts";
 
 function feed(values: number[], stepMs = 1000): Finding[][] {
@@ -69,4 +70,13 @@ Deno.test("silence fires once the limit has passed", () => {
   assert.equal(f.value, 61);
   assert.equal(f.severity, "warning");
   assert.equal(checkSilence("humidity", 400_000, cfg)!.severity, "critical");
+});
+
+Deno.test("silence adapts to the sensor's usual interval, within the minimum and the limit", () => {
+  assert.equal(silenceLimitSeconds(cfg), 60, "unknown interval: the limit");
+  assert.equal(silenceLimitSeconds(cfg, 1000), 10, "1 s readings: 10 intervals, not below the minimum");
+  assert.equal(silenceLimitSeconds(cfg, 3000), 30);
+  assert.equal(silenceLimitSeconds(cfg, 30_000), 60, "never above the limit");
+  assert.equal(checkSilence("humidity", 9_000, cfg, 1000), undefined);
+  assert.equal(checkSilence("humidity", 10_000, cfg, 1000)?.threshold, 10);
 });

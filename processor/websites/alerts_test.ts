@@ -4,29 +4,35 @@ import type { WebsiteFinding } from "./rules.ts";
 
 const subject = { url: "http://127.0.0.1:1/", name: "t", category: "c" };
 const down: WebsiteFinding = { severity: "critical", value: 500, threshold: 0, message: "down" };
+const slow: WebsiteFinding = { severity: "warning", value: 4000, threshold: 3000, message: "slow" };
 
-Deno.test("one open alert per url and rule: fires, updates, resolves on recovery", () => {
+Deno.test("one open incident per url: opens after two failed checks, groups rules, resolves on recovery", () => {
   const m = new WebsiteAlertManager();
   m.evaluate(subject, "WEBSITE_DOWN", down, 1000);
+  assert.equal(m.drain().writes.length, 0, "one failed check is a blip");
   m.evaluate(subject, "WEBSITE_DOWN", down, 2000);
   m.evaluate(subject, "WEBSITE_DOWN", down, 2000); // replay: not counted twice
+  m.evaluate(subject, "HIGH_RESPONSE_TIME", slow, 2000);
   let d = m.drain();
   assert.equal(d.writes.length, 1);
-  assert.equal(d.writes[0].count, 2);
-  assert.equal(d.writes[0]._id, "http://127.0.0.1:1/|WEBSITE_DOWN|1000");
-  assert.deepEqual(d.events.map((e) => e.event), ["new"]);
+  assert.equal(d.writes[0].count, 3);
+  assert.equal(d.writes[0]._id, "http://127.0.0.1:1/|2000");
+  assert.deepEqual(Object.keys(d.writes[0].rules!).sort(), ["HIGH_RESPONSE_TIME", "WEBSITE_DOWN"]);
+  assert.deepEqual(d.events.map((e) => e.event), ["opened", "updated"]);
   assert.equal("acknowledged" in d.writes[0], false, "the processor never writes acknowledged*");
   m.evaluate(subject, "WEBSITE_DOWN", undefined, 3000);
+  m.evaluate(subject, "HIGH_RESPONSE_TIME", undefined, 3000);
   d = m.drain();
   assert.equal(d.writes[0].state, "resolved");
   assert.equal(d.writes[0].resolved_at?.getTime(), 3000);
   assert.deepEqual(d.events.map((e) => e.event), ["resolved"]);
-  assert.equal(m.openAlert(subject.url, "WEBSITE_DOWN"), undefined);
+  assert.equal(m.openIncident(subject.url), undefined);
   m.evaluate(subject, "WEBSITE_DOWN", down, 4000);
-  assert.equal(m.drain().events[0].alert._id, "http://127.0.0.1:1/|WEBSITE_DOWN|4000", "a new episode is a new alert");
+  m.evaluate(subject, "WEBSITE_DOWN", down, 5000);
+  assert.equal(m.drain().events[0].alert._id, "http://127.0.0.1:1/|5000", "a second outage is a new incident");
 });
 
-Deno.test("an alert firing in the database is continued, acknowledged fields dropped", () => {
+Deno.test("an alert firing in the database (per-rule model) is continued, acknowledged fields dropped", () => {
   const m = new WebsiteAlertManager();
   m.load([{
     _id: "x|WEBSITE_DOWN|1",
@@ -48,10 +54,14 @@ Deno.test("an alert firing in the database is continued, acknowledged fields dro
     updated_at: new Date(1),
   }]);
   m.evaluate(subject, "WEBSITE_DOWN", down, 10);
-  const d = m.drain();
+  let d = m.drain();
   assert.equal(d.events.length, 0);
   assert.equal(d.writes[0]._id, "x|WEBSITE_DOWN|1");
   assert.equal(d.writes[0].count, 4);
   assert.equal("acknowledged" in d.writes[0], false);
   assert.equal("acknowledged_by" in d.writes[0], false);
+  m.evaluate(subject, "WEBSITE_DOWN", undefined, 20);
+  d = m.drain();
+  assert.equal(d.writes[0].state, "resolved");
+  assert.deepEqual(d.events.map((e) => e.event), ["resolved"]);
 });

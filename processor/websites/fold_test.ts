@@ -34,13 +34,15 @@ Deno.test("a check counts once into the rolling list and every window; a replay 
   assert.equal([...st.windows.values()].every((w) => w.checks === 1), true);
 });
 
-Deno.test("a second outage of the same url opens a second alert", () => {
+Deno.test("a second outage of the same url opens a second incident", () => {
   const st = state();
   const alerts = new WebsiteAlertManager();
   const o = { windowsS: [60], rules: DEFAULT_WEBSITE_RULES, alerts, changes: noChanges() };
   foldCheck(st, check(1000, false), 1000, o);
+  foldCheck(st, check(1500, false), 1500, o);
   foldCheck(st, check(2000, true), 2000, o);
   foldCheck(st, check(3000, false), 3000, o);
+  foldCheck(st, check(3500, false), 3500, o);
   const ids = alerts.drain().writes.filter((w) => w.rule === "WEBSITE_DOWN").map((w) => [w._id, w.state]);
-  assert.deepEqual(ids, [[`${url}|WEBSITE_DOWN|1000`, "resolved"], [`${url}|WEBSITE_DOWN|3000`, "firing"]]);
+  assert.deepEqual(ids, [[`${url}|1500`, "resolved"], [`${url}|3500`, "firing"]]);
 });

@@ -25,10 +25,11 @@ import {
 } from "@iot/shared";
 import { type Clock, systemClock } from "../clock.ts";
 import { adaptToStandIn } from "../ops/stand_in.ts";
-import { AlertSink } from "../sinks/alerts.ts";
+import { type Alerting, startAlerting } from "../alerting.ts";
+import type { RulePolicy } from "../stages/alert_lifecycle.ts";
 import { isRetriable } from "../sinks/errors.ts";
 import { createRetrier } from "../sinks/retrying.ts";
-import { WebsiteAlertManager, type WebsiteAlertWrite, type WebsiteSubject } from "./alerts.ts";
+import { DEFAULT_WEBSITE_POLICY, WebsiteAlertManager, type WebsiteAlertWrite, type WebsiteSubject } from "./alerts.ts";
 import { rollingDoc, rollingId, type UrlState, windowDoc, windowId } from "./docs.ts";
 import { foldCheck, noChanges } from "./fold.ts";
 import { DEFAULT_WEBSITE_RULES, type WebsiteRuleConfig } from "./rules.ts";
@@ -47,8 +48,12 @@ export interface WebsiteProcessorOptions {
   /** Tumbling window sizes in seconds (default 60 and 300). */
   windowsS?: number[];
   rules?: Partial<WebsiteRuleConfig>;
-  /** Condition clear this long before an alert resolves (default 0: the first clear check resolves it). */
-  alertHoldMs?: number;
+  /** When each rule opens and clears an incident (default `DEFAULT_WEBSITE_POLICY`). */
+  incidentRules?: RulePolicy;
+  /** `ALERT_WEBHOOK_URL`: incident announcements are also POSTed there. */
+  webhookUrl?: string;
+  /** How often silences are read (default 5 s). */
+  silencePollMs?: number;
   /** Wall clock of `updated_at` (default the system clock). */
   now?: Clock;
 }
@@ -99,7 +104,7 @@ class WebsiteHandler {
   #producer?: Producer;
   #client?: MongoClient;
   #metrics?: Collection<WebsiteMetricsDoc>;
-  #alertSink?: AlertSink<WebsiteSubject, WebsiteAlertWrite>;
+  #alerting?: Alerting<WebsiteSubject, WebsiteAlertWrite>;
   #urls = new Map<string, UrlState>();
   #alerts: WebsiteAlertManager;
   #abandon = new AbortController();
@@ -116,7 +121,7 @@ class WebsiteHandler {
       statistics: options.topics?.statistics ?? TOPICS.websiteStatistics,
     };
     this.#now = options.now ?? systemClock;
-    this.#alerts = new WebsiteAlertManager(options.alertHoldMs ?? 0, this.#now);
+    this.#alerts = new WebsiteAlertManager(options.incidentRules ?? DEFAULT_WEBSITE_POLICY, this.#now);
     this.ready = new Promise((resolve) => this.#markReady = resolve);
   }
 
@@ -141,10 +146,16 @@ class WebsiteHandler {
     this.#metrics = db.collection<WebsiteMetricsDoc>(COLLECTIONS.websiteMetrics);
     this.#producer = this.#kafka.producer({ maxInFlightRequests: 1 });
     await this.#producer.connect();
-    this.#alertSink = new AlertSink({
-      lifecycle: this.#alerts,
-      collection: db.collection<WebsiteAlertWrite>(COLLECTIONS.websiteAlerts),
+    this.#alerting = startAlerting({
+      db,
+      collection: COLLECTIONS.websiteAlerts,
       subjectField: "url",
+      source: "websites",
+      lifecycle: this.#alerts,
+      log: this.#log,
+      now: this.#now,
+      webhookUrl: this.options.webhookUrl,
+      silencePollMs: this.options.silencePollMs,
       producer: this.#producer,
       topic: this.#topics.alerts,
       retry: createRetrier({
@@ -155,14 +166,12 @@ class WebsiteHandler {
         now: this.#now,
       }),
       onEvent: (e) => {
-        if (e.event === "new") this.counters.alertsNew++;
-        else this.counters.alertsResolved++;
-        this.#log.info(e.event === "new" ? "Website alert" : "Website alert resolved", {
-          url: e.alert.url,
-          rule: e.alert.rule,
-        });
+        if (e.event === "opened") this.counters.alertsNew++;
+        else if (e.event === "resolved") this.counters.alertsResolved++;
+        this.#log.info(`Website incident ${e.event}`, { url: e.alert.url, rules: Object.keys(e.alert.rules ?? {}) });
       },
     });
+    await this.#alerting.refreshSilences().catch((e) => this.#log.warn("Silences not read", { error: e }));
     this.#consumer = this.#kafka.consumer({
       groupId: this.options.groupId ?? WEBSITE_PROCESSOR_GROUP,
       sessionTimeout: 30_000,
@@ -251,7 +260,7 @@ class WebsiteHandler {
         });
       }
     }
-    const open = await this.#alertSink!.firing(check.url);
+    const open = await this.#alerting!.sink.firing(check.url);
     this.#alerts.forget(check.url);
     this.#alerts.load(open);
     this.#urls.set(check.url, st);
@@ -281,7 +290,7 @@ class WebsiteHandler {
       replaceOne: { filter: { _id: d._id }, replacement: d, upsert: true },
     }));
     await this.#metrics!.bulkWrite(ops, { ordered: false });
-    await this.#alertSink!.flush(heartbeat);
+    await this.#alerting!.sink.flush(heartbeat);
     await heartbeat();
     await this.#producer!.send({
       topic: this.#topics.statistics,
@@ -298,6 +307,7 @@ class WebsiteHandler {
     this.#stopped = true;
     const abandon = setTimeout(() => this.#abandon.abort(), 10_000);
     await this.#consumer?.disconnect().catch((e) => this.#log.warn("Consumer disconnect failed", { error: e }));
+    await this.#alerting?.stop(2000);
     await this.#producer?.disconnect().catch((e) => this.#log.warn("Producer disconnect failed", { error: e }));
     clearTimeout(abandon);
     await this.#client?.close().catch((e) => this.#log.warn("MongoDB close failed", { error: e }));

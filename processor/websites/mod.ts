@@ -1,6 +1,6 @@
 /**
  * The processor's second handler: website checks → rolling and window
- * statistics, uptime alerts, `website_metrics` / `website_alerts`.
+ * statistics, uptime incidents, `website_metrics` / `website_alerts`.
  * @module
  */
 export {
@@ -18,8 +18,8 @@ export {
 } from "./rules.ts";
 export { percentile, pushRecent, ROLLING_SIZE, summarize, windowStart } from "./stats.ts";
 export {
+  DEFAULT_WEBSITE_POLICY,
   type WebsiteAlertEvent,
-  websiteAlertId,
   WebsiteAlertManager,
   type WebsiteAlertWrite,
   type WebsiteSubject,

@@ -3,7 +3,7 @@
  * overview renders its charts, a window inserted into `windowed_metrics` and an
  * alert inserted into `anomaly_alerts` appear without reload (a window of a
  * type and location nobody described too, as a new chart and grid cell), acknowledging
- * in the UI changes the alert in MongoDB, and the sensor page's readings follow
+ * in the UI changes the alert in MongoDB, silencing its sensor there creates (and ending it deletes) a silence, and the sensor page's readings follow
  * the live feed. Saves the overview screenshot
  * (`docs/dashboard.png` with UPDATE_SCREENSHOT=1).
  */
@@ -103,7 +103,7 @@ Deno.test("the dashboard in Chromium: charts, live window and alert, acknowledge
     // A new alert appears in the feed without reload.
     const id = "sensor_0020|threshold|browser";
     t0 = performance.now();
-    await db.collection<AlertDoc>(COLLECTIONS.alerts).insertOne(
+    await db.collection<AlertDoc>(COLLECTIONS.incidents).insertOne(
       alertDoc(id, { sensor_id: "sensor_0020", message: "humidity 97 % above 90 %", updated_at: new Date() }),
     );
     await page.waitForSelector(`[data-testid="alert-feed"] [data-alert="${id}"]`, { timeout: 2000 });
@@ -133,16 +133,34 @@ Deno.test("the dashboard in Chromium: charts, live window and alert, acknowledge
     const row = `tr[data-alert="${id}"]`;
     await page.click(`${row} button[data-ack]`);
     await page.waitForSelector('[data-testid="ack-error"]', { timeout: 5000 });
-    assert.equal((await db.collection<AlertDoc>(COLLECTIONS.alerts).findOne({ _id: id }))?.acknowledged, false);
+    assert.equal((await db.collection<AlertDoc>(COLLECTIONS.incidents).findOne({ _id: id }))?.acknowledged, false);
     await page.fill('[data-testid="token"]', "browser-token");
     await page.click(`${row} button[data-ack]`);
     const doc = await waitFor(async () => {
-      const d = await db.collection<AlertDoc>(COLLECTIONS.alerts).findOne({ _id: id });
+      const d = await db.collection<AlertDoc>(COLLECTIONS.incidents).findOne({ _id: id });
       return d?.acknowledged ? d : undefined;
     }, { timeoutMs: 5000, what: "acknowledged in MongoDB" });
     assert.equal(doc.state, "firing", "state left to the processor");
     assert.equal(doc.acknowledged_by, "dashboard");
     await page.waitForSelector(`${row}[data-acknowledged="true"]`, { timeout: 5000 });
+
+    // Silence the incident's sensor from the table (with the token): a silence in MongoDB, listed, then ended.
+    await page.fill('[data-testid="silence-reason"]', "maintenance window");
+    await page.click(`${row} button[data-silence]`);
+    const silence = await waitFor(
+      async () =>
+        (await db.collection(COLLECTIONS.silences).findOne({ "matchers.sensor_id": "sensor_0020" })) ?? undefined,
+      { timeoutMs: 5000, what: "silence in MongoDB" },
+    );
+    assert.equal(silence.reason, "maintenance window");
+    assert.ok(silence.expires_at.getTime() > Date.now());
+    await page.waitForSelector(`[data-testid="silences"] [data-silence="${silence._id}"]`, { timeout: 5000 });
+    await page.waitForSelector(`${row} [data-silenced]`, { timeout: 5000 });
+    await page.click(`button[data-unsilence="${silence._id}"]`);
+    await waitFor(
+      async () => (await db.collection(COLLECTIONS.silences).countDocuments({ _id: silence._id })) === 0 || undefined,
+      { timeoutMs: 5000, what: "silence ended" },
+    );
 
     // The sensor and pipeline pages hydrate and draw too.
     await page.goto(`${handle.url}/sensors/sensor_0001`);

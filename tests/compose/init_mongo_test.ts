@@ -68,8 +68,8 @@ Deno.test("the init script's indexes are accepted by the server and match ensure
     for (const [c, specs] of Object.entries(rec.indexes)) await db.collection(c).createIndexes(specs);
     const report = await ensureSchema(db);
     assert.deepEqual(report.warnings, [], "ensureSchema finds the same definitions");
-    const names = (await db.collection("anomaly_alerts").indexes()).map((i) => i.name);
-    assert.ok(names.includes("open_alert_per_sensor_rule"));
+    const names = (await db.collection("incidents").indexes()).map((i) => i.name);
+    assert.ok(names.includes("open_incident_per_sensor"));
   } finally {
     await mongo.close();
   }

@@ -46,7 +46,6 @@ export function testProcessorOptions(o: {
     rawRetentionDays: 36500, // the test data is dated 2026-01-01
     flushIntervalMs: 200,
     heartbeatMs: 500,
-    alertHoldMs: 2000,
     detectors: { silenceSeconds: 3600 },
     logger: o.logger,
   };

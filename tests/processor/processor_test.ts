@@ -14,6 +14,7 @@ import {
   type SensorReading,
 } from "@iot/shared";
 import { type ProcessorHandle, startProcessor, type StartProcessorOptions } from "../../processor/mod.ts";
+import { sensorPolicy } from "../../processor/stages/alerts.ts";
 import { uniqueName, useKafka, useMongo, waitFor } from "../../dev/testing.ts";
 import {
   expectedWindows,
@@ -140,7 +141,7 @@ Deno.test(
       await p1.stop();
       handles.pop();
 
-      const names = [COLLECTIONS.readings, COLLECTIONS.windows, COLLECTIONS.alerts, COLLECTIONS.deadLetters];
+      const names = [COLLECTIONS.readings, COLLECTIONS.windows, COLLECTIONS.events, COLLECTIONS.deadLetters];
       const before = await snapshot(db, names);
 
       // Replay every offset with a new group on the same database.
@@ -173,7 +174,7 @@ Deno.test(
 );
 
 Deno.test(
-  "alerts are created, deduplicated, resolved after the hold time, keep acknowledgement, and are published",
+  "incidents open when a condition persists, group rules, resolve after the hold, keep acknowledgement, are announced; every anomalous reading is an event",
   opts,
   async () => {
     const broker = await useKafka();
@@ -183,11 +184,14 @@ Deno.test(
     let handle: ProcessorHandle | undefined;
     try {
       const db = mongo.client.db(mongo.dbName);
-      const alerts = db.collection(COLLECTIONS.alerts);
+      const incidents = db.collection(COLLECTIONS.incidents);
+      const events = db.collection(COLLECTIONS.events);
       const options: StartProcessorOptions = {
         ...baseOptions(broker.brokers, mongo.url, mongo.dbName, t),
         idleMs: 60_000,
         detectors: { silenceSeconds: 3 },
+        // Threshold incidents after 3 readings in a row, cleared by 2 clear readings over 2 s.
+        incidentRules: sensorPolicy({ threshold: { for: { readings: 3 }, clear: { readings: 2, ms: 2000 } } }),
       };
       handle = await startProcessor(options);
       await handle.ready;
@@ -195,32 +199,44 @@ Deno.test(
       const flat = sensorId(7); // temperature too, for the stuck rule
       let seq = 0;
       const at = (i: number) => T0 + i * 1000;
-      // Phase 1: normal, then three readings above the band.
+      // Phase 1: normal, a single spike (an event, no incident), then three readings above the band.
       const phase1 = [
-        ...[0, 1, 2, 3, 4].map((i) => reading(hot, seq++, at(i), 20)),
+        ...[0, 1].map((i) => reading(hot, seq++, at(i), 20)),
+        reading(hot, seq++, at(2), 27),
+        ...[3, 4].map((i) => reading(hot, seq++, at(i), 20)),
         ...[5, 6, 7].map((i) => reading(hot, seq++, at(i), 27)),
       ];
       await send(kafka, t.readings, phase1);
       const first = await waitFor(
-        () => orUndefined(alerts.findOne({ sensor_id: hot, rule: "threshold", count: 3 })),
-        { what: "threshold alert with count 3" },
+        () => orUndefined(incidents.findOne({ sensor_id: hot, "rules.threshold.count": 3 })),
+        { what: "threshold incident with count 3" },
       );
       assert.equal(first.state, "firing");
-      assert.equal(first.type, "threshold");
+      assert.equal(first.rule, "threshold");
       assert.equal(first.severity, "warning");
       assert.equal(first.threshold, 25);
       assert.equal(first.value, 27);
       assert.equal(first.acknowledged, false);
-      assert.equal(first.first_seen.getTime(), at(5));
+      assert.equal(first.first_seen.getTime(), at(5), "the spike at 2 s is not part of it");
       assert.equal(first.last_seen.getTime(), at(7));
+      assert.equal(first._id, `${hot}|${at(7)}`);
       assert.match(first.message, /above the normal band/);
-      // The web app acknowledges it; the processor must keep that, also across a restart (open alerts reloaded).
-      await alerts.updateOne({ _id: first._id }, { $set: { acknowledged: true, acknowledged_by: "op" } });
+      const spike = await waitFor(
+        () => orUndefined(events.findOne({ _id: readingId({ sensor_id: hot, timestamp: at(2) }) as never })),
+        {
+          what: "the spike's event",
+        },
+      );
+      assert.equal(spike.alert_type, "threshold");
+      assert.equal(spike.timestamp.getTime(), at(2));
+      assert.equal(await events.countDocuments({ sensor_id: hot }), 4, "one event per anomalous reading");
+      // The web app acknowledges it; the processor must keep that, also across a restart (open incidents reloaded).
+      await incidents.updateOne({ _id: first._id }, { $set: { acknowledged: true, acknowledged_by: "op" } });
       await handle.stop();
       handle = await startProcessor(options);
       await handle.ready;
 
-      // Phase 2: one more hot reading (same alert), then normal for longer than the hold time: resolved.
+      // Phase 2: one more hot reading (same incident), then normal for longer than the hold: resolved.
       const phase2 = [
         reading(hot, seq++, at(8), 40),
         ...[9, 10, 11, 12, 13].map((i) => reading(hot, seq++, at(i), 20)),
@@ -228,42 +244,51 @@ Deno.test(
       ];
       await send(kafka, t.readings, phase2);
       const resolved = await waitFor(
-        () => orUndefined(alerts.findOne({ _id: first._id, state: "resolved" })),
-        { what: "resolved alert" },
+        () => orUndefined(incidents.findOne({ _id: first._id, state: "resolved" })),
+        { what: "resolved incident" },
       );
-      assert.equal(resolved.count, 4);
+      assert.ok(resolved.count >= 4, "the 40 °C reading counted (rate of change may have joined)");
+      assert.equal(resolved.rules.threshold.count, 4);
       assert.equal(resolved.severity, "critical", "40 °C is far above the band");
       assert.equal(resolved.acknowledged, true, "acknowledgement kept");
       assert.equal(resolved.acknowledged_by, "op");
       assert.equal(resolved.resolved_at.getTime(), at(11), "resolved once clear for the 2 s hold");
-      const stuck = await waitFor(() => orUndefined(alerts.findOne({ sensor_id: flat, rule: "stuck" })), {
-        what: "stuck alert",
-      });
-      assert.equal(stuck.state, "firing");
-      assert.equal(stuck.count, 25 - 20 + 1);
-      assert.equal(await alerts.countDocuments({ sensor_id: flat, rule: "threshold" }), 0);
-
-      // Phase 3: hot again: a second alert for the same sensor and rule.
-      await send(kafka, t.readings, [reading(hot, seq++, at(14), 28)]);
-      await waitFor(
-        async () => (await alerts.countDocuments({ sensor_id: hot, rule: "threshold" })) === 2,
-        { what: "second threshold alert" },
+      const stuck = await waitFor(
+        () => orUndefined(incidents.findOne({ sensor_id: flat, "rules.stuck": { $exists: true } })),
+        {
+          what: "stuck incident",
+        },
       );
-      assert.equal(await alerts.countDocuments({ sensor_id: hot, rule: "threshold", state: "firing" }), 1);
+      assert.equal(stuck.state, "firing");
+      assert.equal(stuck.rules.stuck.count, 25 - 20 + 1);
+      assert.equal(stuck.rules.threshold, undefined);
 
-      // Silence: no reading for 3 s fires a silence alert per sensor (wall clock).
-      await waitFor(() => orUndefined(alerts.findOne({ sensor_id: hot, rule: "silence", state: "firing" })), {
-        what: "silence alert",
+      // Phase 3: hot again: a second incident for the same sensor.
+      await send(kafka, t.readings, [28, 29, 30].map((v, i) => reading(hot, seq++, at(14 + i), v)));
+      await waitFor(
+        async () => (await incidents.countDocuments({ sensor_id: hot })) === 2,
+        { what: "second incident" },
+      );
+      assert.equal(await incidents.countDocuments({ sensor_id: hot, state: "firing" }), 1);
+
+      // Silence: no reading for 3 s joins the silence rule to the open incident (wall clock).
+      await waitFor(() => orUndefined(incidents.findOne({ sensor_id: hot, "rules.silence.active": true })), {
+        what: "silence rule",
         timeoutMs: 15_000,
       });
 
-      const events = await readTopic(kafka, t.alerts, 5);
-      const hotThreshold = events
-        .map((e) => JSON.parse(e.value!.toString()))
-        .filter((e) => e.sensor_id === hot && e.rule === "threshold")
-        .map((e) => e.event);
-      assert.deepEqual(hotThreshold, ["new", "resolved", "new"]);
-      assert.ok(events.some((e) => JSON.parse(e.value!.toString()).rule === "stuck"));
+      const announced = (await readTopic(kafka, t.alerts, 5)).map((e) => JSON.parse(e.value!.toString()));
+      const firstEvents = announced.filter((e) => e.groupKey === first._id).map((e) => e.event);
+      assert.equal(firstEvents[0], "opened");
+      assert.equal(firstEvents.at(-1), "resolved");
+      assert.ok(firstEvents.slice(1, -1).every((e) => e === "updated"), firstEvents.join());
+      assert.equal(announced.filter((e) => e.incident.sensor_id === hot && e.event === "opened").length, 2);
+      const opened = announced.find((e) => e.event === "opened")!;
+      assert.equal(opened.version, "4");
+      assert.equal(opened.status, "firing");
+      assert.equal(opened.alerts[0].labels.alertname, "threshold");
+      assert.equal(opened.commonLabels.sensor_id, hot);
+      assert.ok(announced.some((e) => e.incident.rules.stuck));
     } finally {
       await handle?.stop().catch(() => {});
       const admin = kafka.admin();

@@ -236,18 +236,18 @@ export async function verifyPipeline(o: VerifyOptions): Promise<VerifyReport> {
   if (missingWindows.length) problems.push(`${missingWindows.length} windows missing: ${limited(missingWindows)}`);
 
   // Alerts.
-  const alerts = await o.db.collection(COLLECTIONS.alerts).find({}, { projection: { sensor_id: 1, rule: 1, state: 1 } })
+  const alerts = await o.db.collection(COLLECTIONS.incidents).find({}, { projection: { sensor_id: 1, state: 1 } })
     .toArray();
   const ids = new Set(alerts.map((a) => String(a._id)));
   if (ids.size !== alerts.length) problems.push(`alert _ids not unique: ${alerts.length} documents, ${ids.size} ids`);
   const firing = new Map<string, number>();
   for (const a of alerts) {
     if (a.state !== "firing") continue;
-    const k = `${a.sensor_id}|${a.rule}`;
+    const k = String(a.sensor_id);
     firing.set(k, (firing.get(k) ?? 0) + 1);
   }
   const dupAlerts = [...firing].filter(([, n]) => n > 1).map(([k, n]) => `${k} x${n}`);
-  if (dupAlerts.length) problems.push(`more than one firing alert per sensor and rule: ${limited(dupAlerts)}`);
+  if (dupAlerts.length) problems.push(`more than one open incident per sensor: ${limited(dupAlerts)}`);
 
   // Alert events: every stored alert was announced; repeats are at-least-once, reported only.
   let alertEvents = 0;
@@ -260,12 +260,12 @@ export async function verifyPipeline(o: VerifyOptions): Promise<VerifyReport> {
     for (const e of events) {
       let id = "";
       try {
-        id = String(JSON.parse(decoder.decode(e.value ?? new Uint8Array()))._id);
+        id = String(JSON.parse(decoder.decode(e.value ?? new Uint8Array())).groupKey);
       } catch { /* counted as an event without id */ }
       const k = `${e.headers.event}|${id}`;
       if (seenEvents.has(k)) alertEventRepeats++;
       seenEvents.add(k);
-      if (e.headers.event === "new") announced.add(id);
+      if (e.headers.event === "opened") announced.add(id);
     }
     alertEvents = events.length;
     const silent = alerts.filter((a) => !announced.has(String(a._id))).map((a) => String(a._id));

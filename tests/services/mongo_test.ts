@@ -51,8 +51,8 @@ Deno.test("bulk upserts are idempotent and a change stream sees inserts and upda
     await reading;
 
     // The indexes the processor relies on exist.
-    const names = (await db.collection(COLLECTIONS.alerts).indexes()).map((i) => i.name);
-    for (const spec of indexSpecs()[COLLECTIONS.alerts]) assert.ok(names.includes(spec.name), spec.name);
+    const names = (await db.collection(COLLECTIONS.incidents).indexes()).map((i) => i.name);
+    for (const spec of indexSpecs()[COLLECTIONS.incidents]) assert.ok(names.includes(spec.name), spec.name);
   } finally {
     await mongo.close();
   }

@@ -301,14 +301,14 @@ Deno.test("dashboard API, pages and acknowledge against the MongoDB-protocol ser
     });
 
     await t.step("values from the database are escaped in the page and in island props", async () => {
-      await db.collection<AlertDoc>(COLLECTIONS.alerts).insertOne(
+      await db.collection<AlertDoc>(COLLECTIONS.incidents).insertOne(
         alertDoc("evil", { message: "</script><script>alert(1)</script><img src=x onerror=alert(2)>" }),
       );
       const html = await (await app.request("/alerts")).text();
       assert.ok(!html.includes("<img src=x"), "text escaped");
       assert.ok(!html.includes("</script><script>alert(1)"), "props escaped");
       assert.ok(html.includes("\\u003c/script\\u003e"));
-      await db.collection(COLLECTIONS.alerts).deleteOne({ _id: "evil" as never });
+      await db.collection(COLLECTIONS.incidents).deleteOne({ _id: "evil" as never });
     });
 
     await t.step("acknowledge sets acknowledged and leaves the processor's state", async () => {
@@ -318,7 +318,7 @@ Deno.test("dashboard API, pages and acknowledge against the MongoDB-protocol ser
       assert.equal(r.status, 200);
       const body = await r.json();
       assert.equal(body.alert.acknowledged, true);
-      const doc = await db.collection<AlertDoc>(COLLECTIONS.alerts).findOne({ _id: id });
+      const doc = await db.collection<AlertDoc>(COLLECTIONS.incidents).findOne({ _id: id });
       assert.equal(doc?.acknowledged, true);
       assert.equal(doc?.state, "firing");
       assert.ok(doc?.acknowledged_at instanceof Date);
@@ -335,7 +335,7 @@ Deno.test("dashboard API, pages and acknowledge against the MongoDB-protocol ser
       const wrong = await secured.app.request(path, { method: "POST", headers: { authorization: "Bearer nope" } });
       assert.equal(wrong.status, 401);
       await wrong.body?.cancel();
-      const col = db.collection<AlertDoc>(COLLECTIONS.alerts);
+      const col = db.collection<AlertDoc>(COLLECTIONS.incidents);
       assert.equal((await col.findOne({ _id: id }))?.acknowledged, false);
       const ok = await secured.app.request(path, {
         method: "POST",
@@ -372,7 +372,7 @@ Deno.test("dashboard API, pages and acknowledge against the MongoDB-protocol ser
       });
       assert.equal(ok.status, 303);
       assert.equal(ok.headers.get("location"), "/alerts");
-      const doc = await db.collection<AlertDoc>(COLLECTIONS.alerts).findOne({ _id: id });
+      const doc = await db.collection<AlertDoc>(COLLECTIONS.incidents).findOne({ _id: id });
       assert.equal(doc?.acknowledged, true);
       assert.equal(doc?.state, "resolved");
     });

@@ -121,7 +121,7 @@ export async function seedDashboard(db: Db, now = Date.now()): Promise<void> {
     });
   }
   await db.collection<ReadingDoc>(COLLECTIONS.readings).insertMany(readings);
-  await db.collection<AlertDoc>(COLLECTIONS.alerts).insertMany([
+  await db.collection<AlertDoc>(COLLECTIONS.incidents).insertMany([
     alertDoc("sensor_0001|threshold|1", { last_seen: new Date(now - 5000), message: "temperature 48.2 °C above 45" }),
     alertDoc("sensor_0014|silence|1", {
       sensor_id: "sensor_0014",

@@ -90,7 +90,7 @@ Deno.test("WebSocket: origin check, live frames from change streams, filters, ga
       windowDoc("humidity", "office-lab", start, 51.5),
       windowDoc("temperature", "office-lab", start, 21.5),
     ]);
-    await db.collection<AlertDoc>(COLLECTIONS.alerts).insertOne(alertDoc("a1", { sensor_id: "sensor_0002" }));
+    await db.collection<AlertDoc>(COLLECTIONS.incidents).insertOne(alertDoc("a1", { sensor_id: "sensor_0002" }));
     await waitFor(() => batches(all.frames).flatMap((b) => b.windows ?? []).length >= 2, { what: "windows frame" });
     await waitFor(() => batches(all.frames).some((b) => b.alerts?.some((a) => a.id === "a1")), { what: "alert" });
     await waitFor(() => batches(hum.frames).some((b) => b.alerts?.length), { what: "humidity alert" });
@@ -99,7 +99,7 @@ Deno.test("WebSocket: origin check, live frames from change streams, filters, ga
     assert.equal(humWindows[0].avg, 51.5);
 
     // An update (acknowledge) arrives as the new version of the document.
-    await db.collection<AlertDoc>(COLLECTIONS.alerts).updateOne({ _id: "a1" }, {
+    await db.collection<AlertDoc>(COLLECTIONS.incidents).updateOne({ _id: "a1" }, {
       $set: { acknowledged: true, updated_at: new Date() },
     });
     await waitFor(() => batches(all.frames).some((b) => b.alerts?.some((a) => a.id === "a1" && a.acknowledged)), {
@@ -142,7 +142,7 @@ Deno.test("WebSocket: the polling source delivers the same frames and reports it
     const health = await (await fetch(`${h.url}/healthz`)).json();
     assert.equal(health.live.alerts, "polling");
     await new Promise((r) => setTimeout(r, 50));
-    await db.collection<AlertDoc>(COLLECTIONS.alerts).insertOne(alertDoc("p1", { updated_at: new Date() }));
+    await db.collection<AlertDoc>(COLLECTIONS.incidents).insertOne(alertDoc("p1", { updated_at: new Date() }));
     await waitFor(() => batches(c.frames).some((b) => b.alerts?.some((a) => a.id === "p1")), { what: "polled alert" });
     const start = Math.floor(Date.now() / 10_000) * 10_000;
     const w = windowDoc("pressure", "warehouse-east", start, 1011);
@@ -167,7 +167,7 @@ Deno.test("a slow client gets the latest version per document, then a resync ins
     handlers.onMessage(JSON.stringify({ t: "sub" }));
     await waitFor(() => h.web.hub.modes.alerts === "change-stream", { what: "change stream" });
     await new Promise((r) => setTimeout(r, 300));
-    const col = db.collection<AlertDoc>(COLLECTIONS.alerts);
+    const col = db.collection<AlertDoc>(COLLECTIONS.incidents);
     await col.insertOne(alertDoc("s1", { count: 1 }));
     for (let i = 2; i <= 20; i++) await col.updateOne({ _id: "s1" }, { $set: { count: i, updated_at: new Date() } });
     await new Promise((r) => setTimeout(r, 1000));

@@ -64,12 +64,12 @@ Deno.test("checker CLI → Kafka → processor CLI → MongoDB, with alerts, and
       async () =>
         (await db.collection<WebsiteAlertDoc>(COLLECTIONS.websiteAlerts).findOne({
           url: srv.error,
-          rule: "WEBSITE_DOWN",
+          "rules.WEBSITE_DOWN.active": true,
           state: "firing",
         })) ?? undefined,
       { timeoutMs: 30_000, what: "WEBSITE_DOWN of the broken target" },
     );
-    assert.match(alert.message, /HTTP 500/);
+    assert.match(alert.rules?.WEBSITE_DOWN?.message ?? "", /HTTP 500/);
     for (const child of [checker, processor]) {
       child.kill("SIGTERM");
       const out = await child.output();

@@ -10,7 +10,7 @@ import type { VNode } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { Chart } from "chart.js/auto";
 import { addAlerts, addWindows, alerts, IS_BROWSER, startLive, timeOfDay, windows } from "../client/live.ts";
-import type { WireAlert, WireReading, WireWindow } from "../lib/wire.ts";
+import type { WireAlert, WireEvent, WireReading, WireWindow } from "../lib/wire.ts";
 import { fmt } from "../lib/windows.ts";
 
 /** Props of `SensorLive`. */
@@ -20,6 +20,8 @@ export interface SensorLiveProps {
   readings: WireReading[];
   windows: WireWindow[];
   alerts: WireAlert[];
+  /** The sensor's anomaly events (markers on the chart). */
+  events?: WireEvent[];
 }
 
 let seeded = false;
@@ -103,11 +105,19 @@ export default function SensorLive(props: SensorLiveProps): VNode {
     const c = chart.current;
     if (!c) return;
     c.data.labels = readings.map((r) => timeOfDay(r.t));
+    const flagged = new Set((props.events ?? []).map((e) => e.timestamp));
     c.data.datasets = [{
       label: "value",
       data: readings.map((r) => r.value),
       borderColor: "#4fb3ff",
       borderWidth: 1.5,
+    }, {
+      label: "anomaly events",
+      data: readings.map((r) => (flagged.has(r.t) ? r.value : null)),
+      borderColor: "#ff5f56",
+      backgroundColor: "#ff5f56",
+      showLine: false,
+      pointRadius: 4,
     }];
     c.update("none");
   }, [readings]);
@@ -170,12 +180,13 @@ export default function SensorLive(props: SensorLiveProps): VNode {
           )}
         </div>
         <div>
-          <h2>Alerts</h2>
-          {al.length === 0 ? <p class="empty">No alerts for this sensor.</p> : (
+          <h2>Incidents</h2>
+          {al.length === 0 ? <p class="empty">No incidents for this sensor.</p> : (
             <ul class="feed">
               {al.map((a) => (
                 <li key={a.id} data-alert={a.id}>
-                  <span class={`sev ${a.severity}`}>{a.severity}</span> <b>{a.rule}</b>{" "}
+                  <span class={`sev ${a.severity}`}>{a.severity}</span>{" "}
+                  <b>{Object.keys(a.rules ?? { [a.rule]: 1 }).join(", ")}</b>{" "}
                   <span class={`state ${a.state}`}>{a.state}</span>
                   {a.acknowledged && <span class="acked">✓ acknowledged</span>}
                   <div>{a.message}</div>
@@ -184,6 +195,20 @@ export default function SensorLive(props: SensorLiveProps): VNode {
               ))}
             </ul>
           )}
+          <h2>Anomaly events</h2>
+          {(props.events ?? []).length === 0
+            ? <p class="empty">No anomaly events for this sensor.</p>
+            : (
+              <ul class="feed" data-testid="sensor-events">
+                {(props.events ?? []).slice(0, 20).map((e) => (
+                  <li key={e.id} data-event={e.id}>
+                    <span class={`sev ${e.severity}`}>{e.severity}</span> <b>{e.detectors.join(", ")}</b>{" "}
+                    {timeOfDay(e.timestamp)}
+                    <div>{e.message}</div>
+                  </li>
+                ))}
+              </ul>
+            )}
         </div>
       </div>
     </div>

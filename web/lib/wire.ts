@@ -1,19 +1,26 @@
 /**
  * What the browser receives (API responses, WebSocket frames, island props):
  * the MongoDB documents of `shared/documents.ts` with dates as epoch milliseconds.
- * Browser-safe: type-only imports from shared.
+ * Browser-safe: type-only imports from shared, but for two pure functions of `shared/documents.ts`.
  */
 import type {
+  AlertBase,
   AlertDoc,
   AlertRule,
   AlertState,
+  AnomalyEventDoc,
   DeadLetterDoc,
+  IncidentDelivery,
+  IncidentStatus,
   PipelineStatsDoc,
   ReadingDoc,
   Severity,
+  SilenceDoc,
+  SilenceMatchers,
   WindowDoc,
   WindowKind,
 } from "../../shared/documents.ts";
+import { incidentRules, incidentStatus } from "../../shared/documents.ts";
 
 /** A window as sent to the browser. */
 export interface WireWindow {
@@ -49,6 +56,52 @@ export interface WireAlertLifecycle {
   acknowledged_at?: number;
   acknowledged_by?: string;
   updated: number;
+  /** open, acknowledged or resolved. */
+  status: IncidentStatus;
+  /** Every rule that fired in the incident. */
+  rules: Record<string, WireIncidentRule>;
+  silenced: boolean;
+  silence_id?: string;
+  delivery?: { state: IncidentDelivery["state"]; event: string; attempts: number; at: number; error?: string };
+}
+
+/** One rule of an incident on the wire. */
+export interface WireIncidentRule {
+  severity: Severity;
+  count: number;
+  first_seen: number;
+  last_seen: number;
+  value: number;
+  threshold: number;
+  message: string;
+  active: boolean;
+}
+
+/** An anomaly event as sent to the browser. */
+export interface WireEvent {
+  id: string;
+  sensor_id: string;
+  sensor_type: string;
+  location: string;
+  alert_type: string;
+  detectors: string[];
+  severity: Severity;
+  value: number;
+  threshold: number;
+  baseline?: number;
+  band?: { min: number; max: number };
+  message: string;
+  timestamp: number;
+}
+
+/** A silence as sent to the browser. */
+export interface WireSilence {
+  id: string;
+  matchers: SilenceMatchers;
+  reason: string;
+  created_by: string;
+  created_at: number;
+  expires_at: number;
 }
 
 /** An alert as sent to the browser. */
@@ -147,8 +200,13 @@ export function toWireWindow(d: WindowDoc): WireWindow {
 
 /** The lifecycle fields of an alert document, as `AlertDoc` and `WebsiteAlertDoc` both store them. */
 export type AlertLifecycleDoc = Pick<
-  AlertDoc,
+  AlertBase,
   | "_id"
+  | "rule"
+  | "rules"
+  | "silenced"
+  | "silence_id"
+  | "delivery"
   | "severity"
   | "value"
   | "threshold"
@@ -178,11 +236,58 @@ export function toWireLifecycle(d: AlertLifecycleDoc): WireAlertLifecycle {
     state: d.state,
     acknowledged: d.acknowledged === true,
     updated: ms(d.updated_at) ?? 0,
+    status: incidentStatus(d),
+    rules: toWireRules(d),
+    silenced: d.silenced === true,
   };
   if (d.resolved_at) a.resolved_at = ms(d.resolved_at);
   if (d.acknowledged_at) a.acknowledged_at = ms(d.acknowledged_at);
   if (d.acknowledged_by) a.acknowledged_by = d.acknowledged_by;
+  if (d.silence_id) a.silence_id = d.silence_id;
+  if (d.delivery) a.delivery = { ...d.delivery, at: ms(d.delivery.at) ?? 0 };
   return a;
+}
+
+function toWireRules(d: AlertLifecycleDoc): Record<string, WireIncidentRule> {
+  return Object.fromEntries(
+    Object.entries(incidentRules(d)).map(([k, r]) => [k, {
+      ...r,
+      first_seen: ms(r.first_seen) ?? 0,
+      last_seen: ms(r.last_seen) ?? 0,
+    }]),
+  );
+}
+
+/** Converts an anomaly event document. */
+export function toWireEvent(d: AnomalyEventDoc): WireEvent {
+  const e: WireEvent = {
+    id: String(d._id),
+    sensor_id: d.sensor_id,
+    sensor_type: d.sensor_type,
+    location: d.location,
+    alert_type: d.alert_type,
+    detectors: d.detectors ?? [d.alert_type],
+    severity: d.severity,
+    value: d.value,
+    threshold: d.threshold,
+    message: d.message,
+    timestamp: ms(d.timestamp) ?? 0,
+  };
+  if (typeof d.baseline === "number") e.baseline = d.baseline;
+  if (d.band) e.band = d.band;
+  return e;
+}
+
+/** Converts a silence document. */
+export function toWireSilence(d: SilenceDoc): WireSilence {
+  return {
+    id: String(d._id),
+    matchers: d.matchers,
+    reason: d.reason,
+    created_by: d.created_by,
+    created_at: ms(d.created_at) ?? 0,
+    expires_at: ms(d.expires_at) ?? 0,
+  };
 }
 
 /** Converts an alert document. */

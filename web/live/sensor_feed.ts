@@ -74,7 +74,7 @@ function matchesSensor(f: SensorSubscription, doc: { sensor_type: string; locati
 export const sensorFeed: HubFeed<SensorSubscription> = {
   collections: [
     { key: "windows", collection: COLLECTIONS.windows, pollField: "updated_at" },
-    { key: "alerts", collection: COLLECTIONS.alerts, pollField: "updated_at" },
+    { key: "alerts", collection: COLLECTIONS.incidents, pollField: "updated_at" },
     { key: "stats", collection: COLLECTIONS.pipelineStats, pollField: "updated_at" },
     { key: "deadLetters", collection: COLLECTIONS.deadLetters, pollField: "failed_at" },
   ],

@@ -23,6 +23,8 @@ export interface RouteContext {
   query: Record<string, string[]>;
   /** Whether writes need the token. */
   authRequired: boolean;
+  /** The request body as JSON (400 when it is not). */
+  json(): Promise<unknown>;
 }
 
 /** A page route module's default export: an async server component of the whole page. */

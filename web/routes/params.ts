@@ -41,6 +41,21 @@ export const SENSOR_ID_RULE = "a sensor id of 1 to 64 letters, digits or _.:-";
 /** The type and location filters of the overview, its tiles and their APIs. */
 export const FILTER_PARAMS = { type: { type: "sensorType" }, location: { type: "location" } } as const;
 
+/** The rules an incident can hold (sensor and website rules). */
+export const INCIDENT_RULES = [
+  "threshold",
+  "zscore",
+  "rate_of_change",
+  "stuck",
+  "silence",
+  "WEBSITE_DOWN",
+  "HIGH_RESPONSE_TIME",
+  "LOW_UPTIME",
+] as const;
+
+/** The detectors that judge readings (the `alert_type` of anomaly events). */
+export const DETECTORS = ["threshold", "zscore", "rate_of_change", "stuck"] as const;
+
 /** An alert id from the path (`/api/alerts/:id/ack`), bounded in length. */
 export function alertIdParam(params: Record<string, string>): string {
   const id = params.id ?? "";

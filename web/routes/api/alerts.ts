@@ -1,10 +1,11 @@
 /**
- * `GET /api/alerts`: sensor alerts (and, with `source`, website alerts),
- * filtered by lifecycle state, severity, acknowledgement, subject and update
- * time, most recently seen first. Every alert carries its `source`.
+ * `GET /api/incidents` (and its former name `GET /api/alerts`): sensor
+ * incidents (and, with `source`, website incidents), filtered by state,
+ * severity, acknowledgement, rule, subject and update time, most recently seen
+ * first. Every incident carries its `source`.
  */
 import type { ApiHandler } from "../context.ts";
-import { ParamError, parseParams } from "../params.ts";
+import { INCIDENT_RULES, ParamError, parseParams } from "../params.ts";
 
 /** Query parameters. */
 export const PARAMS = {
@@ -13,6 +14,7 @@ export const PARAMS = {
   unresolved: { type: "bool" },
   severity: { type: "enum", values: ["warning", "critical"] },
   acknowledged: { type: "bool" },
+  rule: { type: "enum", values: INCIDENT_RULES },
   type: { type: "sensorType" },
   location: { type: "location" },
   sensor: { type: "sensorId" },
@@ -34,6 +36,7 @@ export const GET: ApiHandler = async (ctx) => {
     state: (p.state ?? fromUnresolved) as "firing" | "resolved" | undefined,
     severity: p.severity as "warning" | "critical" | undefined,
     acknowledged: p.acknowledged,
+    rule: p.rule,
     since: p.since,
     limit: p.limit,
   };
@@ -45,5 +48,5 @@ export const GET: ApiHandler = async (ctx) => {
     ...sensors.map((a) => ({ ...a, source: "sensors" as const })),
     ...websites.map((a) => ({ ...a, source: "websites" as const })),
   ].sort((a, b) => b.last_seen - a.last_seen).slice(0, p.limit);
-  return { alerts, now: Date.now() };
+  return { alerts, incidents: alerts, now: Date.now() };
 };

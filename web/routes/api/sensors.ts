@@ -1,11 +1,12 @@
 /**
  * `GET /api/sensors/:id`: a sensor's details (from its stored data), latest
- * readings, windows and alerts; the sensor page loads the same. Any id of the
- * reading contract's pattern is accepted; one with nothing stored is a 404.
+ * readings, windows, incidents and anomaly events; the sensor page loads the
+ * same. Any id of the reading contract's pattern is accepted; one with nothing
+ * stored is a 404.
  */
 import type { SensorDetails } from "../../data.ts";
 import { NotFoundError } from "../../http_error.ts";
-import type { WireAlert, WireReading, WireWindow } from "../../lib/wire.ts";
+import type { WireAlert, WireEvent, WireReading, WireWindow } from "../../lib/wire.ts";
 import type { ApiHandler, RouteContext } from "../context.ts";
 import { ParamError, parseParams, SENSOR_ID_RE, SENSOR_ID_RULE } from "../params.ts";
 
@@ -23,6 +24,7 @@ export interface SensorView {
   readings: WireReading[];
   windows: WireWindow[];
   alerts: WireAlert[];
+  events: WireEvent[];
 }
 
 /** How much of a sensor to load. */
@@ -43,18 +45,20 @@ export function sensorIdParam(ctx: RouteContext): string {
 
 /**
  * Loads a sensor's details, readings (oldest first), windows (10 s then 60 s,
- * newest first) and alerts; a `NotFoundError` (404) when nothing of it is stored.
+ * newest first), incidents and events; a `NotFoundError` (404) when nothing of
+ * it is stored.
  */
 export async function loadSensor(ctx: RouteContext, id: string, load: SensorLoad): Promise<SensorView> {
   const details = await ctx.data.sensorDetails(id);
   if (!details) throw new NotFoundError(`No reading or window of sensor ${id} is stored`);
-  const [readings, w10, w60, alerts] = await Promise.all([
+  const [readings, w10, w60, alerts, events] = await Promise.all([
     ctx.data.readings(id, load.readings, load.since),
     ctx.data.windows({ kind: "sensor", size: 10, sensor: id, limit: load.windows10 }),
     ctx.data.windows({ kind: "sensor", size: 60, sensor: id, limit: load.windows60 }),
     ctx.data.alerts({ sensor: id, limit: 50 }),
+    ctx.data.events({ sensor: id, limit: 200 }),
   ]);
-  return { sensor: id, details, readings, windows: [...w10, ...w60], alerts };
+  return { sensor: id, details, readings, windows: [...w10, ...w60], alerts, events };
 }
 
 /** The sensor. */

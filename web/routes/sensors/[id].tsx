@@ -1,4 +1,4 @@
-/** One sensor (any id of the reading contract): recent readings chart, window stats, its alerts. */
+/** One sensor (any id of the reading contract): recent readings chart (anomaly events as markers), window stats, its incidents and events. */
 import type { VNode } from "preact";
 import { Layout } from "../../components/Layout.tsx";
 import { parseParams } from "../params.ts";
@@ -30,6 +30,7 @@ export default async function SensorPage(ctx: RouteContext): Promise<VNode> {
         readings={view.readings}
         windows={view.windows}
         alerts={view.alerts}
+        events={view.events}
       />
     </Layout>
   );
