@@ -1,12 +1,13 @@
 /**
- * `deno task bench [producer|consumer|pipeline|latency|scaling|detection|all] [--quick] [--json]`
+ * `deno task bench [producer|consumer|pipeline|poison|latency|scaling|cluster|detection|all] [--quick] [--json]`
  *
  * Starts one local Kafka broker (unless KAFKA_BROKERS is set) and runs the
  * chosen measurements on it, each next to a baseline measured in the same
  * session (Kafka's own tools, or the processor's consume-only mode). Writes
  * `bench/results/latest.json` and `latest.md`. With `--quick` (a subset of
  * about 3 minutes) the last line printed is the JSON of the pipeline measurement.
- * `detection` runs in process on a simulated clock and needs no Kafka.
+ * `detection` runs in process on a simulated clock and needs no Kafka;
+ * `cluster` starts its own local 3-node cluster (RF 3, min ISR 2).
  */
 import { parseBrokers, parseFlags, runMain, usage, UsageError } from "@iot/shared";
 import { LocalKafka } from "../dev/kafka.ts";
@@ -15,9 +16,20 @@ import { benchDetection } from "./detection.ts";
 import { benchLatency } from "./latency.ts";
 import { benchPipeline } from "./pipeline.ts";
 import { benchProducer } from "./producer.ts";
+import { benchCluster } from "./cluster.ts";
 import { type BenchResult, markdown, writeResults } from "./result.ts";
 
-const SUITES = ["producer", "consumer", "pipeline", "latency", "scaling", "detection", "all"] as const;
+const SUITES = [
+  "producer",
+  "consumer",
+  "pipeline",
+  "poison",
+  "latency",
+  "scaling",
+  "cluster",
+  "detection",
+  "all",
+] as const;
 type Suite = typeof SUITES[number];
 
 const FLAGS = {
@@ -93,6 +105,19 @@ runMain(async () => {
       pipeline = r[0];
       results.push(...r);
     }
+    if (want("poison") && !quick) {
+      // Dead-lettering must keep up with storing: the same backlog size, valid and then refused.
+      const opts = { brokers, mongoUrl, messages: 200_000, runs: runs ?? 1, fullOnly: true, log };
+      const valid = (await benchPipeline(opts))[0];
+      const [r] = await benchPipeline({ ...opts, poison: true });
+      r.baseline = "pipeline.drain_rate of a valid backlog of the same size";
+      r.baseline_value = valid.value;
+      r.baseline_runs = valid.runs;
+      r.ratio = Math.round((r.value / valid.value) * 1000) / 1000;
+      r.target = "≥ 0.5× the valid drain rate";
+      r.met = r.ratio >= 0.5;
+      results.push(r);
+    }
     if (want("latency") && !quick) {
       const rates = [1000, 10_000];
       if (pipeline && pipeline.value / 2 > 1000 && Math.abs(pipeline.value / 2 - 10_000) > 1000) {
@@ -120,11 +145,12 @@ runMain(async () => {
         r.baseline_value = base.value;
         r.baseline_runs = base.runs;
         r.ratio = Math.round((r.value / base.value) * 1000) / 1000;
-        r.target = undefined;
-        r.met = undefined;
+        r.target = instances === 2 && partitions === 6 ? "≥ 1.3× one instance" : undefined;
+        r.met = r.target ? r.ratio >= 1.3 : undefined;
         results.push(r);
       }
     }
+    if (want("cluster") && !quick) results.push(...await benchCluster({ runs, single: brokers, mongoUrl, log }));
     if (want("detection") && !quick) results.push(...await benchDetection({ log }));
     const files = await writeResults(results);
     log(markdown(results));

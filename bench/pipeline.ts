@@ -53,12 +53,41 @@ export interface BenchPipelineOptions {
   instances?: number;
   /** Skip the consume-only baseline and the bare-insert ceiling (default false). */
   fullOnly?: boolean;
+  /**
+   * A backlog of records the contract refuses, of mixed kinds (bad JSON, bad
+   * UTF-8, missing fields, out of range, an unusable type name), so every one
+   * is dead-lettered: the "poison drain" (default false; implies `fullOnly`).
+   */
+  poison?: boolean;
   log?: (line: string) => void;
 }
 
 const TARGET = 35_000;
 
-function backlog(count: number, sensors: number, rate: number): Uint8Array[] {
+/** The i-th record of a poison backlog, made from a valid reading's JSON: five kinds in turn. */
+export function poisonRecord(i: number, valid: string): Uint8Array {
+  const enc = new TextEncoder();
+  switch (i % 5) {
+    case 0:
+      return enc.encode(valid.slice(0, Math.floor(valid.length / 2)));
+    case 1: {
+      const b = enc.encode(valid);
+      const out = new Uint8Array(b.length + 2);
+      out.set(b.subarray(0, 10));
+      out.set([0xc3, 0x28], 10);
+      out.set(b.subarray(10), 12);
+      return out;
+    }
+    case 2:
+      return enc.encode(valid.replace(/"value":[^,]+,/, ""));
+    case 3:
+      return enc.encode(valid.replace(/"value":[^,]+/, '"value":1e9'));
+    default:
+      return enc.encode(valid.replace(/"sensor_type":"[^"]+"/, '"sensor_type":"$unusable"'));
+  }
+}
+
+function backlog(count: number, sensors: number, rate: number, poison = false): Uint8Array[] {
   const enc = new TextEncoder();
   const start = Date.now() - Math.ceil(count / rate) * 1000;
   const profiles = Array.from({ length: sensors }, (_, i) => sensorProfile(sensorId(i + 1)));
@@ -77,7 +106,8 @@ function backlog(count: number, sensors: number, rate: number): Uint8Array[] {
       seq: Math.floor(i / sensors),
       metadata: { unit: p.unit, sensor_model: p.model, battery_level: 80 },
     };
-    out.push(enc.encode(JSON.stringify(reading)));
+    const json = JSON.stringify(reading);
+    out.push(poison ? poisonRecord(i, json) : enc.encode(json));
   }
   return out;
 }
@@ -104,7 +134,9 @@ export async function benchPipeline(options: BenchPipelineOptions = {}): Promise
     const admin = kafka.admin();
     await admin.connect();
     await ensureTopics(admin, [{ topic, numPartitions: partitions }]);
-    const values = backlog(messages, sensors, TARGET);
+    const poison = options.poison ?? false;
+    const fullOnly = (options.fullOnly ?? false) || poison;
+    const values = backlog(messages, sensors, TARGET, poison);
     const producer = kafka.producer();
     await producer.connect();
     const t0 = performance.now();
@@ -236,9 +268,9 @@ export async function benchPipeline(options: BenchPipelineOptions = {}): Promise
 
     const base: number[] = [];
     const full: number[] = [];
-    if (!options.fullOnly) { for (let i = 0; i < runs; i++) base.push(await measure(true, i)); }
+    if (!fullOnly) { for (let i = 0; i < runs; i++) base.push(await measure(true, i)); }
     for (let i = 0; i < runs; i++) full.push(await measure(false, i));
-    const insertCeiling = options.fullOnly ? NaN : await ceiling();
+    const insertCeiling = fullOnly ? NaN : await ceiling();
     await admin.deleteTopics({ topics: [topic, `${topic}.dlq`, `${topic}-alerts`] }).catch(() => {});
     await admin.disconnect();
     const backend = options.mongoUrl ? "MongoDB at the given URL" : "mongo-java-server stand-in (in-memory, oplog)";
@@ -256,7 +288,13 @@ export async function benchPipeline(options: BenchPipelineOptions = {}): Promise
       target: `≥ ${TARGET} msg/s`,
     });
     r.met = r.value >= TARGET;
-    if (!options.fullOnly) {
+    if (poison) {
+      r.name = "pipeline.poison_drain_rate";
+      r.notes = `${messages} refused records (five kinds in turn), every one dead-lettered; ${r.notes}`;
+      r.target = undefined;
+      r.met = undefined;
+    }
+    if (!fullOnly) {
       r.notes += `; bare insertMany rate of this backend: ${Math.round(insertCeiling)} docs/s (processor reaches ${
         Math.round((r.value / insertCeiling) * 100)
       }% of it)`;
