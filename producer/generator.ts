@@ -45,6 +45,12 @@ export interface GeneratorOptions {
   scenarios?: ScenarioOptions;
   /** Start of the run in epoch ms (dropout periods count from it); default: first `next` call. */
   startTime?: number;
+  /**
+   * Nanoseconds (0–999999) below the millisecond stamped on every reading
+   * (shifted late and out-of-order ones get this plus 500000): two producers of
+   * the same sensor ids then never send one instant. Default: random.
+   */
+  phaseNs?: number;
 }
 
 /** What a generated record is. */
@@ -112,6 +118,9 @@ export class FleetGenerator {
   #cursor = 0;
   #pendingDuplicate: GeneratedRecord | undefined;
   #startTime: number | undefined;
+  /** Six digits below the millisecond (nanoseconds) stamped on in-order readings, and on shifted ones. */
+  readonly #phase: string;
+  readonly #shiftedPhase: string;
 
   constructor(options: GeneratorOptions) {
     if (!Number.isSafeInteger(options.sensors) || options.sensors < 1) {
@@ -138,6 +147,13 @@ export class FleetGenerator {
       throw new RangeError(`dropoutSeconds must be positive, got ${this.scenarios.dropoutSeconds}`);
     }
     this.#startTime = options.startTime;
+    // Not from the seeded generator: two producers of the same seed and sensor ids must not stamp one instant.
+    const phase = options.phaseNs ?? crypto.getRandomValues(new Uint32Array(1))[0] % 1_000_000;
+    if (!Number.isInteger(phase) || phase < 0 || phase >= 1_000_000) {
+      throw new RangeError(`phaseNs must be an integer from 0 to 999999, got ${phase}`);
+    }
+    this.#phase = String(phase).padStart(6, "0");
+    this.#shiftedPhase = String((phase + 500_000) % 1_000_000).padStart(6, "0");
     this.#rng = new Random(this.seed);
     const roles = this.#assignRoles();
     this.#states = roles.map((role, i) => this.#initState(i + 1, role));
@@ -275,11 +291,15 @@ export class FleetGenerator {
     const measuredAt = Math.max(Math.floor(now), state.lastAt + 1);
     state.lastAt = measuredAt;
     let eventTime = measuredAt;
+    let phase = this.#phase;
     if (rng.chance(this.scenarios.late)) eventTime -= rng.uniform(60_000, 300_000);
     else if (rng.chance(this.scenarios.outOfOrder)) eventTime -= rng.uniform(1_000, 5_000);
+    // A reading shifted back may land on the millisecond of an earlier one: its own phase keeps its id apart.
+    if (eventTime !== measuredAt) phase = this.#shiftedPhase;
     state.battery = Math.max(5, state.battery - 0.001);
     const seq = state.seq++;
-    const value_ = state.head + value + state.middle + new Date(Math.floor(eventTime)).toISOString() +
+    const value_ = state.head + value + state.middle + new Date(Math.floor(eventTime)).toISOString().slice(0, 23) +
+      phase + "Z" +
       `","status":"${status}","seq":${seq},"metadata":{` + state.tail + round(state.battery, 1) + "}}";
     return { key: state.profile.sensorId, value: value_, kind: "reading", sensorType: type, status, seq, spike };
   }

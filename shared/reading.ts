@@ -5,7 +5,7 @@
  */
 import { EnvReader } from "./config.ts";
 import { BUILTIN_SENSOR_TYPES, isVocabularyName, loadSensorTypesFile, type SensorTypes } from "./sensor_types.ts";
-import { parseEventTime, show } from "./reading/timestamp.ts";
+import { formatEventTime, parseEventTime, show } from "./reading/timestamp.ts";
 
 export { MAX_EPOCH_MS, MIN_EPOCH_MS, parseEventTime, TIMESTAMP_PATTERN } from "./reading/timestamp.ts";
 export type { EventTimeResult } from "./reading/timestamp.ts";
@@ -185,15 +185,13 @@ export function validateReading(data: unknown, contract: ReadingContract = {}): 
     sensor_type: type,
     value,
     location,
-    timestamp: typeof r.timestamp === "string" && r.timestamp.length === 24 && r.timestamp.endsWith("Z")
-      ? r.timestamp
-      : new Date(eventTime).toISOString(),
+    timestamp: formatEventTime(eventTime, time.sub),
   };
   if (status !== undefined) reading.status = status;
   if (seq !== undefined) reading.seq = seq;
   if (md !== undefined) reading.metadata = md as ReadingMetadata;
   if (extra) reading.extra = extra;
-  return { ok: true, eventTime, reading, id: `${id}:${eventTime}` };
+  return { ok: true, eventTime, reading, id: idOf(id, eventTime, time.sub) };
 }
 
 /**
@@ -206,7 +204,7 @@ export function validateReading(data: unknown, contract: ReadingContract = {}): 
  *   sensor_id: "lab-7", sensor_type: "co2", value: 612, location: "room 12",
  *   timestamp: "2026-12-01T18:07:04.037040+00:00",
  * })), { now: () => Date.parse("2026-12-01T18:07:05Z") });
- * if (res.ok) console.log(res.id, res.eventTime); // "lab-7:1796148424037" 1796148424037
+ * if (res.ok) console.log(res.id, res.eventTime); // "lab-7:1796148424037.04" 1796148424037
  * else console.log(res.reason, res.detail);
  * ```
  */
@@ -233,26 +231,35 @@ export function decodeReading(bytes: Uint8Array | null | undefined, contract: Re
 /**
  * The MongoDB `_id` of a raw reading, from what the reading is: its sensor id
  * and its event time in UTC epoch milliseconds, `sensor_id:ts_ms`
- * (e.g. `sensor_0001:1796148424037`).
+ * (e.g. `sensor_0001:1796148424037`), followed by the digits below the
+ * millisecond when the time was sent with any (`sensor_0001:1796148424037.04`
+ * for `…04.037040+00:00`; trailing zeros do not count).
  *
  * Trade-offs: a device or producer resending a reading (a retry, a restart
  * that replays its buffer, the same Kafka record consumed twice) gets the same
  * id, so it is stored once; a producer restarted with its counters at zero, or
  * several producers, never collide, since the id holds no counter. The price:
- * two *different* readings of one sensor with the same event time (within one
- * millisecond; finer fractions are truncated) get one id, so the second counts
- * as a duplicate. A sender must therefore give each sensor strictly increasing
- * event times at millisecond resolution.
+ * two *different* readings of one sensor with the same event time (at the
+ * precision sent, up to nanoseconds) get one id, so the second counts as a
+ * duplicate. A sender must therefore give each sensor strictly increasing
+ * event times; our simulator stamps milliseconds plus a per-instance phase in
+ * nanoseconds, so two simulators of the same sensor ids do not collide.
  *
  * @example
  * ```ts
- * readingId({ sensor_id: "sensor_0001", timestamp: "2026-12-01T18:07:04.037040+00:00" }); // "sensor_0001:1796148424037"
+ * readingId({ sensor_id: "sensor_0001", timestamp: "2026-12-01T18:07:04.037040+00:00" }); // "sensor_0001:1796148424037.04"
  * ```
  */
 export function readingId(r: { sensor_id: string; timestamp: string | number | Date }): string {
   const t = r.timestamp;
-  const ms = typeof t === "number" ? t : t instanceof Date ? t.getTime() : parseEventTime(t);
-  return `${r.sensor_id}:${typeof ms === "number" ? ms : ms.ok ? ms.ms : NaN}`;
+  if (typeof t === "number") return idOf(r.sensor_id, t);
+  if (t instanceof Date) return idOf(r.sensor_id, t.getTime());
+  const p = parseEventTime(t);
+  return p.ok ? idOf(r.sensor_id, p.ms, p.sub) : idOf(r.sensor_id, NaN);
+}
+
+function idOf(sensor: string, ms: number, sub?: string): string {
+  return sub ? `${sensor}:${ms}.${sub}` : `${sensor}:${ms}`;
 }
 
 /**

@@ -17,10 +17,22 @@ export const MIN_EPOCH_MS = 100_000_000_000;
 /** Largest accepted epoch-milliseconds number (the largest JavaScript date). */
 export const MAX_EPOCH_MS = 8_640_000_000_000_000;
 
-/** An event time in UTC epoch milliseconds, or why the value is not one (a sentence). */
-export type EventTimeResult = { ok: true; ms: number } | { ok: false; detail: string };
+/**
+ * An event time in UTC epoch milliseconds, with the digits it was sent with
+ * below the millisecond (`sub`, trailing zeros dropped, absent when none), or
+ * why the value is not one (a sentence).
+ */
+export type EventTimeResult = { ok: true; ms: number; sub?: string } | { ok: false; detail: string };
 
-const CANONICAL_RE = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
+const CANONICAL_RE =
+  /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}(?:\d{3}){0,2}Z$/;
+
+/** The fraction digits below the millisecond, without trailing zeros; undefined when none are left. */
+function subMillis(digits: string | undefined): string | undefined {
+  if (!digits || digits.length <= 3) return undefined;
+  const sub = digits.slice(3).replace(/0+$/, "");
+  return sub === "" ? undefined : sub;
+}
 const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** Whether the day of a `YYYY-MM-DD…` string exists in its month (days up to 28 always do). */
@@ -33,20 +45,27 @@ function dayExists(s: string): boolean {
 }
 
 /**
- * Parses an event time: an RFC 3339 string (fraction truncated to the
- * millisecond) or an integer number of epoch milliseconds.
+ * Parses an event time: an RFC 3339 string (`ms` truncated to the
+ * millisecond, the finer digits in `sub`) or an integer number of epoch
+ * milliseconds.
  *
  * @example
  * ```ts
- * parseEventTime("2026-12-01T18:07:04.037040+00:00"); // { ok: true, ms: 1796148424037 }
+ * parseEventTime("2026-12-01T18:07:04.037040+00:00"); // { ok: true, ms: 1796148424037, sub: "04" }
  * parseEventTime("2026-12-01T13:07:04-05:00");        // { ok: true, ms: 1796148424000 }
  * parseEventTime(1796148424037);                      // { ok: true, ms: 1796148424037 }
  * ```
  */
 export function parseEventTime(value: unknown): EventTimeResult {
-  // Fast path: the canonical UTC form with milliseconds (JavaScript's toISOString), which Date.parse reads exactly.
-  if (typeof value === "string" && value.length === 24 && CANONICAL_RE.test(value) && dayExists(value)) {
-    return { ok: true, ms: Date.parse(value) };
+  // Fast path: the canonical UTC form with 3, 6 or 9 fraction digits (JavaScript's toISOString has 3).
+  if (
+    typeof value === "string" && (value.length === 24 || value.length === 27 || value.length === 30) &&
+    CANONICAL_RE.test(value) && dayExists(value)
+  ) {
+    if (value.length === 24) return { ok: true, ms: Date.parse(value) };
+    const sub = subMillis(value.slice(20, -1));
+    const ms = Date.parse(`${value.slice(0, 23)}Z`);
+    return sub === undefined ? { ok: true, ms } : { ok: true, ms, sub };
   }
   if (typeof value === "number") {
     if (!Number.isSafeInteger(value) || value < MIN_EPOCH_MS || value > MAX_EPOCH_MS) {
@@ -81,7 +100,19 @@ export function parseEventTime(value: unknown): EventTimeResult {
   const offset = zone === "Z"
     ? 0
     : (zone[0] === "-" ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6))) * 60_000;
-  return { ok: true, ms: utc - offset };
+  const sub = subMillis(m[7]);
+  return sub === undefined ? { ok: true, ms: utc - offset } : { ok: true, ms: utc - offset, sub };
+}
+
+/**
+ * The canonical UTC text of an event time: `toISOString` with the digits below
+ * the millisecond appended (3 or 6 more), so that it parses back to the same
+ * `ms` and `sub`.
+ */
+export function formatEventTime(ms: number, sub?: string): string {
+  const iso = new Date(ms).toISOString();
+  if (!sub) return iso;
+  return `${iso.slice(0, 23)}${sub.padEnd(sub.length <= 3 ? 3 : 6, "0")}Z`;
 }
 
 /** A value, short, for a refusal's detail. */

@@ -165,7 +165,7 @@ Deno.test(
         const d = await db.collection<PipelineStatsDoc>(COLLECTIONS.pipelineStats).findOne({
           _id: `processor:${p.config.instance}`,
         });
-        return d?.totals.outcome_stored === ids.length ? d : undefined;
+        return d?.totals.outcome_stored === ids.length && d.totals.consumed === consumed ? d : undefined;
       }, { what: "the heartbeat with the outcomes" });
       assert.equal(beat.totals.consumed, consumed);
       assert.equal(beat.totals.outcome_dead_lettered, cli.bad.length);

@@ -143,7 +143,9 @@ Deno.test("a MongoDB outage is retried, reported by /healthz, and never committe
       what: "/healthz 503",
       timeoutMs: 30_000,
     });
-    assert.equal(handle.stats().consumed, 200, "the new records were fetched");
+    // Batches are processed one at a time, so the first one stuck on MongoDB holds back the rest of the
+    // fetch: how many of the 100 are counted before recovery depends on how the broker split them.
+    assert.ok(handle.stats().consumed > 100, "new records were fetched during the outage");
     assert.equal(await committedSum(admin, group, topic), 100, "nothing committed while MongoDB is down");
 
     mongo = new LocalMongo({ engine: "java", port, heap: "512m" });
