@@ -24,6 +24,7 @@ import {
   type WebsiteMetricsDoc,
 } from "@iot/shared";
 import { type Clock, systemClock } from "../clock.ts";
+import { createWebsiteHandlerMetrics, type WebsiteHandlerMetrics } from "../metrics.ts";
 import { adaptToStandIn } from "../ops/stand_in.ts";
 import { AlertSink } from "../sinks/alerts.ts";
 import { isRetriable } from "../sinks/errors.ts";
@@ -51,6 +52,8 @@ export interface WebsiteProcessorOptions {
   alertHoldMs?: number;
   /** Wall clock of `updated_at` (default the system clock). */
   now?: Clock;
+  /** Where checks, windows and alerts are counted (the processor's registry; default: a registry of their own). */
+  metrics?: WebsiteHandlerMetrics;
 }
 
 /** Counters of a website handler. */
@@ -105,6 +108,7 @@ class WebsiteHandler {
   #abandon = new AbortController();
   #now: Clock;
   #stopped = false;
+  readonly metrics: WebsiteHandlerMetrics;
 
   constructor(readonly options: WebsiteProcessorOptions) {
     this.#log = options.logger.child("websites");
@@ -116,6 +120,7 @@ class WebsiteHandler {
       statistics: options.topics?.statistics ?? TOPICS.websiteStatistics,
     };
     this.#now = options.now ?? systemClock;
+    this.metrics = options.metrics ?? createWebsiteHandlerMetrics();
     this.#alerts = new WebsiteAlertManager(options.alertHoldMs ?? 0, this.#now);
     this.ready = new Promise((resolve) => this.#markReady = resolve);
   }
@@ -157,6 +162,7 @@ class WebsiteHandler {
       onEvent: (e) => {
         if (e.event === "new") this.counters.alertsNew++;
         else this.counters.alertsResolved++;
+        this.metrics.alerts.inc(1, { rule: e.alert.rule, event: e.event });
         this.#log.info(e.event === "new" ? "Website alert" : "Website alert resolved", {
           url: e.alert.url,
           rule: e.alert.rule,
@@ -186,8 +192,10 @@ class WebsiteHandler {
     await this.#consumer.run({
       autoCommit: true,
       eachBatch: async ({ batch, heartbeat }) => {
+        const started = performance.now();
         try {
           await this.#processBatch(batch.messages.map((m) => m.value), heartbeat);
+          this.metrics.batchSeconds.observe((performance.now() - started) / 1000);
         } catch (e) {
           // Memory may be ahead of the database now: reload from it when the batch is retried.
           this.#urls.clear();
@@ -265,12 +273,15 @@ class WebsiteHandler {
       const decoded = decodeCheck(value);
       if (!decoded.ok) {
         this.counters.invalid++;
+        this.metrics.checks.inc(1, { outcome: "invalid" });
         this.#log.warn("Invalid website check skipped", { detail: decoded.detail });
         continue;
       }
       const st = await this.#state(decoded.check);
-      if (foldCheck(st, decoded.check, decoded.eventTime, fold)) this.counters.checks++;
+      const counted = foldCheck(st, decoded.check, decoded.eventTime, fold);
+      if (counted) this.counters.checks++;
       else this.counters.skipped++;
+      this.metrics.checks.inc(1, { outcome: counted ? "counted" : "skipped" });
     }
     if (changes.urls.size === 0) return;
     await heartbeat();
@@ -281,6 +292,7 @@ class WebsiteHandler {
       replaceOne: { filter: { _id: d._id }, replacement: d, upsert: true },
     }));
     await this.#metrics!.bulkWrite(ops, { ordered: false });
+    this.metrics.windowsWritten.inc(windowDocs.length);
     await this.#alertSink!.flush(heartbeat);
     await heartbeat();
     await this.#producer!.send({

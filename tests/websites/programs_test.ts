@@ -5,7 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { COLLECTIONS, type WebsiteAlertDoc, type WebsiteMetricsDoc } from "@iot/shared";
+import { freePort } from "../../dev/process.ts";
 import { ownKafka, useMongo, waitFor } from "../../dev/testing.ts";
+import { sampleValue } from "../monitoring/promql.ts";
 import { startLocalTargets } from "./servers.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -49,7 +51,9 @@ Deno.test("checker CLI → Kafka → processor CLI → MongoDB, with alerts, and
       ]),
     );
     const env = { KAFKA_BROKERS: kafka.brokers[0], MONGO_URL: mongo.url, MONGO_DB: mongo.dbName };
-    const processor = run(PROCESSOR, ["--metrics-port", "0", "--website-response-ms", "5000"], env).spawn();
+    const metricsPort = freePort();
+    const processor = run(PROCESSOR, ["--metrics-port", String(metricsPort), "--website-response-ms", "5000"], env)
+      .spawn();
     children.push(processor);
     const checker = run(PRODUCER, ["--source", "http", "--targets", `${dir}/targets.json`], env).spawn();
     children.push(checker);
@@ -70,6 +74,18 @@ Deno.test("checker CLI → Kafka → processor CLI → MongoDB, with alerts, and
       { timeoutMs: 30_000, what: "WEBSITE_DOWN of the broken target" },
     );
     assert.match(alert.message, /HTTP 500/);
+    // The website handler's metrics are on the processor's /metrics.
+    const page = await waitFor(async () => {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      return (sampleValue(text, "processor_website_alerts_total", { rule: "WEBSITE_DOWN", event: "new" }) ?? 0) >= 1
+        ? text
+        : undefined;
+    }, { timeoutMs: 10_000, what: "the WEBSITE_DOWN alert counted on /metrics" });
+    assert.ok((sampleValue(page, "processor_website_checks_total", { outcome: "counted" }) ?? 0) >= 5);
+    assert.ok((sampleValue(page, "processor_website_windows_written_total") ?? 0) >= 1);
+    assert.ok((sampleValue(page, "processor_website_batch_seconds_count") ?? 0) >= 1);
+    assert.equal(sampleValue(page, "processor_website_alerts_total", { rule: "HIGH_RESPONSE_TIME" }), undefined);
+    assert.ok((sampleValue(page, "processor_consumed_total") ?? -1) >= 0, "in the processor's own registry");
     for (const child of [checker, processor]) {
       child.kill("SIGTERM");
       const out = await child.output();
