@@ -4,6 +4,7 @@
  * server on 127.0.0.1 with one healthy, one slow and one failing endpoint,
  * plus the stack's own `/healthz` endpoints.
  */
+import { abortableSleep } from "@iot/shared";
 import type { WebsiteTarget } from "../producer/http/mod.ts";
 
 /**
@@ -43,10 +44,7 @@ export function demoHandler(slowMs: number, signal?: AbortSignal): (req: Request
     const path = new URL(req.url).pathname;
     if (path === DEMO_PATHS.healthy) return new Response("ok\n");
     if (path === DEMO_PATHS.slow) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, slowMs);
-        signal?.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
-      });
+      await abortableSleep(slowMs, signal);
       return new Response("ok, slowly\n");
     }
     if (path === DEMO_PATHS.failing) {

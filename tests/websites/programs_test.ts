@@ -55,6 +55,14 @@ Deno.test("checker CLI → Kafka → processor CLI → MongoDB, with alerts, and
     const processor = run(PROCESSOR, ["--metrics-port", String(metricsPort), "--website-response-ms", "5000"], env)
       .spawn();
     children.push(processor);
+    // The processor's output is read as it comes (its pipe never fills) and shown when a wait fails.
+    let processorLog = "";
+    const reading = Promise.all([processor.stdout, processor.stderr].map(async (stream) => {
+      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) processorLog += chunk;
+    }));
+    const withLog = (e: Error) => {
+      throw new Error(`${e.message}. Processor output:\n${processorLog.slice(-3000)}`);
+    };
     const checker = run(PRODUCER, ["--source", "http", "--targets", `${dir}/targets.json`], env).spawn();
     children.push(checker);
     const db = mongo.client.db(mongo.dbName);
@@ -62,7 +70,7 @@ Deno.test("checker CLI → Kafka → processor CLI → MongoDB, with alerts, and
     const fast = await waitFor(async () => {
       const d = await metrics.findOne({ _id: `${srv.fast}|rolling` });
       return d && d.checks >= 5 ? d : undefined;
-    }, { timeoutMs: 90_000, what: "5 checks of the fast target in website_metrics" });
+    }, { timeoutMs: 90_000, what: "5 checks of the fast target in website_metrics" }).catch(withLog);
     assert.equal(fast.uptime_pct, 100);
     const alert = await waitFor(
       async () =>
@@ -86,18 +94,20 @@ Deno.test("checker CLI → Kafka → processor CLI → MongoDB, with alerts, and
     assert.ok((sampleValue(page, "processor_website_batch_seconds_count") ?? 0) >= 1);
     assert.equal(sampleValue(page, "processor_website_alerts_total", { rule: "HIGH_RESPONSE_TIME" }), undefined);
     assert.ok((sampleValue(page, "processor_consumed_total") ?? -1) >= 0, "in the processor's own registry");
-    for (const child of [checker, processor]) {
-      child.kill("SIGTERM");
-      const out = await child.output();
-      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr).slice(-2000));
-    }
+    checker.kill("SIGTERM");
+    const out = await checker.output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr).slice(-2000));
+    processor.kill("SIGTERM");
+    const status = await processor.status;
+    await reading;
+    assert.equal(status.code, 0, processorLog.slice(-2000));
     children.length = 0;
   } finally {
     for (const c of children) {
       try {
         c.kill("SIGKILL");
       } catch { /* exited */ }
-      await c.output().catch(() => {});
+      await c.status;
     }
     await srv.close();
     await Deno.remove(dir, { recursive: true });
