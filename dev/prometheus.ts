@@ -61,11 +61,13 @@ export interface PipelinePorts {
   processors: number[];
   web: number;
   producer?: number;
+  /** The HTTP checker (`deno task producer --source http`). */
+  checker?: number;
   /** Kafka's JMX exporter. */
   kafka?: number;
 }
 
-/** One scrape job per program: `processor`, `web`, and `producer` and `kafka` when they serve metrics. */
+/** One scrape job per program: `processor`, `web`, and `producer`, `checker` and `kafka` when they serve metrics. */
 export function pipelineJobs(ports: PipelinePorts): ScrapeJob[] {
   const local = (port: number) => `127.0.0.1:${port}`;
   const jobs: ScrapeJob[] = [
@@ -73,6 +75,7 @@ export function pipelineJobs(ports: PipelinePorts): ScrapeJob[] {
     { job: "web", targets: [local(ports.web)] },
   ];
   if (ports.producer) jobs.push({ job: "producer", targets: [local(ports.producer)] });
+  if (ports.checker) jobs.push({ job: "checker", targets: [local(ports.checker)] });
   if (ports.kafka) jobs.push({ job: "kafka", targets: [local(ports.kafka)] });
   return jobs;
 }

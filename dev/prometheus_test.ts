@@ -26,11 +26,12 @@ Deno.test("prometheusConfig scrapes each job at the interval and loads the rule 
 });
 
 Deno.test("pipelineJobs names one job per program that serves metrics", () => {
-  const jobs = pipelineJobs({ processors: [9101, 9102], web: 8000, producer: 9103, kafka: 9404 });
+  const jobs = pipelineJobs({ processors: [9101, 9102], web: 8000, producer: 9103, checker: 9104, kafka: 9404 });
   assert.deepEqual(jobs.map((j) => [j.job, j.targets]), [
     ["processor", ["127.0.0.1:9101", "127.0.0.1:9102"]],
     ["web", ["127.0.0.1:8000"]],
     ["producer", ["127.0.0.1:9103"]],
+    ["checker", ["127.0.0.1:9104"]],
     ["kafka", ["127.0.0.1:9404"]],
   ]);
   assert.deepEqual(pipelineJobs({ processors: [1], web: 2 }).map((j) => j.job), ["processor", "web"]);

@@ -11,8 +11,17 @@
  * `--prometheus` it also serves the producer's `/metrics`, runs Kafka's JMX
  * exporter agent and a local Prometheus scraping them all (`dev/prometheus.ts`).
  * `--brokers 3` runs Kafka as a local 3-node cluster (see `dev/kafka_cluster.ts`).
+ *
+ * Unless `--no-websites`, it also runs the HTTP checker (`deno task producer
+ * --source http`) with its `/metrics` on the port after the producer's: on the
+ * targets of `--targets FILE`, or by default on a built-in set that works
+ * offline — the stack's own `/healthz` endpoints and a local demo server with a
+ * healthy, a slow and a failing endpoint (`dev/demo_sites.ts`) — so that the
+ * Websites page shows cards, charts and alerts within a minute.
  */
-import { parseFlags, runMain, usage } from "@iot/shared";
+import { parseFlags, runMain, usage, UsageError } from "@iot/shared";
+import { loadTargets } from "../producer/http/mod.ts";
+import { builtInTargets, type DemoSites, startDemoSites, targetsFile } from "./demo_sites.ts";
 import { LocalPrometheus, pipelineJobs, RULES_FILE } from "./prometheus.ts";
 import { BROKERS_FLAG, startServices } from "./stack.ts";
 import { listenForStop } from "./stop_signals.ts";
@@ -22,6 +31,12 @@ const FLAGS = {
   rate: { type: "number", default: 1000, min: 0, help: "Producer messages per second (0 = as fast as possible)" },
   sensors: { type: "number", default: 1000, min: 1, max: 100000, integer: true, help: "Simulated sensors" },
   producer: { type: "boolean", default: true, help: "Run a producer (--no-producer: feed it yourself)" },
+  websites: {
+    type: "boolean",
+    default: true,
+    help: "Run the HTTP checker on --targets or the built-in demo targets (--no-websites: none)",
+  },
+  targets: { type: "string", help: "Targets file of the HTTP checker (default: the stack's /healthz and demo sites)" },
   processors: { type: "number", default: 1, min: 1, max: 8, integer: true, help: "Processor instances" },
   "web-port": { type: "number", default: 8000, min: 1, max: 65535, integer: true, help: "Dashboard port" },
   "metrics-port": {
@@ -30,7 +45,7 @@ const FLAGS = {
     min: 1,
     max: 65535,
     integer: true,
-    help: "First processor's /metrics port (next ones +1)",
+    help: "First processor's /metrics port (next ones +1, then the producer's and the checker's)",
   },
   brokers: BROKERS_FLAG,
   "kafka-port": { type: "number", default: 9092, min: 1, max: 65535, integer: true, help: "Local Kafka port" },
@@ -72,6 +87,11 @@ runMain(async () => {
     console.log(usage("deno task up", "Runs the whole pipeline locally and prints the dashboard URL.", FLAGS));
     return 0;
   }
+  if (flags.targets !== undefined && !flags.websites) {
+    throw new UsageError("Flags --targets and --no-websites exclude each other");
+  }
+  // A bad targets file fails before anything starts.
+  const userTargets = flags.targets !== undefined ? await loadTargets(flags.targets) : undefined;
   const root = new URL("../", import.meta.url).pathname;
   const out = new TextEncoder();
   const sup = new Supervisor({
@@ -99,7 +119,13 @@ runMain(async () => {
   const webUrl = `http://127.0.0.1:${flags["web-port"]}`;
   // With --prometheus the producer serves /metrics on the port after the processors'.
   const producerPort = flags.prometheus ? flags["metrics-port"] + flags.processors : undefined;
+  // The checker always serves /metrics (its /healthz tells when it is ready), on the port after the producer's.
+  const checkerPort = flags.websites ? flags["metrics-port"] + flags.processors + 1 : undefined;
+  const processorPorts = Array.from({ length: flags.processors }, (_, i) => flags["metrics-port"] + i);
   let prometheus: LocalPrometheus | undefined;
+  let demo: DemoSites | undefined;
+  let targetsDir: string | undefined;
+  let websites = "not checked (--no-websites)";
   let code = 0;
   try {
     const startAll = async () => {
@@ -118,6 +144,27 @@ runMain(async () => {
         env: { ...base, WEB_PORT: String(flags["web-port"]), WEB_HOST: base.WEB_HOST ?? "127.0.0.1" },
         healthUrl: `${webUrl}/healthz`,
       }, timeout);
+      if (checkerPort) {
+        let file = flags.targets;
+        if (!file) {
+          demo = startDemoSites();
+          targetsDir = await Deno.makeTempDir({ prefix: "iot-targets-" });
+          file = `${targetsDir}/targets.json`;
+          const targets = builtInTargets({ demo: demo.url, processors: processorPorts, web: flags["web-port"] });
+          await Deno.writeTextFile(file, targetsFile(targets));
+          sup.say(`Demo sites on ${demo.url} (healthy, slow, failing)`);
+          websites = `${targets.length} built-in targets (the stack's /healthz, demo sites on ${demo.url})`;
+        } else {
+          websites = `${userTargets!.length} targets from ${file}`;
+        }
+        await sup.start({
+          name: "checker",
+          script: "producer/main.ts",
+          args: ["--source", "http", "--targets", file, "--metrics-port", String(checkerPort)],
+          env: base,
+          healthUrl: `http://127.0.0.1:${checkerPort}/healthz`,
+        }, timeout);
+      }
       if (flags.producer) {
         await sup.start({
           name: "producer",
@@ -129,9 +176,10 @@ runMain(async () => {
       }
       if (flags.prometheus) {
         const jobs = pipelineJobs({
-          processors: Array.from({ length: flags.processors }, (_, i) => flags["metrics-port"] + i),
+          processors: processorPorts,
           web: flags["web-port"],
           producer: producerPort,
+          checker: checkerPort,
           kafka: services.kafka ? flags["kafka-metrics-port"] : undefined,
         });
         prometheus = new LocalPrometheus({
@@ -160,6 +208,7 @@ runMain(async () => {
       sup.say(`Dashboard:  ${webUrl}`);
       sup.say(`Kafka:      ${services.kafkaBrokers}    MongoDB: ${services.mongoUrl}`);
       if (prometheus) sup.say(`Prometheus: ${prometheus.url}`);
+      sup.say(`Websites:   ${websites}`);
       sup.say(
         flags.producer
           ? `Producer:   ${flags.rate} msg/s from ${flags.sensors} sensors`
@@ -188,7 +237,12 @@ runMain(async () => {
     const processors = flags.processors > 1
       ? Array.from({ length: flags.processors }, (_, i) => `processor${i + 1}`)
       : ["processor"];
-    const killed = await sup.stopAll(["producer", ...processors, "web"], deadline - Date.now() - SERVICES_STOP_MS);
+    const killed = await sup.stopAll(
+      ["producer", "checker", ...processors, "web"],
+      deadline - Date.now() - SERVICES_STOP_MS,
+    );
+    await demo?.close();
+    if (targetsDir) await Deno.remove(targetsDir, { recursive: true }).catch(() => {});
     if (prometheus && (await prometheus.dispose(5000))) killed.push("prometheus");
     sup.say("stopping services ...");
     if (await services.stop(Math.max(SERVICES_STOP_MS, deadline - Date.now()))) killed.push("services");

@@ -61,6 +61,7 @@ if (import.meta.main) {
         mongo: config.mongo,
         partitions: config.partitions,
         logger,
+        metrics: handle.metrics.websites,
         rules: { responseTimeMs: flags["website-response-ms"], minUptimePct: flags["website-uptime-pct"] },
       }).catch((e) => {
         logger.error("Website handler not started", { error: e });

@@ -26,6 +26,20 @@ export interface ProcessorMetrics {
   openWindows: Gauge;
   openAlerts: Gauge;
   assignedPartitions: Gauge;
+  /** The website handler's metrics, in the same registry. */
+  websites: WebsiteHandlerMetrics;
+}
+
+/** Metrics of the website handler (`websites/handler.ts`). */
+export interface WebsiteHandlerMetrics {
+  /** Website checks consumed, by outcome: counted, skipped (a replay), invalid. */
+  checks: Counter;
+  /** `website_metrics` window documents written. */
+  windowsWritten: Counter;
+  /** Website alert events, by rule and event (new, resolved). */
+  alerts: Counter;
+  /** Time to process one batch of checks. */
+  batchSeconds: Histogram;
 }
 
 /** Creates the registry and metrics of a processor. */
@@ -70,5 +84,19 @@ export function createProcessorMetrics(): ProcessorMetrics {
     openWindows: registry.gauge("processor_open_windows", "Windows held in memory"),
     openAlerts: registry.gauge("processor_open_alerts", "Incidents currently open"),
     assignedPartitions: registry.gauge("processor_assigned_partitions", "Partitions assigned to this instance"),
+    websites: createWebsiteHandlerMetrics(registry),
+  };
+}
+
+/** Registers the website handler's metrics in `registry` (default: a registry of their own). */
+export function createWebsiteHandlerMetrics(registry: Registry = new Registry()): WebsiteHandlerMetrics {
+  return {
+    checks: registry.counter(
+      "processor_website_checks_total",
+      "Website checks consumed, by outcome: counted, skipped (replayed), invalid",
+    ),
+    windowsWritten: registry.counter("processor_website_windows_written_total", "Website window documents written"),
+    alerts: registry.counter("processor_website_alerts_total", "Website alert events, by rule and event"),
+    batchSeconds: registry.histogram("processor_website_batch_seconds", "Time to process one batch of website checks"),
   };
 }

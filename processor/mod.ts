@@ -74,5 +74,6 @@ export async function startProcessor(options: StartProcessorOptions = {}): Promi
     stats: () => p.stats(),
     config,
     metricsPort: p.metricsPort,
+    metrics: p.metrics,
   };
 }

@@ -111,6 +111,8 @@ export interface ProcessorHandle {
   config: ProcessorConfig;
   /** Port of /metrics and /healthz, when served. */
   metricsPort?: number;
+  /** The metrics served on /metrics (the website handler adds its own to the registry's). */
+  metrics: ProcessorMetrics;
 }
 
 /** The sinks of a processor that writes (not consume-only). */

@@ -23,28 +23,33 @@ export class ProducerMetrics {
   );
 }
 
-/** What `/healthz` reports. */
+/** What `/healthz` reports: whether the program is healthy, and a few counters shown beside it. */
 export interface ProducerHealth {
   healthy: boolean;
-  acked: number;
-  errors: number;
+  [field: string]: number | boolean;
 }
 
 /** Options of `serveProducerMetrics`. */
 export interface MetricsServerOptions {
   port: number;
-  metrics: ProducerMetrics;
+  /** Address to listen on (default `0.0.0.0`, so that a container's Prometheus can scrape it). */
+  hostname?: string;
+  /** Whose registry `/metrics` renders: the sensor producer's or the checker's. */
+  metrics: { registry: Registry };
   health: () => ProducerHealth;
   /** Called with the port once listening. */
   onListen: (port: number) => void;
   logger: Logger;
 }
 
-/** Serves `/metrics` (Prometheus text) and `/healthz` (200 when sending, 503 before). */
+/**
+ * Serves `/metrics` (Prometheus text) and `/healthz` (200 when healthy, 503 before) for the producer's
+ * sources: the sensor fleet and the HTTP checker.
+ */
 export function serveProducerMetrics(o: MetricsServerOptions): Deno.HttpServer {
   return Deno.serve({
     port: o.port,
-    hostname: "0.0.0.0",
+    hostname: o.hostname ?? "0.0.0.0",
     onListen: (addr) => {
       const port = (addr as Deno.NetAddr).port;
       o.onListen(port);
@@ -56,9 +61,8 @@ export function serveProducerMetrics(o: MetricsServerOptions): Deno.HttpServer {
       return new Response(o.metrics.registry.render(), { headers: { "content-type": PROMETHEUS_CONTENT_TYPE } });
     }
     if (path === "/healthz") {
-      const h = o.health();
-      const body = { status: h.healthy ? "ok" : "starting", acked: h.acked, errors: h.errors };
-      return Response.json(body, { status: h.healthy ? 200 : 503 });
+      const { healthy, ...fields } = o.health();
+      return Response.json({ status: healthy ? "ok" : "starting", ...fields }, { status: healthy ? 200 : 503 });
     }
     return Response.json({ error: "Not found" }, { status: 404 });
   });

@@ -6,6 +6,7 @@
 import { ConfigError } from "./errors.ts";
 import { LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 import { DEFAULT_DB, TOPICS } from "./names.ts";
+import { refuseExampleSecret } from "./secrets.ts";
 
 /** One environment variable the programs read. */
 export interface EnvVarDoc {
@@ -149,6 +150,12 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
     name: "PRODUCER_FLUSH_TIMEOUT_S",
     default: "30",
     description: "Seconds the producer flushes on stop before it gives up (exit 1 if records were abandoned)",
+    used_by: "producer",
+  },
+  {
+    name: "CHECKER_METRICS_PORT",
+    default: "0",
+    description: "Port of the HTTP checker's /metrics and /healthz (`--source http`; 0 = off)",
     used_by: "producer",
   },
   { name: "PROCESSOR_GROUP", default: "iot-processor", description: "Kafka consumer group", used_by: "processor" },
@@ -445,6 +452,8 @@ export function loadCommonConfig(env: Record<string, string | undefined> = Deno.
   if (!/^mongodb(\+srv)?:\/\//.test(url)) {
     throw new ConfigError(`MONGO_URL must start with mongodb:// or mongodb+srv://`);
   }
+  refuseExampleSecret("MONGO_URL", url);
+  refuseExampleSecret("MONGO_PASSWORD", env.MONGO_PASSWORD);
   return {
     kafka: {
       brokers: parseBrokers(r.string("KAFKA_BROKERS")),

@@ -9,6 +9,7 @@ import {
   securityProtocol,
 } from "./config.ts";
 import { ConfigError } from "./errors.ts";
+import { secretProblem, secretProblems } from "./secrets.ts";
 
 const root = new URL("../", import.meta.url);
 
@@ -108,4 +109,48 @@ Deno.test("MongoDB TLS files are checked at load and passed as paths", async () 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("the example passwords of .env.example are refused with a line naming the variable", async () => {
+  const example = await Deno.readTextFile(new URL(".env.example", root));
+  const placeholders = example.split("\n").filter((l) => /^[A-Z_]*PASSWORD=/.test(l)).map((l) => l.split("=")[1])
+    .filter((v) => v !== "");
+  assert.ok(placeholders.length >= 3, "the example ships placeholder passwords");
+  for (const p of placeholders) {
+    assert.throws(
+      () => loadCommonConfig({ MONGO_USERNAME: "app", MONGO_PASSWORD: p }),
+      (e: Error) => e instanceof ConfigError && /^MONGO_PASSWORD is still the example value/.test(e.message),
+    );
+    assert.match(secretProblem("GRAFANA_ADMIN_PASSWORD", p) ?? "", /^GRAFANA_ADMIN_PASSWORD is still the example/);
+  }
+  assert.throws(
+    () => loadCommonConfig({ MONGO_URL: "mongodb://app:change-me-app@db:27017/x" }),
+    /^ConfigError: MONGO_URL holds the example password/,
+  );
+  assert.equal(loadCommonConfig({ MONGO_USERNAME: "app", MONGO_PASSWORD: "s3cret-Xy" }).mongo.password, "s3cret-Xy");
+  assert.equal(loadCommonConfig({ MONGO_URL: "mongodb://app:s3cret@db:27017/x" }).mongo.url.includes("s3cret"), true);
+  assert.equal(loadCommonConfig({}).mongo.password, undefined, "no password at all stays allowed (local services)");
+  assert.deepEqual(secretProblems({ A: "", C: "good-one" }, ["A", "B", "C"]), [
+    "A is empty: set a password in .env",
+    "B is empty: set a password in .env",
+  ]);
+});
+
+Deno.test("secrets_main exits 1 with one line per unusable password, 0 when all are set", async () => {
+  const run = (env: Record<string, string>) =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-env", new URL("secrets_main.ts", import.meta.url).pathname, "ROOT_PW", "APP_PW"],
+      env,
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  const bad = await run({ ROOT_PW: "change-me-root" });
+  assert.equal(bad.code, 1);
+  const lines = new TextDecoder().decode(bad.stderr).trim().split("\n");
+  assert.equal(lines.length, 2, lines.join("\n"));
+  assert.match(lines[0], /^error: ROOT_PW is still the example value from \.env\.example/);
+  assert.match(lines[1], /^error: APP_PW is empty/);
+  const good = await run({ ROOT_PW: "x7-root", APP_PW: "x7-app" });
+  assert.equal(good.code, 0, new TextDecoder().decode(good.stderr));
 });

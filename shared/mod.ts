@@ -11,6 +11,7 @@ export * from "./documents.ts";
 export * from "./website.ts";
 export * from "./errors.ts";
 export * from "./config.ts";
+export * from "./secrets.ts";
 export * from "./cli.ts";
 export * from "./log.ts";
 export * from "./metrics.ts";

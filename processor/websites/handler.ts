@@ -24,6 +24,7 @@ import {
   type WebsiteMetricsDoc,
 } from "@iot/shared";
 import { type Clock, systemClock } from "../clock.ts";
+import { createWebsiteHandlerMetrics, type WebsiteHandlerMetrics } from "../metrics.ts";
 import { adaptToStandIn } from "../ops/stand_in.ts";
 import { type Alerting, startAlerting } from "../alerting.ts";
 import type { RulePolicy } from "../stages/alert_lifecycle.ts";
@@ -56,6 +57,8 @@ export interface WebsiteProcessorOptions {
   silencePollMs?: number;
   /** Wall clock of `updated_at` (default the system clock). */
   now?: Clock;
+  /** Where checks, windows and alerts are counted (the processor's registry; default: a registry of their own). */
+  metrics?: WebsiteHandlerMetrics;
 }
 
 /** Counters of a website handler. */
@@ -110,6 +113,7 @@ class WebsiteHandler {
   #abandon = new AbortController();
   #now: Clock;
   #stopped = false;
+  readonly metrics: WebsiteHandlerMetrics;
 
   constructor(readonly options: WebsiteProcessorOptions) {
     this.#log = options.logger.child("websites");
@@ -121,6 +125,7 @@ class WebsiteHandler {
       statistics: options.topics?.statistics ?? TOPICS.websiteStatistics,
     };
     this.#now = options.now ?? systemClock;
+    this.metrics = options.metrics ?? createWebsiteHandlerMetrics();
     this.#alerts = new WebsiteAlertManager(options.incidentRules ?? DEFAULT_WEBSITE_POLICY, this.#now);
     this.ready = new Promise((resolve) => this.#markReady = resolve);
   }
@@ -169,6 +174,7 @@ class WebsiteHandler {
         if (e.event === "opened") this.counters.alertsNew++;
         else if (e.event === "resolved") this.counters.alertsResolved++;
         this.#log.info(`Website incident ${e.event}`, { url: e.alert.url, rules: Object.keys(e.alert.rules ?? {}) });
+        for (const rule of Object.keys(e.alert.rules ?? {})) this.metrics.alerts.inc(1, { rule, event: e.event });
       },
     });
     await this.#alerting.refreshSilences().catch((e) => this.#log.warn("Silences not read", { error: e }));
@@ -195,8 +201,10 @@ class WebsiteHandler {
     await this.#consumer.run({
       autoCommit: true,
       eachBatch: async ({ batch, heartbeat }) => {
+        const started = performance.now();
         try {
           await this.#processBatch(batch.messages.map((m) => m.value), heartbeat);
+          this.metrics.batchSeconds.observe((performance.now() - started) / 1000);
         } catch (e) {
           // Memory may be ahead of the database now: reload from it when the batch is retried.
           this.#urls.clear();
@@ -274,12 +282,15 @@ class WebsiteHandler {
       const decoded = decodeCheck(value);
       if (!decoded.ok) {
         this.counters.invalid++;
+        this.metrics.checks.inc(1, { outcome: "invalid" });
         this.#log.warn("Invalid website check skipped", { detail: decoded.detail });
         continue;
       }
       const st = await this.#state(decoded.check);
-      if (foldCheck(st, decoded.check, decoded.eventTime, fold)) this.counters.checks++;
+      const counted = foldCheck(st, decoded.check, decoded.eventTime, fold);
+      if (counted) this.counters.checks++;
       else this.counters.skipped++;
+      this.metrics.checks.inc(1, { outcome: counted ? "counted" : "skipped" });
     }
     if (changes.urls.size === 0) return;
     await heartbeat();
@@ -290,6 +301,7 @@ class WebsiteHandler {
       replaceOne: { filter: { _id: d._id }, replacement: d, upsert: true },
     }));
     await this.#metrics!.bulkWrite(ops, { ordered: false });
+    this.metrics.windowsWritten.inc(windowDocs.length);
     await this.#alerting!.sink.flush(heartbeat);
     await heartbeat();
     await this.#producer!.send({

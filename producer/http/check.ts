@@ -66,3 +66,20 @@ export async function checkTarget(target: WebsiteTarget, options: CheckOptions =
     };
   }
 }
+
+/**
+ * The checker's log line of one check, in the reference's style:
+ * `Shop (http://127.0.0.1:8080/) - UP - 0.12 s`, or for a failed check
+ * `Shop (http://127.0.0.1:8080/) - DOWN - 0.01 s - HTTP 503 Service Unavailable`.
+ *
+ * @example
+ * ```ts
+ * logger.info(checkLine(await checkTarget(target)));
+ * ```
+ */
+export function checkLine(check: WebsiteCheck): string {
+  const head = `${check.name} (${check.url}) - ${check.is_up ? "UP" : "DOWN"} - ${
+    (check.response_time_ms / 1000).toFixed(2)
+  } s`;
+  return check.is_up ? head : `${head} - ${check.error ?? `HTTP ${check.status_code}`}`;
+}

@@ -5,7 +5,8 @@
  */
 import type { Producer } from "kafkajs";
 import { createKafka, ensureTopics, type KafkaSecurity, type Logger, TOPICS, type WebsiteCheck } from "@iot/shared";
-import { checkTarget } from "./check.ts";
+import { checkLine, checkTarget } from "./check.ts";
+import type { CheckerMetrics } from "./metrics.ts";
 import type { WebsiteTarget } from "./targets.ts";
 
 /** Options of `startChecker`. */
@@ -28,6 +29,8 @@ export interface CheckerOptions {
   signal?: AbortSignal;
   /** Called for each check after it was published. */
   onCheck?: (check: WebsiteCheck) => void;
+  /** Counts checks and response times (absent: not counted). */
+  metrics?: CheckerMetrics;
 }
 
 /** Counters of a checker run. */
@@ -43,6 +46,8 @@ export interface CheckerResult {
 export interface CheckerHandle {
   /** Resolves when the checker stopped (duration over or `stop()`), after the last send. */
   done: Promise<CheckerResult>;
+  /** The counters so far. */
+  result(): CheckerResult;
   stop(): Promise<CheckerResult>;
 }
 
@@ -131,10 +136,12 @@ export async function startChecker(options: CheckerOptions): Promise<CheckerHand
           result.checks++;
           if (c.is_up) result.up++;
           else result.down++;
+          options.metrics?.record(c);
           options.onCheck?.(c);
         }
       } catch (e) {
         result.failed += batch.length;
+        options.metrics?.failed.inc(batch.length);
         log.error("Checks not published", { count: batch.length, error: e });
       }
     });
@@ -154,7 +161,7 @@ export async function startChecker(options: CheckerOptions): Promise<CheckerHand
         slots.release();
       }
       if (stop.signal.aborted && check.error === "Stopped") break;
-      if (!check.is_up) log.debug("Target down", { url: target.url, error: check.error });
+      log.info(checkLine(check));
       publish(check);
       next += target.intervalS * 1000;
       // A check longer than the interval is not followed by a burst of catch-up checks.
@@ -163,6 +170,7 @@ export async function startChecker(options: CheckerOptions): Promise<CheckerHand
     }
   };
 
+  options.metrics?.targets.set(options.targets.length);
   log.info("Checking targets", { targets: options.targets.length, topic, concurrency: options.concurrency ?? 8 });
   // Spread the first checks over a short time so the targets do not all start at once.
   const spread = Math.min(1000, 50 * options.targets.length);
@@ -178,6 +186,7 @@ export async function startChecker(options: CheckerOptions): Promise<CheckerHand
   })();
   return {
     done,
+    result: () => ({ ...result }),
     stop: () => {
       stop.abort();
       return done;

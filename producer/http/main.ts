@@ -15,7 +15,9 @@ import {
   usage,
   UsageError,
 } from "@iot/shared";
+import { serveProducerMetrics } from "../metrics.ts";
 import { startChecker } from "./checker.ts";
+import { CheckerMetrics } from "./metrics.ts";
 import { loadTargets } from "./targets.ts";
 
 /** The producer's data sources. */
@@ -57,6 +59,14 @@ function flagSpecs(env: EnvReader) {
     },
     concurrency: { type: "number", default: 8, min: 1, max: 1000, integer: true, help: "Requests in flight at once" },
     duration: { type: "number", default: 0, min: 0, help: "Seconds to run, 0 = until stopped" },
+    "metrics-port": {
+      type: "number",
+      default: env.int("CHECKER_METRICS_PORT", 0, 65535),
+      min: 0,
+      max: 65535,
+      integer: true,
+      help: "Port of /metrics and /healthz, 0 = off",
+    },
   } satisfies Record<string, FlagSpec>;
 }
 
@@ -87,6 +97,8 @@ export async function httpMain(args: readonly string[]): Promise<number> {
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   stopWithParent();
+  const metrics = new CheckerMetrics();
+  let server: Deno.HttpServer | undefined;
   try {
     let handle;
     try {
@@ -101,16 +113,28 @@ export async function httpMain(args: readonly string[]): Promise<number> {
         security,
         logger,
         signal: controller.signal,
+        metrics,
       });
     } catch (e) {
       if (!(e instanceof Error) || !e.name.startsWith("KafkaJS")) throw e;
       logger.error("Cannot reach Kafka", { brokers: brokers.join(","), error: e.message });
       return 1;
     }
+    if (f["metrics-port"] > 0) {
+      const counts = () => handle.result();
+      server = serveProducerMetrics({
+        port: f["metrics-port"],
+        metrics,
+        health: () => ({ healthy: !controller.signal.aborted, ...counts() }),
+        onListen: () => {},
+        logger,
+      });
+    }
     const result = await handle.done;
     console.log(JSON.stringify({ final: true, ...result }));
     return result.failed > 0 ? 1 : 0;
   } finally {
+    await server?.shutdown();
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
   }

@@ -4,6 +4,7 @@
  * @module
  */
 export { type CheckerHandle, type CheckerOptions, type CheckerResult, startChecker } from "./checker.ts";
-export { type CheckOptions, checkTarget } from "./check.ts";
+export { checkLine, type CheckOptions, checkTarget } from "./check.ts";
+export { CheckerMetrics, RESPONSE_BUCKETS } from "./metrics.ts";
 export { loadTargets, parseTargets, TARGET_DEFAULTS, type WebsiteTarget } from "./targets.ts";
 export { httpMain, type Source, SOURCES, splitSource } from "./main.ts";

@@ -67,7 +67,7 @@ Deno.test("MongoDB runs as an authenticated replica set with init-mongo.js mount
   assert.ok(mongo.volumes.includes("./init-mongo.js:/docker-entrypoint-initdb.d/init-mongo.js:ro"));
   assert.match(JSON.stringify(mongo.healthcheck.test), /rs\.initiate/);
   assert.match(mongo.environment.MONGO_INITDB_ROOT_PASSWORD, /:\?/, "root password required from env");
-  assert.ok(mongo.ports.includes("27017:27017"));
+  assert.ok(mongo.ports.includes("${BIND_ADDRESS:-127.0.0.1}:27017:27017"));
 });
 
 Deno.test("programs use only documented variables and wait for healthy infrastructure", async () => {
@@ -82,8 +82,8 @@ Deno.test("programs use only documented variables and wait for healthy infrastru
     assert.ok(!/:\/\/[^/]*@/.test(svc.environment.MONGO_URL), "no credentials in MONGO_URL");
     assert.equal(svc.build.dockerfile, "Dockerfile");
   }
-  assert.ok(c.services.web.ports.includes("8000:8000"));
-  assert.ok(c.services.kafka.ports.includes("9092:9092"));
+  assert.ok(c.services.web.ports.includes("${BIND_ADDRESS:-127.0.0.1}:8000:8000"));
+  assert.ok(c.services.kafka.ports.includes("${BIND_ADDRESS:-127.0.0.1}:9092:9092"));
 });
 
 Deno.test("every ${VAR} in compose is listed in .env.example, and no secret has a real default", async () => {
@@ -95,7 +95,7 @@ Deno.test("every ${VAR} in compose is listed in .env.example, and no secret has 
   for (const [, name, rest] of refs) {
     assert.ok(names.has(name), `${name} is in .env.example`);
     if (/PASSWORD|TOKEN/.test(name) && rest?.startsWith(":-")) {
-      assert.ok(rest === ":-" || rest === ":-change-me", `${name} has no baked-in secret (${rest})`);
+      assert.equal(rest, ":-", `${name} has no baked-in secret, not even an example one (${rest})`);
     }
   }
 });
@@ -298,4 +298,107 @@ Deno.test("in the cluster variant the programs and kafka-ui know every node", as
     readme.includes("docker compose -f docker-compose.yml -f docker-compose.cluster.yml up"),
     "the README shows how to start the cluster variant",
   );
+});
+
+/** The `${NAME...}` references of a compose value. */
+const refsOf = (value: string) => [...value.matchAll(/\$\{([A-Z_]+)(:?[-?][^}]*)?\}/g)];
+
+Deno.test("every published port binds to 127.0.0.1 unless BIND_ADDRESS opts in", async () => {
+  const c = await compose();
+  const published: string[] = [];
+  for (const [name, svc] of Object.entries<Any>(c.services)) {
+    for (const p of svc.ports ?? []) {
+      const port = String(p);
+      published.push(port);
+      assert.match(
+        port,
+        /^(\$\{BIND_ADDRESS:-127\.0\.0\.1\}|127\.0\.0\.1):\d+:\d+$/,
+        `${name} publishes ${port} on loopback by default`,
+      );
+    }
+  }
+  for (const p of ["9092:9092", "27017:27017", "8000:8000"]) {
+    assert.ok(published.includes(`\${BIND_ADDRESS:-127.0.0.1}:${p}`), `${p} follows BIND_ADDRESS`);
+  }
+  const example = await Deno.readTextFile(new URL(".env.example", root));
+  assert.match(example, /^BIND_ADDRESS=127\.0\.0\.1$/m, ".env.example keeps the loopback default");
+});
+
+Deno.test("no service starts before the passwords were checked, and every password of compose is checked", async () => {
+  const c = await compose();
+  const checks = Object.entries<Any>(c.services).filter(([, s]) =>
+    JSON.stringify(s.entrypoint ?? "").includes(
+      "shared/secrets_main.ts",
+    )
+  );
+  assert.deepEqual(checks.map(([n]) => n).sort(), ["secrets", "secrets-tools"]);
+  const checked = new Map<string, string>();
+  for (const [name, svc] of checks) {
+    assert.equal(svc.build.dockerfile, "Dockerfile", `${name} runs in the app image`);
+    for (const v of svc.command) {
+      assert.ok(svc.environment[v], `${name} is given ${v}`);
+      assert.deepEqual(refsOf(svc.environment[v]).map((r) => r[1]), [v], `${name} checks ${v} itself`);
+      checked.set(v, name);
+    }
+  }
+  assert.deepEqual(c.services["secrets-tools"].profiles, ["tools"]);
+  // Every password compose hands to a container is one of the checked variables, and that container waits for
+  // its check (directly, or through MongoDB for the programs).
+  const text = await Deno.readTextFile(new URL("docker-compose.yml", root));
+  const passwords = new Set(refsOf(text).map((r) => r[1]).filter((n) => /PASSWORD/.test(n)));
+  assert.deepEqual([...passwords].sort(), [...checked.keys()].sort(), "every password of compose is checked");
+  const waitsFor = (svc: Any, check: string): boolean =>
+    svc.depends_on?.[check]?.condition === "service_completed_successfully" ||
+    Object.keys(svc.depends_on ?? {}).some((d) => d !== check && waitsFor(c.services[d], check));
+  for (const [name, svc] of Object.entries<Any>(c.services)) {
+    if (checks.some(([n]) => n === name)) continue;
+    for (const [password, check] of checked) {
+      if (refsOf(JSON.stringify(svc.environment ?? {})).some((r) => r[1] === password)) {
+        assert.ok(waitsFor(svc, check), `${name} (given ${password}) waits for ${check}`);
+      }
+    }
+  }
+  for (const s of ["kafka", "mongo", "processor", "web", "producer", "grafana", "mongo-express"]) {
+    assert.ok(waitsFor(c.services[s], s === "grafana" || s === "mongo-express" ? "secrets-tools" : "secrets"), s);
+  }
+  // Compose itself refuses a missing MongoDB password before anything runs.
+  for (const v of ["MONGO_ROOT_PASSWORD", "MONGO_APP_PASSWORD"]) {
+    assert.match(c.services.secrets.environment[v], new RegExp(`^\\$\\{${v}:\\?set ${v} in \\.env\\}$`));
+  }
+});
+
+Deno.test("with the passwords of .env.example each check exits 1 with one line naming each variable", async () => {
+  const c = await compose();
+  const example = new Map(
+    (await Deno.readTextFile(new URL(".env.example", root))).split("\n").filter((l) => /^[A-Z_]+=/.test(l))
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  );
+  for (const name of ["secrets", "secrets-tools"]) {
+    const svc = c.services[name];
+    // What compose would pass: ${VAR...} resolved from a .env copied from .env.example.
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries<string>(svc.environment)) env[k] = example.get(refsOf(v)[0][1]) ?? "";
+    const [cmd, ...args] = [...svc.entrypoint, ...svc.command];
+    assert.equal(cmd, "deno");
+    const out = await new Deno.Command(Deno.execPath(), {
+      args,
+      cwd: root.pathname,
+      env,
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const lines = new TextDecoder().decode(out.stderr).trim().split("\n");
+    assert.equal(out.code, 1, `${name} refuses the example passwords`);
+    assert.deepEqual(
+      lines.map((l) => /^error: ([A-Z_]+) is still the example value from \.env\.example/.exec(l)?.[1]),
+      svc.command,
+      lines.join("\n"),
+    );
+    // And passes once they are set.
+    const set = Object.fromEntries(Object.keys(env).map((k) => [k, `real-${k.toLowerCase()}-7f3a`]));
+    const ok = await new Deno.Command(Deno.execPath(), { args, cwd: root.pathname, env: set, clearEnv: true })
+      .output();
+    assert.equal(ok.code, 0, `${name} passes real passwords`);
+  }
 });

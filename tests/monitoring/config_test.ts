@@ -87,6 +87,10 @@ Deno.test("the dashboard is well-formed and every query uses the provisioned dat
       "ALERTS",
       "processor_e2e_lag_ms",
       "producer_batch_latency_seconds_bucket",
+      "checker_checks_total",
+      "checker_response_seconds_bucket",
+      "processor_website_checks_total",
+      "processor_website_alerts_total",
     ]
   ) {
     assert.ok(all.includes(metric), `the dashboard shows ${metric}`);

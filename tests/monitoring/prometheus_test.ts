@@ -93,13 +93,13 @@ Deno.test(
       await t.step("every target is up", async () => {
         await waitFor(async () => {
           targets = (await api(prom, "targets", { state: "active" })).activeTargets;
-          return targets.length === 4 && targets.every((x) => x.health === "up");
+          return targets.length === 5 && targets.every((x) => x.health === "up");
         }, { timeoutMs: 60_000, intervalMs: 500, what: "every target up" }).catch((e) => {
           throw new Error(`${e.message}: ${JSON.stringify(targets.map((x) => [x.scrapeUrl, x.health, x.lastError]))}`);
         });
-        assert.deepEqual(targets.map((x) => x.labels.job).sort(), ["kafka", "processor", "producer", "web"]);
+        assert.deepEqual(targets.map((x) => x.labels.job).sort(), ["checker", "kafka", "processor", "producer", "web"]);
         const up = await api(prom, "query", { query: "up" });
-        assert.equal(up.result.length, 4);
+        assert.equal(up.result.length, 5);
         for (const r of up.result) assert.equal(r.value[1], "1", `up of ${r.metric.job}`);
       });
 

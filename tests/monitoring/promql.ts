@@ -48,6 +48,21 @@ export function exportedNames(text: string): Set<string> {
   return names;
 }
 
+/**
+ * The sum of the samples named `name` on a Prometheus text-format page whose labels include `labels`
+ * (undefined when there is none).
+ */
+export function sampleValue(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  let sum: number | undefined;
+  for (const line of text.split("\n")) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = new Map([...(m[2] ?? "").matchAll(/([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]));
+    if (Object.entries(labels).every(([k, v]) => have.get(k) === v)) sum = (sum ?? 0) + Number(m[3]);
+  }
+  return sum;
+}
+
 /** One query of a dashboard panel. */
 export interface PanelQuery {
   panel: string;

@@ -1,6 +1,6 @@
 /** The readers of the monitoring contract tests, on small samples. */
 import assert from "node:assert/strict";
-import { dashboardQueries, exportedNames, metricNames, ruleFileRules } from "./promql.ts";
+import { dashboardQueries, exportedNames, metricNames, ruleFileRules, sampleValue } from "./promql.ts";
 
 Deno.test("metricNames finds selected metrics, not functions, labels, durations or keywords", () => {
   assert.deepEqual(metricNames("rate(processor_consumed_total[1m])"), ["processor_consumed_total"]);
@@ -59,4 +59,21 @@ Deno.test("ruleFileRules reads recording and alerting rules", () => {
     { name: "r:x", kind: "record", expr: "sum(x)" },
     { name: "A", kind: "alert", expr: "r:x > 1" },
   ]);
+});
+
+Deno.test("sampleValue sums the samples of a name whose labels include the given ones", () => {
+  const page = [
+    "# HELP c_total x",
+    "# TYPE c_total counter",
+    'c_total{result="up",url="http://a/x"} 3',
+    'c_total{result="down",url="http://a/x"} 2',
+    'c_total{result="up",url="http://b/\\"q\\""} 4',
+    "g 1.5",
+  ].join("\n");
+  assert.equal(sampleValue(page, "c_total"), 9);
+  assert.equal(sampleValue(page, "c_total", { result: "up" }), 7);
+  assert.equal(sampleValue(page, "c_total", { url: "http://a/x", result: "down" }), 2);
+  assert.equal(sampleValue(page, "g"), 1.5);
+  assert.equal(sampleValue(page, "c_total", { result: "gone" }), undefined);
+  assert.equal(sampleValue(page, "missing"), undefined);
 });
