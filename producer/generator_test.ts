@@ -62,17 +62,28 @@ Deno.test("the default anomaly rate is about 5 %", () => {
   assert.equal(none.filter((r) => r.status === "anomaly").length, 0);
 });
 
+Deno.test("two simulators of the same seed and sensors never stamp one instant (their phases differ)", () => {
+  const times = (phaseNs: number) =>
+    generate(new FleetGenerator({ sensors: 10, seed: 42, phaseNs }), 100).map((r) =>
+      JSON.parse(new TextDecoder().decode(bytes(r.value))).timestamp
+    );
+  const a = times(1), b = times(2);
+  assert.equal(a.length, 100);
+  assert.ok(a.every((t, i) => t !== b[i]), "same schedule, another instant");
+  assert.match(a[0], /\.\d{9}Z$/, "nanoseconds below the millisecond");
+});
+
 Deno.test("the same seed reproduces the same records; another seed does not", () => {
   const a = generate(
-    new FleetGenerator({ sensors: 100, seed: 42, scenarios: { duplicates: 0.05, malformed: 0.05 } }),
+    new FleetGenerator({ sensors: 100, seed: 42, phaseNs: 7, scenarios: { duplicates: 0.05, malformed: 0.05 } }),
     5000,
   );
   const b = generate(
-    new FleetGenerator({ sensors: 100, seed: 42, scenarios: { duplicates: 0.05, malformed: 0.05 } }),
+    new FleetGenerator({ sensors: 100, seed: 42, phaseNs: 7, scenarios: { duplicates: 0.05, malformed: 0.05 } }),
     5000,
   );
   const c = generate(
-    new FleetGenerator({ sensors: 100, seed: 43, scenarios: { duplicates: 0.05, malformed: 0.05 } }),
+    new FleetGenerator({ sensors: 100, seed: 43, phaseNs: 7, scenarios: { duplicates: 0.05, malformed: 0.05 } }),
     5000,
   );
   const text = (rs: GeneratedRecord[]) => rs.map((r) => Buffer.from(bytes(r.value)).toString("base64"));

@@ -84,28 +84,33 @@ Deno.test("validateReading names the missing field", () => {
 
 Deno.test("every timestamp form normalizes to the same UTC milliseconds", () => {
   const ms = Date.parse("2026-12-01T18:07:04.037Z");
-  const forms: [string | number, number][] = [
+  // [form, UTC ms, digits below the millisecond kept in the id and the normalized text]
+  const forms: [string | number, number, string?][] = [
     ["2026-12-01T18:07:04.037Z", ms],
     ["2026-12-01T18:07:04.037+00:00", ms],
-    ["2026-12-01T18:07:04.037040+00:00", ms], // Python datetime.now(timezone.utc).isoformat()
+    ["2026-12-01T18:07:04.037040+00:00", ms, "04"], // Python datetime.now(timezone.utc).isoformat()
     ["2026-12-01T12:37:04.037-05:30", ms],
     ["2026-12-01T23:07:04.037+05:00", ms],
-    ["2026-12-01T18:07:04.037040123Z", ms], // 9 digits, truncated to the millisecond
+    ["2026-12-01T18:07:04.037040123Z", ms, "040123"], // 9 digits: ms truncated, the rest in the id
+    ["2026-12-01T18:07:04.037000000Z", ms], // trailing zeros do not count
     ["2026-12-01T18:07:04Z", ms - 37], // no fraction
     ["2026-12-01T18:07:04.0Z", ms - 37],
     ["2026-12-01T18:07:04.03Z", ms - 7],
-    ["2026-12-01T18:07:04.999999+00:00", ms - 37 + 999],
+    ["2026-12-01T18:07:04.999999+00:00", ms - 37 + 999, "999"],
     ["2026-12-01T18:07:04.037-00:00", ms],
     ["2026-12-02T00:07:04.037+06:00", ms], // another calendar day
     [ms, ms], // epoch milliseconds
   ];
   const clock = () => ms + 1000;
-  for (const [timestamp, want] of forms) {
+  for (const [timestamp, want, sub] of forms) {
     const r = validateReading({ ...good, timestamp }, { now: clock });
     assert.ok(r.ok, `${timestamp}: ${!r.ok && r.detail}`);
     assert.equal(r.eventTime, want, String(timestamp));
-    assert.equal(r.reading.timestamp, new Date(want).toISOString(), "timestamp is normalized to UTC");
-    assert.equal(r.id, `sensor_0001:${want}`);
+    const iso = new Date(want).toISOString();
+    const text = sub ? `${iso.slice(0, 23)}${sub.padEnd(sub.length <= 3 ? 3 : 6, "0")}Z` : iso;
+    assert.equal(r.reading.timestamp, text, "timestamp is normalized to UTC");
+    assert.equal(r.id, sub ? `sensor_0001:${want}.${sub}` : `sensor_0001:${want}`);
+    assert.equal(readingId(r.reading), r.id, "the normalized reading has the same id");
   }
   // Leap days exist in leap years only.
   assert.ok(validateReading({ ...good, timestamp: "2024-02-29T00:00:00Z" }, { now: clock }).ok);
@@ -200,9 +205,10 @@ Deno.test("types and locations are open; a known type's physical range still hol
   assert.equal(!temp.ok && temp.reason, "out_of_range", "the built-in ranges stay with a types file");
 });
 
-Deno.test("readingId: sensor id and UTC milliseconds, whatever form the time takes", () => {
+Deno.test("readingId: sensor id and UTC time (with any digits below the ms), whatever form the time takes", () => {
   const ms = Date.parse("2026-12-01T18:07:04.037Z");
-  assert.equal(readingId({ sensor_id: "s1", timestamp: "2026-12-01T18:07:04.037040+00:00" }), `s1:${ms}`);
+  assert.equal(readingId({ sensor_id: "s1", timestamp: "2026-12-01T18:07:04.037040+00:00" }), `s1:${ms}.04`);
+  assert.equal(readingId({ sensor_id: "s1", timestamp: "2026-12-01T18:07:04.037000+00:00" }), `s1:${ms}`);
   assert.equal(readingId({ sensor_id: "s1", timestamp: "2026-12-01T13:07:04.037-05:00" }), `s1:${ms}`);
   assert.equal(readingId({ sensor_id: "s1", timestamp: ms }), `s1:${ms}`);
   assert.equal(readingId({ sensor_id: "s1", timestamp: new Date(ms) }), `s1:${ms}`);
