@@ -58,7 +58,7 @@ export interface LocalMongoOptions {
    */
   rawRetentionSeconds?: number;
   /** Count bounds and window retention of the stand-in (with `rawRetentionSeconds`); see `standInBounds`. */
-  retention?: Pick<StandInBounds, "maxReadings" | "windowRetentionSeconds" | "maxWindows">;
+  retention?: Pick<StandInBounds, "maxReadings" | "windowRetentionSeconds" | "maxWindows" | "maxEvents">;
   /** Progress messages (e.g. the retention notices). */
   log?: (message: string) => void;
 }
@@ -76,6 +76,8 @@ export interface StandInBounds {
   windowRetentionSeconds: number;
   /** Most windows kept (per database). */
   maxWindows: number;
+  /** Most anomaly events kept (per database); their age limit is the raw readings'. */
+  maxEvents: number;
 }
 
 /**
@@ -106,11 +108,17 @@ export function standInBounds(env: Record<string, string | undefined> = Deno.env
       positive("IOT_MONGO_WINDOW_RETENTION_S", DEFAULT_COUNT_BOUNDS.windowRetentionSeconds),
     ),
     maxWindows: Math.ceil(positive("IOT_MONGO_MAX_WINDOWS", DEFAULT_COUNT_BOUNDS.maxWindows)),
+    maxEvents: Math.ceil(positive("IOT_MONGO_MAX_EVENTS", DEFAULT_COUNT_BOUNDS.maxEvents)),
   };
 }
 
 /** Count bounds used when `LocalMongoOptions.retention` leaves them out. */
-const DEFAULT_COUNT_BOUNDS = { maxReadings: 600_000, windowRetentionSeconds: 3600, maxWindows: 200_000 };
+const DEFAULT_COUNT_BOUNDS = {
+  maxReadings: 600_000,
+  windowRetentionSeconds: 3600,
+  maxWindows: 200_000,
+  maxEvents: 100_000,
+};
 
 /** Whether an executable is on PATH. */
 export async function onPath(name: string): Promise<boolean> {
@@ -257,7 +265,7 @@ export class LocalMongo {
     const bounds = { ...DEFAULT_COUNT_BOUNDS, ...this.options.retention };
     const rules: RetentionRule[] = [
       { collection: COLLECTIONS.readings, field: "timestamp", maxAgeSeconds: seconds, maxDocs: bounds.maxReadings },
-      { collection: COLLECTIONS.events, field: "timestamp", maxAgeSeconds: seconds, maxDocs: bounds.maxReadings },
+      { collection: COLLECTIONS.events, field: "timestamp", maxAgeSeconds: seconds, maxDocs: bounds.maxEvents },
       {
         collection: COLLECTIONS.windows,
         field: "window_start",
@@ -272,7 +280,7 @@ export class LocalMongo {
           minutes(bounds.windowRetentionSeconds)
         }, at most ${bounds.maxWindows} ` +
         `(RAW_RETENTION_DAYS, IOT_MONGO_MAX_READINGS, IOT_MONGO_WINDOW_RETENTION_S, IOT_MONGO_MAX_WINDOWS override); ` +
-        `anomaly events (${COLLECTIONS.events}) as long as raw readings`,
+        `anomaly events (${COLLECTIONS.events}) as long as raw readings, at most ${bounds.maxEvents} (IOT_MONGO_MAX_EVENTS)`,
     );
     const client = new MongoClient(this.url, { serverSelectionTimeoutMS: 2000 });
     this.#retentionClient = client;

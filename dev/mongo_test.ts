@@ -11,6 +11,7 @@ Deno.test("the stand-in's bounds have defaults and follow the environment", () =
     maxReadings: 600_000,
     windowRetentionSeconds: 3600,
     maxWindows: 200_000,
+    maxEvents: 100_000,
   });
   const custom = standInBounds({ IOT_MONGO_HEAP: "2g", IOT_MONGO_OPLOG_SECONDS: "60", RAW_RETENTION_DAYS: "1" });
   assert.equal(custom.heap, "2g");
