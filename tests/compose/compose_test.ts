@@ -247,7 +247,10 @@ Deno.test("the cluster variant runs three KRaft nodes, each broker and controlle
     assert.match(advertised, new RegExp(`INTERNAL://${s.hostname ?? name}:19092`), name);
     const hostPort = /HOST:\/\/localhost:(\d+)/.exec(advertised)?.[1];
     assert.ok(hostPort, `${name} advertises a host port`);
-    assert.ok(s.ports.includes(`${hostPort}:9092`), `${name} publishes ${hostPort} to its HOST listener`);
+    assert.ok(
+      s.ports.includes(`\${BIND_ADDRESS:-127.0.0.1}:${hostPort}:9092`),
+      `${name} publishes ${hostPort} to its HOST listener, on loopback unless BIND_ADDRESS opts in`,
+    );
     hostPorts.add(hostPort);
     volumes.add(String(s.volumes[0]).split(":")[0]);
     // Every setting of the single broker is set on each node (none forgotten, e.g. retention).
