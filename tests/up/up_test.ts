@@ -156,7 +156,7 @@ Deno.test(
       assert.equal(sampleValue(checker, "checker_last_status_code", { target: "Demo failing" }), 503);
       const processor = await (await fetch(`http://127.0.0.1:${ports.metrics}/metrics`)).text();
       assert.ok(
-        (sampleValue(processor, "processor_website_alerts_total", { rule: "WEBSITE_DOWN", event: "new" }) ?? 0) >= 1,
+        (sampleValue(processor, "processor_website_alerts_total", { rule: "WEBSITE_DOWN", event: "opened" }) ?? 0) >= 1,
       );
       assert.ok((sampleValue(processor, "processor_website_checks_total", { outcome: "counted" }) ?? 0) >= 5);
       assert.ok((sampleValue(processor, "processor_website_windows_written_total") ?? 0) >= 1);
