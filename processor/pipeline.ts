@@ -10,7 +10,9 @@
  * 5. The batch is tracked (`source/offsets.ts`): once its writes are acknowledged, detection runs
  *    (`stages/detect.ts`) and its offset becomes committable.
  * 6. About once a second and at stop, the flush waits for the writes, writes windows and alerts
- *    (`sinks/windows.ts`, `sinks/alerts.ts`), publishes alert events, and then commits.
+ *    (`sinks/windows.ts`, `sinks/alerts.ts`), publishes alert events, and then commits. In between,
+ *    every `liveFlushIntervalMs`, the type × location windows alone are written, committing nothing
+ *    (`flush_cadence.ts`).
  *
  * The operations side (`ops/`): /metrics and /healthz, the `pipeline_stats` heartbeat, retention,
  * stand-in differences.
@@ -26,10 +28,12 @@ import {
   ensureTopics,
   type Logger,
   type PipelineStatsDoc,
+  type WindowKind,
 } from "@iot/shared";
 import { type Clock, systemClock } from "./clock.ts";
 import { SerialLock, within } from "./concurrency.ts";
 import type { ProcessorConfig } from "./config.ts";
+import { FlushCadence } from "./flush_cadence.ts";
 import { createProcessorMetrics, type ProcessorMetrics } from "./metrics.ts";
 import { LagMedian, processorStatsDoc, RateMeter } from "./ops/heartbeat.ts";
 import { serveOps } from "./ops/http.ts";
@@ -140,6 +144,7 @@ export class Processor {
   #timers: ReturnType<typeof setInterval>[] = [];
 
   readonly #offsets = new OffsetTracker();
+  readonly #cadence: FlushCadence;
   readonly #marks: Watermarks;
   readonly #windows: WindowState;
   readonly #alerts: AlertManager;
@@ -153,7 +158,9 @@ export class Processor {
   readonly #e2e = new LagMedian();
   readonly #startedAt: Date;
   #lag: Record<string, number> = {};
-  #lastFlush = 0;
+  /** Partitions of the readings topic (as last read): owning all of them makes this instance the sole writer. */
+  #topicPartitions = 0;
+  #flushQueued = false;
   #assignmentValid = false;
   #alertsStale = false;
   #mongoHealthy = true;
@@ -182,6 +189,11 @@ export class Processor {
     this.#now = clock;
     this.#startedAt = new Date(clock());
     this.#rate = new RateMeter(clock());
+    this.#cadence = new FlushCadence({
+      fullMs: config.flushIntervalMs,
+      liveMs: config.liveFlushIntervalMs,
+      now: clock,
+    });
     this.#stages = new StageTimer(this.metrics.stageSeconds);
     this.#alerts = new AlertManager(config.alertHoldMs, clock);
     this.#detection = new Detection(this.#alerts, config.detectors, config.contract.types);
@@ -206,6 +218,7 @@ export class Processor {
       { topic: cfg.topics.deadLetters, numPartitions: cfg.partitions },
       { topic: cfg.topics.alerts, numPartitions: 1 },
     ]);
+    this.#topicPartitions = (await this.#admin.fetchTopicOffsets(cfg.topics.readings)).length;
     if (!cfg.consumeOnly) this.#sinks = await this.#openSinks();
     if (cfg.metricsPort > 0) {
       this.#server = serveOps({
@@ -320,12 +333,16 @@ export class Processor {
 
   #startTimers(): void {
     const cfg = this.config;
+    const tickMs = this.#cadence.live
+      ? Math.max(10, Math.floor(cfg.liveFlushIntervalMs / 4))
+      : Math.max(100, Math.floor(cfg.flushIntervalMs / 2));
     this.#timers.push(setInterval(() => {
-      if (this.#stopping || this.#now() - this.#lastFlush < cfg.flushIntervalMs) return;
-      this.#lock.run(() => this.#stopping ? Promise.resolve() : this.#flushOrRewind()).catch((e) =>
-        this.log.warn("Timed flush failed", { error: e })
-      );
-    }, Math.max(100, Math.floor(cfg.flushIntervalMs / 2))));
+      if (this.#stopping || this.#flushQueued || this.#cadence.untilDue() > 0) return;
+      this.#flushQueued = true;
+      this.#lock.run(() => this.#stopping ? Promise.resolve() : this.#flushDueOrRewind())
+        .catch((e) => this.log.warn("Timed flush failed", { error: e }))
+        .finally(() => (this.#flushQueued = false));
+    }, tickMs));
     if (this.#sinks) {
       this.#timers.push(setInterval(() => {
         if (!this.#stopping) this.#detection.checkSilence(this.#now(), (p) => this.#offsets.owns(p));
@@ -355,6 +372,7 @@ export class Processor {
       this.metrics.lag.reset();
     }
     if (gained.length) this.#windows.gain(gained);
+    this.#windows.soleWriter = this.#ownsAll();
     this.#marks.assign(owned, this.#now());
     this.#assignmentValid = true;
     this.metrics.assignedPartitions.set(owned.size);
@@ -378,7 +396,7 @@ export class Processor {
         const started = performance.now();
         if (!await this.#processBatch(batch, heartbeat)) return undefined;
         this.metrics.batchSeconds.observe((performance.now() - started) / 1000);
-        if (this.#now() - this.#lastFlush >= this.config.flushIntervalMs) await this.#flush(heartbeat);
+        await this.#flushDue(heartbeat);
         return batch.lastOffset();
       } catch (e) {
         if (await this.#rewindAfter(e)) return undefined;
@@ -505,8 +523,9 @@ export class Processor {
   async #loadWindows(sinks: Sinks, partition: number, valid: Valid[], heartbeat: () => Promise<void>): Promise<void> {
     const ids = this.#windows.need(partition, valid);
     if (ids.length === 0) return;
+    const epoch = this.#windows.epoch;
     const docs = await sinks.windows.load(ids, heartbeat);
-    this.#windows.applyLoaded(partition, ids, docs, (p) => this.#offsets.owns(p));
+    this.#windows.applyLoaded(partition, ids, docs, { owned: (p) => this.#offsets.owns(p), epoch });
   }
 
   /** Runs the detectors on a batch's readings once its raw writes are acknowledged. */
@@ -521,7 +540,7 @@ export class Processor {
   /** Writes windows and alerts, publishes alert events, then commits processed offsets. */
   async #flush(heartbeat?: () => Promise<void>): Promise<void> {
     const started = performance.now();
-    this.#lastFlush = this.#now();
+    this.#cadence.started("full");
     await this.#stages.time("write_wait", () => this.#offsets.drain());
     const toCommit = this.#offsets.committable();
     const sinks = this.#sinks;
@@ -542,11 +561,23 @@ export class Processor {
     this.metrics.flushSeconds.observe((performance.now() - started) / 1000);
   }
 
-  async #flushWindows(sinks: Sinks, heartbeat?: () => Promise<void>): Promise<void> {
+  /** Runs the flush that is due, if any: a full one (commits), or a live one (type × location windows only). */
+  async #flushDue(heartbeat?: () => Promise<void>): Promise<void> {
+    const due = this.#cadence.due();
+    if (due === "full") return await this.#flush(heartbeat);
+    if (due !== "live") return;
+    this.#cadence.started("live");
+    const sinks = this.#sinks;
+    if (!sinks) return;
+    await this.#stages.time("window_write_live", () => this.#flushWindows(sinks, heartbeat, "type_location"));
+  }
+
+  /** Writes the dirty windows (only those of kind `only`, when given). */
+  async #flushWindows(sinks: Sinks, heartbeat?: () => Promise<void>, only?: WindowKind): Promise<void> {
     const now = this.#now();
-    const flush = this.#windows.collect(this.#marks.global(now));
-    await sinks.windows.write(flush.dirty, new Date(now), heartbeat);
-    this.#windows.written(flush);
+    const flush = this.#windows.collect(this.#marks.global(now), only);
+    const stored = await sinks.windows.write(flush.dirty, new Date(now), heartbeat);
+    this.#windows.written(flush, stored);
     if (flush.dirty.length) {
       this.metrics.written.inc(flush.dirty.length, { collection: COLLECTIONS.windows });
       this.#totals.windows_written += flush.dirty.length;
@@ -554,9 +585,9 @@ export class Processor {
     this.metrics.openWindows.set(this.#windows.size);
   }
 
-  async #flushOrRewind(): Promise<void> {
+  async #flushDueOrRewind(): Promise<void> {
     try {
-      await this.#flush();
+      await this.#flushDue();
     } catch (e) {
       if (!await this.#rewindAfter(e)) throw e;
     }
@@ -606,8 +637,19 @@ export class Processor {
     await deleteExpired(this.#sinks.rawCol, { days: this.config.rawRetentionDays, now: this.#now(), log: this.log });
   }
 
+  /** Whether this instance owns every partition of the readings topic (then it alone writes shared windows). */
+  #ownsAll(): boolean {
+    const owned = this.#offsets.assigned;
+    return this.#topicPartitions > 0 && owned.length === this.#topicPartitions &&
+      owned.every((p) => p < this.#topicPartitions);
+  }
+
   async #updateLag(): Promise<void> {
     const offsets = await this.#admin!.fetchTopicOffsets(this.config.topics.readings);
+    if (offsets.length !== this.#topicPartitions) {
+      this.#topicPartitions = offsets.length;
+      this.#windows.soleWriter = this.#ownsAll();
+    }
     for (const o of offsets) {
       if (!this.#offsets.owns(o.partition)) continue;
       const committed = this.#offsets.committedOffset(o.partition) ?? 0;
