@@ -12,7 +12,8 @@
  * 6. About once a second and at stop, the flush waits for the writes, writes windows and alerts
  *    (`sinks/windows.ts`, `sinks/alerts.ts`), publishes alert events, and then commits. In between,
  *    every `liveFlushIntervalMs`, the type × location windows alone are written, committing nothing
- *    (`flush_cadence.ts`).
+ *    (`flush_cadence.ts`): in the background, one attempt, while batches go on; window loads and
+ *    writes take turns (`#windowLock`).
  *
  * The operations side (`ops/`): /metrics and /healthz, the `pipeline_stats` heartbeat, retention,
  * stand-in differences.
@@ -121,6 +122,8 @@ interface Sinks {
   producer: Producer;
   raw: RawSink;
   windows: WindowSink;
+  /** The same collection without retries: a live write that fails is left to the next flush. */
+  liveWindows: WindowSink;
   alerts: AlertSink<AlertSubject, AlertWrite>;
   deadLetters: DeadLetterSink;
   stats: Collection<PipelineStatsDoc>;
@@ -152,6 +155,9 @@ export class Processor {
   readonly #sequence: SequenceStage;
   readonly #stages: StageTimer;
   readonly #lock = new SerialLock();
+  /** Window loads and writes, one at a time (a live write runs beside batches). */
+  readonly #windowLock = new SerialLock();
+  #liveWrite?: Promise<void>;
   /** Aborted when the stop deadline passes: every retry and wait gives up, unwritten data is re-read later. */
   readonly #abandon = new AbortController();
   readonly #rate: RateMeter;
@@ -301,6 +307,7 @@ export class Processor {
       producer,
       raw: new RawSink(db.collection(COLLECTIONS.readings), retry, this.#concurrency),
       windows: new WindowSink(db.collection(COLLECTIONS.windows), retry, this.log, this.#concurrency),
+      liveWindows: new WindowSink(db.collection(COLLECTIONS.windows), (_what, fn) => fn(), this.log, this.#concurrency),
       alerts: new AlertSink({
         lifecycle: this.#alerts,
         collection: db.collection<AlertWrite>(COLLECTIONS.alerts),
@@ -338,6 +345,8 @@ export class Processor {
       : Math.max(100, Math.floor(cfg.flushIntervalMs / 2));
     this.#timers.push(setInterval(() => {
       if (this.#stopping || this.#flushQueued || this.#cadence.untilDue() > 0) return;
+      // A live flush starts in the background at once; a full one waits for the batch in progress.
+      if (this.#cadence.due() === "live") return void this.#flushDue();
       this.#flushQueued = true;
       this.#lock.run(() => this.#stopping ? Promise.resolve() : this.#flushDueOrRewind())
         .catch((e) => this.log.warn("Timed flush failed", { error: e }))
@@ -524,8 +533,10 @@ export class Processor {
     const ids = this.#windows.need(partition, valid);
     if (ids.length === 0) return;
     const epoch = this.#windows.epoch;
-    const docs = await sinks.windows.load(ids, heartbeat);
-    this.#windows.applyLoaded(partition, ids, docs, { owned: (p) => this.#offsets.owns(p), epoch });
+    await this.#windowLock.run(async () => {
+      const docs = await sinks.windows.load(ids, heartbeat);
+      this.#windows.applyLoaded(partition, ids, docs, { owned: (p) => this.#offsets.owns(p), epoch });
+    });
   }
 
   /** Runs the detectors on a batch's readings once its raw writes are acknowledged. */
@@ -545,7 +556,7 @@ export class Processor {
     const toCommit = this.#offsets.committable();
     const sinks = this.#sinks;
     if (sinks) {
-      await this.#stages.time("window_write", () => this.#flushWindows(sinks, heartbeat));
+      await this.#stages.time("window_write", () => this.#flushWindows(sinks.windows, undefined, heartbeat));
       await this.#stages.time("alert_write", () => sinks.alerts.flush(heartbeat));
       this.metrics.openAlerts.set(this.#alerts.openCount);
     }
@@ -561,22 +572,35 @@ export class Processor {
     this.metrics.flushSeconds.observe((performance.now() - started) / 1000);
   }
 
-  /** Runs the flush that is due, if any: a full one (commits), or a live one (type × location windows only). */
+  /**
+   * Runs the flush that is due, if any: a full one (commits), or starts a live
+   * one in the background (type × location windows only, one attempt, skipped
+   * while MongoDB fails or the previous one runs).
+   */
   async #flushDue(heartbeat?: () => Promise<void>): Promise<void> {
     const due = this.#cadence.due();
     if (due === "full") return await this.#flush(heartbeat);
     if (due !== "live") return;
     this.#cadence.started("live");
     const sinks = this.#sinks;
-    if (!sinks) return;
-    await this.#stages.time("window_write_live", () => this.#flushWindows(sinks, heartbeat, "type_location"));
+    if (!sinks || this.#liveWrite || !this.#mongoHealthy || this.#stopping) return;
+    this.#liveWrite = this.#stages.time(
+      "window_write_live",
+      () => this.#flushWindows(sinks.liveWindows, "type_location"),
+    )
+      .catch((e) => this.log.debug("Live window write failed (the next flush writes them)", { error: e }))
+      .finally(() => (this.#liveWrite = undefined));
   }
 
-  /** Writes the dirty windows (only those of kind `only`, when given). */
-  async #flushWindows(sinks: Sinks, heartbeat?: () => Promise<void>, only?: WindowKind): Promise<void> {
+  /** Writes the dirty windows (only those of kind `only`, when given), after any write or load in progress. */
+  #flushWindows(sink: WindowSink, only?: WindowKind, heartbeat?: () => Promise<void>): Promise<void> {
+    return this.#windowLock.run(() => this.#writeWindows(sink, only, heartbeat));
+  }
+
+  async #writeWindows(sink: WindowSink, only?: WindowKind, heartbeat?: () => Promise<void>): Promise<void> {
     const now = this.#now();
     const flush = this.#windows.collect(this.#marks.global(now), only);
-    const stored = await sinks.windows.write(flush.dirty, new Date(now), heartbeat);
+    const stored = await sink.write(flush.dirty, new Date(now), heartbeat);
     this.#windows.written(flush, stored);
     if (flush.dirty.length) {
       this.metrics.written.inc(flush.dirty.length, { collection: COLLECTIONS.windows });

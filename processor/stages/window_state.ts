@@ -11,6 +11,11 @@
  * writes) and can write the totals in the same update as the parts. Any
  * ownership change forgets what it knew (`epoch`); a read issued before the
  * change is not trusted after it.
+ *
+ * A write may run while batches are folded (the live flush): each window
+ * counts its changes (`gen`), and `written` leaves a window that changed
+ * during its write dirty (and open), so the next write takes the change. The
+ * caller keeps loads and writes of windows from overlapping one another.
  */
 import type { WindowKind } from "@iot/shared";
 import type { Valid } from "./decode.ts";
@@ -28,6 +33,8 @@ export interface OpenWindow {
   dirty: Set<number>;
   /** Shared windows while this instance is their only writer: the document as stored. */
   stored?: StoredWindow;
+  /** Counts the changes of the window's parts (a write knows whether it wrote the latest). */
+  gen: number;
 }
 
 /** A shared window's document as stored: its version `v` (null: no document yet) and every part. */
@@ -54,7 +61,9 @@ export interface WindowFlush {
   /** Windows with changed parts. */
   dirty: OpenWindow[];
   /** Windows the watermark closed: dropped from memory once written. */
-  closing: string[];
+  closing: OpenWindow[];
+  /** `gen` of each window collected, when collected. */
+  gens: Map<OpenWindow, number>;
   /** The ownership epoch when collected (see `WindowState.epoch`). */
   epoch: number;
 }
@@ -109,7 +118,7 @@ export class WindowState {
       for (const key of assignWindows(v.reading, v.eventTime, this.sizesMs)) {
         let w = this.#windows.get(key.id);
         if (!w) {
-          w = { key, parts: new Map(), foreign: new Map(), loaded: new Set(), dirty: new Set() };
+          w = { key, parts: new Map(), foreign: new Map(), loaded: new Set(), dirty: new Set(), gen: 0 };
           this.#windows.set(key.id, w);
         }
         if (!w.loaded.has(partition)) need.add(key.id);
@@ -161,7 +170,10 @@ export class WindowState {
           part = emptyPart();
           w.parts.set(partition, part);
         }
-        if (foldValue(part, v.reading.value, v.eventTime, v.offset, anomaly)) w.dirty.add(partition);
+        if (foldValue(part, v.reading.value, v.eventTime, v.offset, anomaly)) {
+          w.dirty.add(partition);
+          w.gen++;
+        }
       }
     }
   }
@@ -171,36 +183,43 @@ export class WindowState {
    * write: every window, or only those of kind `only`.
    */
   collect(watermark: number, only?: WindowKind): WindowFlush {
-    const closing: string[] = [];
+    const closing: OpenWindow[] = [];
     const dirty: OpenWindow[] = [];
-    for (const [id, w] of this.#windows) {
+    const gens = new Map<OpenWindow, number>();
+    for (const w of this.#windows.values()) {
       if (only !== undefined && w.key.kind !== only) continue;
       if (w.key.start + w.key.sizeMs <= watermark) {
-        closing.push(id);
+        closing.push(w);
         for (const [p, part] of w.parts) {
           if (!part.final) {
             part.final = true;
             w.dirty.add(p);
+            w.gen++;
           }
         }
       }
       if (w.dirty.size > 0) dirty.push(w);
+      gens.set(w, w.gen);
     }
-    return { dirty, closing, epoch: this.#epoch };
+    return { dirty, closing, gens, epoch: this.#epoch };
   }
 
   /**
-   * After a successful write: the written windows are clean, the closed ones
-   * forgotten. `stored`: the documents as the write left them (shared windows
-   * written as sole writer, or read back), kept if ownership did not change.
+   * After a successful write: the written windows are clean and the closed
+   * ones forgotten, unless they changed since `collect`. `stored`: the
+   * documents as the write left them (shared windows written as sole writer,
+   * or read back), kept if ownership did not change.
    */
   written(flush: WindowFlush, stored: ReadonlyMap<string, StoredWindow> = new Map()): void {
     const trusted = this.#soleWriter && flush.epoch === this.#epoch;
+    const unchanged = (w: OpenWindow) => w.gen === flush.gens.get(w);
     for (const w of flush.dirty) {
-      w.dirty.clear();
+      if (unchanged(w)) w.dirty.clear();
       if (w.key.kind !== "sensor") w.stored = trusted ? stored.get(w.key.id) : undefined;
     }
-    for (const id of flush.closing) this.#windows.delete(id);
+    for (const w of flush.closing) {
+      if (unchanged(w) && this.#windows.get(w.key.id) === w) this.#windows.delete(w.key.id);
+    }
   }
 
   /** Drops the unflushed state of revoked partitions (the new owner re-reads from the committed offset). */
