@@ -6,9 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { type CommandStartedEvent, MongoClient } from "mongodb";
-import { COLLECTIONS, createLogger, sensorProfile, type SensorReading } from "@iot/shared";
+import { COLLECTIONS, createLogger, sensorProfile } from "@iot/shared";
 import { useMongo } from "../../dev/testing.ts";
 import type { Valid } from "../stages/decode.ts";
+import { T, testValid } from "../stages/testing.ts";
 import { WindowState } from "../stages/window_state.ts";
 import { type StoredWindowDoc, windowId } from "../stages/windows.ts";
 import type { Retrier } from "./retrying.ts";
@@ -17,23 +18,10 @@ import { WindowSink } from "./windows.ts";
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const log = createLogger({ name: "test", level: "error" });
 const once: Retrier = (_what, fn) => fn();
-const T = Date.UTC(2026, 0, 1, 0, 0, 0);
 const SIZES = [10_000];
 
 /** A reading of `sensor` at offset `offset`: every sensor below shares one type × location. */
-function valid(sensor: string, offset: number, value: number): Valid {
-  const p = sensorProfile("sensor_0001");
-  const reading: SensorReading = {
-    sensor_id: sensor,
-    sensor_type: p.sensorType,
-    value,
-    location: p.location,
-    timestamp: new Date(T + offset).toISOString(),
-    status: "normal",
-    metadata: { unit: p.unit, sensor_model: p.model, battery_level: 90 },
-  };
-  return { reading, eventTime: T + offset, offset, late: false, replay: false, id: `${sensor}:${T + offset}` };
-}
+const valid = (sensor: string, offset: number, value: number): Valid => testValid(sensor, offset, value, "sensor_0001");
 
 const p = sensorProfile("sensor_0001");
 const SHARED = windowId("type_location", `${p.sensorType}/${p.location}`, T, 10_000);

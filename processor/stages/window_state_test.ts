@@ -1,24 +1,10 @@
 import assert from "node:assert/strict";
-import { sensorProfile, type SensorReading } from "@iot/shared";
 import type { Valid } from "./decode.ts";
+import { T, testValid } from "./testing.ts";
 import { WindowState } from "./window_state.ts";
 
-const T = Date.UTC(2026, 0, 1, 0, 0, 0);
 const owned = () => true;
-
-function valid(sensor: string, offset: number, value = 1): Valid {
-  const p = sensorProfile(sensor);
-  const reading: SensorReading = {
-    sensor_id: sensor,
-    sensor_type: p.sensorType,
-    value,
-    location: p.location,
-    timestamp: new Date(T + offset).toISOString(),
-    status: "normal",
-    metadata: { unit: p.unit, sensor_model: p.model, battery_level: 90 },
-  };
-  return { reading, eventTime: T + offset, offset, late: false, replay: false, id: `${sensor}:${T + offset}` };
-}
+const valid = (sensor: string, offset: number) => testValid(sensor, offset);
 
 function fed(state: WindowState, partition: number, readings: Valid[]): void {
   const ids = state.need(partition, readings);
