@@ -5,7 +5,8 @@
  * chosen measurements on it, each next to a baseline measured in the same
  * session (Kafka's own tools, or the processor's consume-only mode). Writes
  * `bench/results/latest.json` and `latest.md`. With `--quick` (a subset of
- * about 3 minutes) the last line printed is the JSON of the pipeline measurement.
+ * about 3 minutes) the last line printed is the JSON of the pipeline measurement;
+ * `latency --quick` adds the latency measurement at 10 s per rate.
  * `detection` runs in process on a simulated clock and needs no Kafka;
  * `cluster` starts its own local 3-node cluster (RF 3, min ISR 2).
  */
@@ -118,12 +119,14 @@ runMain(async () => {
       r.met = r.ratio >= 0.5;
       results.push(r);
     }
-    if (want("latency") && !quick) {
+    if (want("latency") && (!quick || suite === "latency")) {
       const rates = [1000, 10_000];
-      if (pipeline && pipeline.value / 2 > 1000 && Math.abs(pipeline.value / 2 - 10_000) > 1000) {
+      if (!quick && pipeline && pipeline.value / 2 > 1000 && Math.abs(pipeline.value / 2 - 10_000) > 1000) {
         rates.push(Math.round(pipeline.value / 2));
       }
-      results.push(...await benchLatency({ brokers, kafkaPid: local?.pid, rates, durationS: 30, log }));
+      results.push(
+        ...await benchLatency({ brokers, kafkaPid: local?.pid, rates, durationS: quick ? 10 : 30, log }),
+      );
     }
     if (want("scaling") && !quick) {
       // Against one instance on 3 partitions, measured here with the same backlog size.

@@ -28,6 +28,11 @@ export interface ProcessorConfig extends CommonConfig {
   idleMs: number;
   /** Windows and alerts are written and offsets committed at most this often (and at shutdown). */
   flushIntervalMs: number;
+  /**
+   * Between full flushes, the windows the dashboard shows live (per type ×
+   * location) are written this often, without committing; 0 = off (see `flush_cadence.ts`).
+   */
+  liveFlushIntervalMs: number;
   rawRetentionDays: number;
   /** Decode and validate only: no MongoDB, no windows, no alerts (benchmark baseline). */
   consumeOnly: boolean;
@@ -95,6 +100,7 @@ export function loadProcessorConfig(
     allowedLatenessMs: lateness,
     idleMs: Math.max(10_000, lateness),
     flushIntervalMs: r.int("PROCESSOR_FLUSH_MS", 50, 60_000),
+    liveFlushIntervalMs: r.int("PROCESSOR_LIVE_FLUSH_MS", 0, 60_000),
     rawRetentionDays: r.number("RAW_RETENTION_DAYS", 0.0001, 36500),
     consumeOnly: flags.consumeOnly ?? false,
     fromBeginning: true,

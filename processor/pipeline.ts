@@ -11,7 +11,9 @@
  *    (`stages/detect.ts`) and its offset becomes committable.
  * 6. About once a second and at stop, the flush waits for the writes, writes windows, anomaly events and
  *    incidents (`sinks/windows.ts`, `sinks/events.ts`, `alerting.ts`), publishes incident announcements
- *    (and hands them to the webhook), and then commits.
+ *    (and hands them to the webhook), and then commits. In between, every `liveFlushIntervalMs`, the
+ *    type × location windows alone are written, committing nothing (`flush_cadence.ts`): in the
+ *    background, one attempt, while batches go on; window loads and writes take turns (`#windowLock`).
  *
  * The operations side (`ops/`): /metrics and /healthz, the `pipeline_stats` heartbeat, retention,
  * stand-in differences.
@@ -27,10 +29,12 @@ import {
   ensureTopics,
   type Logger,
   type PipelineStatsDoc,
+  type WindowKind,
 } from "@iot/shared";
 import { type Clock, systemClock } from "./clock.ts";
 import { SerialLock, within } from "./concurrency.ts";
 import type { ProcessorConfig } from "./config.ts";
+import { FlushCadence } from "./flush_cadence.ts";
 import { createProcessorMetrics, type ProcessorMetrics } from "./metrics.ts";
 import { LagMedian, processorStatsDoc, RateMeter } from "./ops/heartbeat.ts";
 import { serveOps } from "./ops/http.ts";
@@ -121,6 +125,8 @@ interface Sinks {
   producer: Producer;
   raw: RawSink;
   windows: WindowSink;
+  /** The same collection without retries: a live write that fails is left to the next flush. */
+  liveWindows: WindowSink;
   alerts: Alerting<AlertSubject, AlertWrite>;
   events: EventSink;
   deadLetters: DeadLetterSink;
@@ -146,6 +152,7 @@ export class Processor {
   #timers: ReturnType<typeof setInterval>[] = [];
 
   readonly #offsets = new OffsetTracker();
+  readonly #cadence: FlushCadence;
   readonly #marks: Watermarks;
   readonly #windows: WindowState;
   readonly #alerts: AlertManager;
@@ -153,13 +160,18 @@ export class Processor {
   readonly #sequence: SequenceStage;
   readonly #stages: StageTimer;
   readonly #lock = new SerialLock();
+  /** Window loads and writes, one at a time (a live write runs beside batches). */
+  readonly #windowLock = new SerialLock();
+  #liveWrite?: Promise<void>;
   /** Aborted when the stop deadline passes: every retry and wait gives up, unwritten data is re-read later. */
   readonly #abandon = new AbortController();
   readonly #rate: RateMeter;
   readonly #e2e = new LagMedian();
   readonly #startedAt: Date;
   #lag: Record<string, number> = {};
-  #lastFlush = 0;
+  /** Partitions of the readings topic (as last read): owning all of them makes this instance the sole writer. */
+  #topicPartitions = 0;
+  #flushQueued = false;
   #assignmentValid = false;
   #alertsStale = false;
   #mongoHealthy = true;
@@ -188,6 +200,11 @@ export class Processor {
     this.#now = clock;
     this.#startedAt = new Date(clock());
     this.#rate = new RateMeter(clock());
+    this.#cadence = new FlushCadence({
+      fullMs: config.flushIntervalMs,
+      liveMs: config.liveFlushIntervalMs,
+      now: clock,
+    });
     this.#stages = new StageTimer(this.metrics.stageSeconds);
     this.#alerts = new AlertManager(config.incidentRules, clock);
     this.#detection = new Detection(this.#alerts, config.detectors, config.contract.types);
@@ -212,6 +229,7 @@ export class Processor {
       { topic: cfg.topics.deadLetters, numPartitions: cfg.partitions },
       { topic: cfg.topics.alerts, numPartitions: 1 },
     ]);
+    this.#topicPartitions = (await this.#admin.fetchTopicOffsets(cfg.topics.readings)).length;
     if (!cfg.consumeOnly) this.#sinks = await this.#openSinks();
     if (cfg.metricsPort > 0) {
       this.#server = serveOps({
@@ -295,6 +313,7 @@ export class Processor {
       producer,
       raw: new RawSink(db.collection(COLLECTIONS.readings), retry, this.#concurrency),
       windows: new WindowSink(db.collection(COLLECTIONS.windows), retry, this.log, this.#concurrency),
+      liveWindows: new WindowSink(db.collection(COLLECTIONS.windows), (_what, fn) => fn(), this.log, this.#concurrency),
       alerts: startAlerting({
         db,
         collection: COLLECTIONS.incidents,
@@ -337,12 +356,18 @@ export class Processor {
 
   #startTimers(): void {
     const cfg = this.config;
+    const tickMs = this.#cadence.live
+      ? Math.max(10, Math.floor(cfg.liveFlushIntervalMs / 4))
+      : Math.max(100, Math.floor(cfg.flushIntervalMs / 2));
     this.#timers.push(setInterval(() => {
-      if (this.#stopping || this.#now() - this.#lastFlush < cfg.flushIntervalMs) return;
-      this.#lock.run(() => this.#stopping ? Promise.resolve() : this.#flushOrRewind()).catch((e) =>
-        this.log.warn("Timed flush failed", { error: e })
-      );
-    }, Math.max(100, Math.floor(cfg.flushIntervalMs / 2))));
+      if (this.#stopping || this.#flushQueued || this.#cadence.untilDue() > 0) return;
+      // A live flush starts in the background at once; a full one waits for the batch in progress.
+      if (this.#cadence.due() === "live") return void this.#flushDue();
+      this.#flushQueued = true;
+      this.#lock.run(() => this.#stopping ? Promise.resolve() : this.#flushDueOrRewind())
+        .catch((e) => this.log.warn("Timed flush failed", { error: e }))
+        .finally(() => (this.#flushQueued = false));
+    }, tickMs));
     if (this.#sinks) {
       this.#timers.push(setInterval(() => {
         // Not while writes are failing: readings are held up in the processor, not silent.
@@ -377,6 +402,7 @@ export class Processor {
       this.metrics.lag.reset();
     }
     if (gained.length) this.#windows.gain(gained);
+    this.#windows.soleWriter = this.#ownsAll();
     this.#marks.assign(owned, this.#now());
     this.#assignmentValid = true;
     this.metrics.assignedPartitions.set(owned.size);
@@ -400,7 +426,7 @@ export class Processor {
         const started = performance.now();
         if (!await this.#processBatch(batch, heartbeat)) return undefined;
         this.metrics.batchSeconds.observe((performance.now() - started) / 1000);
-        if (this.#now() - this.#lastFlush >= this.config.flushIntervalMs) await this.#flush(heartbeat);
+        await this.#flushDue(heartbeat);
         return batch.lastOffset();
       } catch (e) {
         if (await this.#rewindAfter(e)) return undefined;
@@ -527,8 +553,11 @@ export class Processor {
   async #loadWindows(sinks: Sinks, partition: number, valid: Valid[], heartbeat: () => Promise<void>): Promise<void> {
     const ids = this.#windows.need(partition, valid);
     if (ids.length === 0) return;
-    const docs = await sinks.windows.load(ids, heartbeat);
-    this.#windows.applyLoaded(partition, ids, docs, (p) => this.#offsets.owns(p));
+    const epoch = this.#windows.epoch;
+    await this.#windowLock.run(async () => {
+      const docs = await sinks.windows.load(ids, heartbeat);
+      this.#windows.applyLoaded(partition, ids, docs, { owned: (p) => this.#offsets.owns(p), epoch });
+    });
   }
 
   /** Runs the detectors on a batch's readings once its raw writes are acknowledged. */
@@ -543,12 +572,12 @@ export class Processor {
   /** Writes windows and alerts, publishes alert events, then commits processed offsets. */
   async #flush(heartbeat?: () => Promise<void>): Promise<void> {
     const started = performance.now();
-    this.#lastFlush = this.#now();
+    this.#cadence.started("full");
     await this.#stages.time("write_wait", () => this.#offsets.drain());
     const toCommit = this.#offsets.committable();
     const sinks = this.#sinks;
     if (sinks) {
-      await this.#stages.time("window_write", () => this.#flushWindows(sinks, heartbeat));
+      await this.#stages.time("window_write", () => this.#flushWindows(sinks.windows, undefined, heartbeat));
       await this.#stages.time("event_write", () => this.#flushEvents(sinks, heartbeat));
       await this.#stages.time("alert_write", () => sinks.alerts.sink.flush(heartbeat));
       this.metrics.openAlerts.set(this.#alerts.openCount);
@@ -577,11 +606,36 @@ export class Processor {
     }
   }
 
-  async #flushWindows(sinks: Sinks, heartbeat?: () => Promise<void>): Promise<void> {
+  /**
+   * Runs the flush that is due, if any: a full one (commits), or starts a live
+   * one in the background (type × location windows only, one attempt, skipped
+   * while MongoDB fails or the previous one runs).
+   */
+  async #flushDue(heartbeat?: () => Promise<void>): Promise<void> {
+    const due = this.#cadence.due();
+    if (due === "full") return await this.#flush(heartbeat);
+    if (due !== "live") return;
+    this.#cadence.started("live");
+    const sinks = this.#sinks;
+    if (!sinks || this.#liveWrite || !this.#mongoHealthy || this.#stopping) return;
+    this.#liveWrite = this.#stages.time(
+      "window_write_live",
+      () => this.#flushWindows(sinks.liveWindows, "type_location"),
+    )
+      .catch((e) => this.log.debug("Live window write failed (the next flush writes them)", { error: e }))
+      .finally(() => (this.#liveWrite = undefined));
+  }
+
+  /** Writes the dirty windows (only those of kind `only`, when given), after any write or load in progress. */
+  #flushWindows(sink: WindowSink, only?: WindowKind, heartbeat?: () => Promise<void>): Promise<void> {
+    return this.#windowLock.run(() => this.#writeWindows(sink, only, heartbeat));
+  }
+
+  async #writeWindows(sink: WindowSink, only?: WindowKind, heartbeat?: () => Promise<void>): Promise<void> {
     const now = this.#now();
-    const flush = this.#windows.collect(this.#marks.global(now));
-    await sinks.windows.write(flush.dirty, new Date(now), heartbeat);
-    this.#windows.written(flush);
+    const flush = this.#windows.collect(this.#marks.global(now), only);
+    const stored = await sink.write(flush.dirty, new Date(now), heartbeat);
+    this.#windows.written(flush, stored);
     if (flush.dirty.length) {
       this.metrics.written.inc(flush.dirty.length, { collection: COLLECTIONS.windows });
       this.#totals.windows_written += flush.dirty.length;
@@ -589,9 +643,9 @@ export class Processor {
     this.metrics.openWindows.set(this.#windows.size);
   }
 
-  async #flushOrRewind(): Promise<void> {
+  async #flushDueOrRewind(): Promise<void> {
     try {
-      await this.#flush();
+      await this.#flushDue();
     } catch (e) {
       if (!await this.#rewindAfter(e)) throw e;
     }
@@ -643,8 +697,19 @@ export class Processor {
     await deleteExpired(this.#sinks.eventCol, o);
   }
 
+  /** Whether this instance owns every partition of the readings topic (then it alone writes shared windows). */
+  #ownsAll(): boolean {
+    const owned = this.#offsets.assigned;
+    return this.#topicPartitions > 0 && owned.length === this.#topicPartitions &&
+      owned.every((p) => p < this.#topicPartitions);
+  }
+
   async #updateLag(): Promise<void> {
     const offsets = await this.#admin!.fetchTopicOffsets(this.config.topics.readings);
+    if (offsets.length !== this.#topicPartitions) {
+      this.#topicPartitions = offsets.length;
+      this.#windows.soleWriter = this.#ownsAll();
+    }
     for (const o of offsets) {
       if (!this.#offsets.owns(o.partition)) continue;
       const committed = this.#offsets.committedOffset(o.partition) ?? 0;

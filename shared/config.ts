@@ -184,6 +184,12 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
     used_by: "processor",
   },
   {
+    name: "PROCESSOR_LIVE_FLUSH_MS",
+    default: "100",
+    description: "How often the type × location windows the dashboard shows are written in between (0 = off)",
+    used_by: "processor",
+  },
+  {
     name: "PROCESSOR_STOP_TIMEOUT_MS",
     default: "30000",
     description: "A stop (SIGINT/SIGTERM) ends within this long; unfinished work is re-read at the next start",

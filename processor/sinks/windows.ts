@@ -2,20 +2,23 @@
  * The windows sink: loads this partition's stored parts of windows and writes
  * changed parts to `windowed_metrics` (see the exactness design in
  * `../stages/windows.ts`). Sensor windows have one writer, so their totals go
- * in the same write; shared windows get their totals recomputed from the
- * stored parts until the version is stable.
+ * in the same write. Shared windows whose stored document this instance knows
+ * (it owns every partition: `OpenWindow.stored`) likewise: one write sets the
+ * parts, the totals of every part and the version. Other shared windows get
+ * their totals recomputed from the stored parts until the version is stable.
+ * Every write filters on `_id` only (the stand-in scans the whole collection
+ * for any other filter).
  */
 import type { AnyBulkWriteOperation, Collection } from "mongodb";
 import { isOnlyDuplicateKeys, type Logger } from "@iot/shared";
 import { chunks, parallel } from "../concurrency.ts";
-import type { LoadedWindow, OpenWindow } from "../stages/window_state.ts";
+import type { LoadedWindow, OpenWindow, StoredWindow } from "../stages/window_state.ts";
 import {
-  loadedPart,
+  loadedParts,
   partKey,
   storablePart,
   type StoredWindowDoc,
   windowIdentity,
-  type WindowPart,
   windowTotals,
 } from "../stages/windows.ts";
 import type { Retrier } from "./retrying.ts";
@@ -35,7 +38,7 @@ export class WindowSink {
     for (const c of chunks(ids, 1000)) {
       const docs = await this.retry(
         "Window load",
-        () => this.col.find({ _id: { $in: c } }, { projection: { parts: 1 } }).toArray(),
+        () => this.col.find({ _id: { $in: c } }, { projection: { parts: 1, v: 1 } }).toArray(),
         heartbeat,
       );
       out.push(...docs);
@@ -43,69 +46,114 @@ export class WindowSink {
     return out;
   }
 
-  /** Writes the dirty parts of `dirty` windows and settles the totals of shared ones. */
-  async write(dirty: readonly OpenWindow[], now: Date, heartbeat?: () => Promise<void>): Promise<void> {
-    if (dirty.length === 0) return;
-    const col = this.col;
-    const step1: AnyBulkWriteOperation<StoredWindowDoc>[] = dirty.map((w) => {
-      const set: Record<string, unknown> = { ...windowIdentity(w.key) };
-      for (const p of w.dirty) set[`parts.${partKey(p)}`] = storablePart(w.parts.get(p)!);
-      const totals = windowTotals([...w.parts.values(), ...w.foreign.values()], now);
-      const direct = w.key.kind === "sensor";
-      const update = direct
-        ? { $set: { ...set, ...totals }, $inc: { v: 1 } }
-        : { $set: set, $inc: { v: 1 }, $setOnInsert: totals };
-      return { updateOne: { filter: { _id: w.key.id }, update: update as never, upsert: true } };
-    });
+  /**
+   * Writes the dirty parts of `dirty` windows and settles the totals of shared
+   * ones. Returns the stored documents of the shared windows it knows exactly
+   * afterwards (written as sole writer, or read back settled).
+   */
+  async write(
+    dirty: readonly OpenWindow[],
+    now: Date,
+    heartbeat?: () => Promise<void>,
+  ): Promise<Map<string, StoredWindow>> {
+    const stored = new Map<string, StoredWindow>();
+    if (dirty.length === 0) return stored;
+    const direct: AnyBulkWriteOperation<StoredWindowDoc>[] = [];
+    const settling: OpenWindow[] = [];
+    for (const w of dirty) {
+      if (w.key.kind === "sensor") direct.push(sensorUpdate(w, now));
+      else if (w.stored) {
+        const { op, doc } = soleUpdate(w, w.stored, now);
+        direct.push(op);
+        stored.set(w.key.id, doc);
+      } else settling.push(w);
+    }
+    const step1 = settling.map((w) => sharedUpdate(w, now));
     await parallel(
-      chunks(step1, 1000).map((c) => () =>
+      chunks([...direct, ...step1], 1000).map((c) => () =>
         this.retry("Window write", async () => {
           try {
-            await col.bulkWrite(c, { ordered: false });
+            await this.col.bulkWrite(c, { ordered: false });
           } catch (e) {
             if (!isOnlyDuplicateKeys(e)) throw e;
             // A concurrent first insert of the same window by another instance: write again as update.
-            await col.bulkWrite(c, { ordered: false });
+            await this.col.bulkWrite(c, { ordered: false });
           }
         }, heartbeat)
       ),
       this.concurrency,
     );
-    const shared = dirty.filter((w) => w.key.kind !== "sensor").map((w) => w.key.id);
-    for (const c of chunks(shared, 1000)) {
-      await this.retry("Window totals", () => this.#settleTotals(c, now), heartbeat);
+    for (const c of chunks(settling.map((w) => w.key.id), 1000)) {
+      const settled = await this.retry("Window totals", () => this.#settleTotals(c, now), heartbeat);
+      for (const [id, doc] of settled) stored.set(id, doc);
     }
+    return stored;
   }
 
   /**
    * Recomputes the totals of shared windows from their stored parts until each
    * document's `totals_v` equals its version `v` (no part changed since the
-   * totals were computed). Filters use `_id` only (fast on every server).
+   * totals were computed). Returns the documents as read once settled.
    */
-  async #settleTotals(ids: string[], now: Date): Promise<void> {
+  async #settleTotals(ids: string[], now: Date): Promise<Map<string, StoredWindow>> {
+    const settled = new Map<string, StoredWindow>();
     let pending = ids;
     for (let round = 0; round < 5 && pending.length; round++) {
       const docs = await this.col.find({ _id: { $in: pending } }, { projection: { parts: 1, v: 1, totals_v: 1 } })
         .toArray() as (StoredWindowDoc & { totals_v?: number })[];
       const stale = docs.filter((d) => d.totals_v !== d.v);
-      if (stale.length === 0) return;
+      for (const d of docs) if (d.totals_v === d.v) settled.set(d._id, { v: d.v, parts: loadedParts(d.parts) });
+      if (stale.length === 0) return settled;
       const ops: AnyBulkWriteOperation<StoredWindowDoc>[] = stale.map((d) => ({
         updateOne: {
           filter: { _id: d._id },
-          update: {
-            $set: {
-              ...windowTotals(
-                Object.values(d.parts ?? {}).map((p) => loadedPart(p)).filter((p): p is WindowPart => !!p),
-                now,
-              ),
-              totals_v: d.v,
-            },
-          } as never,
+          update: { $set: { ...windowTotals([...loadedParts(d.parts).values()], now), totals_v: d.v } } as never,
         },
       }));
       await this.col.bulkWrite(ops, { ordered: false });
       pending = stale.map((d) => d._id);
     }
     if (pending.length) this.log.warn("Window totals still changing after 5 rounds", { windows: pending.length });
+    return settled;
   }
+}
+
+/** `$set` of a window's identity and its dirty parts. */
+function partsSet(w: OpenWindow): Record<string, unknown> {
+  const set: Record<string, unknown> = { ...windowIdentity(w.key) };
+  for (const p of w.dirty) set[`parts.${partKey(p)}`] = storablePart(w.parts.get(p)!);
+  return set;
+}
+
+function upsert(w: OpenWindow, update: unknown): AnyBulkWriteOperation<StoredWindowDoc> {
+  return { updateOne: { filter: { _id: w.key.id }, update: update as never, upsert: true } };
+}
+
+/** A sensor window (one writer): parts and totals in one update. */
+function sensorUpdate(w: OpenWindow, now: Date): AnyBulkWriteOperation<StoredWindowDoc> {
+  const totals = windowTotals([...w.parts.values(), ...w.foreign.values()], now);
+  return upsert(w, { $set: { ...partsSet(w), ...totals }, $inc: { v: 1 } });
+}
+
+/** A shared window whose totals are settled after the write (step 1 of the exactness design). */
+function sharedUpdate(w: OpenWindow, now: Date): AnyBulkWriteOperation<StoredWindowDoc> {
+  const totals = windowTotals([...w.parts.values(), ...w.foreign.values()], now);
+  return upsert(w, { $set: partsSet(w), $inc: { v: 1 }, $setOnInsert: totals });
+}
+
+/**
+ * A shared window written by its only writer: the stored parts with the dirty
+ * ones replaced give the totals, and the version is set (not incremented), so
+ * a retried write is idempotent. Returns the document as it will be stored.
+ */
+function soleUpdate(
+  w: OpenWindow,
+  known: StoredWindow,
+  now: Date,
+): { op: AnyBulkWriteOperation<StoredWindowDoc>; doc: StoredWindow } {
+  const parts = new Map(known.parts);
+  for (const p of w.dirty) parts.set(p, { ...w.parts.get(p)! });
+  const v = (known.v ?? 0) + 1;
+  const totals = windowTotals([...parts.values()], now);
+  return { op: upsert(w, { $set: { ...partsSet(w), ...totals, v, totals_v: v } }), doc: { v, parts } };
 }

@@ -243,6 +243,16 @@ export function loadedPart(p: Partial<WindowPart> | undefined): WindowPart | und
   return part;
 }
 
+/** The parts of a stored document, by partition (unreadable ones left out). */
+export function loadedParts(parts: Record<string, Partial<WindowPart>> | undefined): Map<number, WindowPart> {
+  const out = new Map<number, WindowPart>();
+  for (const [k, raw] of Object.entries(parts ?? {})) {
+    const part = loadedPart(raw);
+    if (part) out.set(Number(k.slice(1)), part);
+  }
+  return out;
+}
+
 /** The key of partition `n` inside `parts`. */
 export function partKey(partition: number): string {
   return `p${partition}`;

@@ -2,9 +2,11 @@
  * The one coalescing fan-out from MongoDB collection feeds to WebSocket
  * clients. A hub owns one feed per collection per process (started with the
  * first client, stopped `idleStopMs` after the last), reads client messages
- * through its feed's `parse`, sends at most one frame per `flushMs` per
- * client, and keeps for a slow client only the latest version of each
- * document (or tells it to resync when even that grows too large).
+ * through its feed's `parse`, and keeps for a slow client only the latest
+ * version of each document (or tells it to resync when even that grows too
+ * large). Changes are pushed at once when none was pushed in the last
+ * `flushMs`, else `flushMs` after the last push: at most one frame per
+ * `flushMs` per client, and no more delay than that.
  *
  * What is watched and what a client gets is the feed's business
  * (`sensor_feed.ts`, `website_feed.ts`): the hub knows nothing of either.
@@ -39,7 +41,7 @@ export type ParsedMessage<S> = { ok: true; subscription: S } | { ok: false; reas
 
 /** Tuning of a hub (a feed gives its defaults; options override them). */
 export interface HubTuning {
-  /** Interval of frames per client. */
+  /** Least interval of frames per client (also the most a change waits for the next frame). */
   flushMs?: number;
   /** Bytes buffered on a socket above which frames are held back. */
   slowBytes?: number;
@@ -110,7 +112,8 @@ export class LiveHub<S> {
   readonly modes: Record<string, FeedMode> = {};
   #feeds: CollectionFeed[] = [];
   #clients = new Set<LiveClient<S>>();
-  #timer?: ReturnType<typeof setInterval>;
+  #timer?: ReturnType<typeof setTimeout>;
+  #lastFlush = -Infinity;
   #idleTimer?: ReturnType<typeof setTimeout>;
   #stopped = false;
   #metrics?: HubMetrics;
@@ -167,7 +170,16 @@ export class LiveHub<S> {
       this.#feeds.push(feed);
       feed.start();
     }
-    this.#timer = setInterval(() => this.#flush(), this.#tuning.flushMs);
+  }
+
+  /** Schedules the next push: at once if none was pushed in the last `flushMs`. */
+  #schedule(): void {
+    if (this.#timer !== undefined || this.#stopped) return;
+    const wait = Math.max(0, this.#lastFlush + this.#tuning.flushMs - performance.now());
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#flush();
+    }, wait);
   }
 
   /** Registers a socket; returns the handlers its events must call. */
@@ -208,7 +220,8 @@ export class LiveHub<S> {
     if (this.#clients.size > 0 || this.#feeds.length === 0) return;
     const feeds = this.#feeds;
     this.#feeds = [];
-    clearInterval(this.#timer);
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
     this.options.logger.info("no live clients, feeds stopped");
     await Promise.all(feeds.map((f) => f.stop()));
     for (const key of Object.keys(this.modes)) this.modes[key] = "starting";
@@ -237,12 +250,18 @@ export class LiveHub<S> {
         client.resync = true;
       }
     }
+    this.#schedule();
   }
 
   #flush(): void {
+    this.#lastFlush = performance.now();
+    let held = false;
     for (const client of this.#clients) {
       if (client.socket.readyState !== 1) continue;
-      if (client.socket.bufferedAmount > this.#tuning.slowBytes) continue;
+      if (client.socket.bufferedAmount > this.#tuning.slowBytes) {
+        held ||= client.resync || client.pendingCount > 0;
+        continue;
+      }
       if (client.resync) {
         client.resync = false;
         this.#send(client, { t: "resync" });
@@ -254,6 +273,8 @@ export class LiveHub<S> {
       client.pending.clear();
       this.#send(client, frame);
     }
+    // A slow client's changes wait for the next push.
+    if (held) this.#schedule();
   }
 
   #send(client: LiveClient<S>, frame: object): void {
@@ -269,7 +290,7 @@ export class LiveHub<S> {
   /** Closes every socket and stops the feeds. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    clearInterval(this.#timer);
+    clearTimeout(this.#timer);
     clearTimeout(this.#idleTimer);
     for (const client of this.#clients) {
       try {

@@ -105,5 +105,5 @@ export const sensorFeed: HubFeed<SensorSubscription> = {
   },
   hello: (modes, now): Frame => ({ t: "hello", modes, now }),
   modeFrame: (modes): Frame => ({ t: "mode", modes }),
-  defaults: { flushMs: 100, maxPending: 5000, idleStopMs: 60_000 },
+  defaults: { flushMs: 50, maxPending: 5000, idleStopMs: 60_000 },
 };

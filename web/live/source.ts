@@ -3,6 +3,12 @@
  * short sleep, resume token kept, reopened with `resumeAfter` after errors) is
  * tried first; where it is unsupported (standalone server, stand-ins, repeated
  * errors) a polling source with the same interface takes over, and says so.
+ *
+ * Latency of the change stream: real MongoDB holds an empty getMore on the
+ * server for up to `idleMs` (`maxAwaitTimeMS`) and answers as soon as a change
+ * arrives; the stand-in answers at once and the loop sleeps `idleMs`. Changes
+ * read are handed on at the latest `idleMs` after the first of them, so a
+ * steady flow of changes never holds a batch back until it is full.
  */
 import type { ChangeStream, Collection, Document, ResumeToken } from "mongodb";
 import { abortableSleep as sleep, backoffDelay, type Logger } from "@iot/shared";
@@ -24,12 +30,15 @@ export class ChangeStreamUnavailable extends Error {
 
 /** Options of `ChangeStreamSource`. */
 export interface ChangeStreamOptions {
-  /** Sleep when `tryNext()` had nothing. */
+  /** Sleep when `tryNext()` had nothing (default 20 ms); also the server's wait and the batching bound. */
   idleMs?: number;
   /** Consecutive failures after which the source gives up (the feed then polls). */
   maxFailures?: number;
   logger: Logger;
 }
+
+/** Default `idleMs` of a change stream: its getMores are cheap (on the stand-in too, see `dev/java/StreamOplog.java`). */
+const DEFAULT_IDLE_MS = 20;
 
 /** A collection change stream as a live source. */
 export class ChangeStreamSource implements LiveSource {
@@ -40,7 +49,7 @@ export class ChangeStreamSource implements LiveSource {
   constructor(readonly collection: Collection, readonly options: ChangeStreamOptions) {}
 
   async run(signal: AbortSignal, onDocs: (docs: Document[]) => void): Promise<void> {
-    const idle = this.options.idleMs ?? 100;
+    const idle = this.options.idleMs ?? DEFAULT_IDLE_MS;
     let failures = 0;
     let everWorked = false;
     while (!signal.aborted) {
@@ -50,17 +59,22 @@ export class ChangeStreamSource implements LiveSource {
       try {
         stream = this.collection.watch(
           [{ $match: { operationType: { $in: ["insert", "update", "replace"] } } }],
-          { fullDocument: "updateLookup", ...(this.resumeToken ? { resumeAfter: this.resumeToken } : {}) },
+          {
+            fullDocument: "updateLookup",
+            maxAwaitTimeMS: idle,
+            ...(this.resumeToken ? { resumeAfter: this.resumeToken } : {}),
+          },
         );
         while (!signal.aborted) {
           const batch: Document[] = [];
           let ev = await stream.tryNext();
           everWorked = true;
           failures = 0;
+          const first = performance.now();
           while (ev) {
             this.resumeToken = ev._id;
             if ("fullDocument" in ev && ev.fullDocument) batch.push(ev.fullDocument);
-            if (batch.length >= 500) break;
+            if (batch.length >= 500 || performance.now() - first >= idle) break;
             ev = await stream.tryNext();
           }
           if (batch.length) onDocs(batch);

@@ -1,0 +1,74 @@
+/**
+ * When the processor flushes. Two cadences:
+ *
+ * - **full** every `fullMs` (`PROCESSOR_FLUSH_MS`): waits for the background
+ *   writes, writes every dirty window and the alerts, then commits. The only
+ *   flush that commits.
+ * - **live** every `liveMs` (`PROCESSOR_LIVE_FLUSH_MS`) in between: writes only
+ *   the windows the dashboard shows live (per type × location, a few dozen
+ *   documents) and commits nothing, so it never makes a batch committable.
+ *
+ * A full flush also writes the live windows, so it restarts both cadences.
+ * `liveMs` 0 (or not below `fullMs`) turns the live cadence off.
+ */
+import type { Clock } from "./clock.ts";
+
+/** A flush to run now. */
+export type FlushKind = "full" | "live";
+
+/** Options of `FlushCadence`. */
+export interface FlushCadenceOptions {
+  fullMs: number;
+  /** 0: off. */
+  liveMs: number;
+  now: Clock;
+}
+
+/**
+ * Says which flush is due; the caller runs it and reports it with `started`.
+ *
+ * @example
+ * ```ts
+ * const cadence = new FlushCadence({ fullMs: 1000, liveMs: 100, now: Date.now });
+ * const due = cadence.due(); // "full" at first, then "live" every 100 ms, "full" every 1000 ms
+ * if (due) cadence.started(due);
+ * ```
+ */
+export class FlushCadence {
+  readonly #o: FlushCadenceOptions;
+  /** -Infinity: the first flush is due at once. */
+  #lastFull = -Infinity;
+  #lastLive = -Infinity;
+
+  constructor(options: FlushCadenceOptions) {
+    this.#o = options;
+  }
+
+  /** Whether the live cadence runs at all. */
+  get live(): boolean {
+    return this.#o.liveMs > 0 && this.#o.liveMs < this.#o.fullMs;
+  }
+
+  /** The flush due now, if any (a full one wins). */
+  due(): FlushKind | undefined {
+    const now = this.#o.now();
+    if (now - this.#lastFull >= this.#o.fullMs) return "full";
+    if (this.live && now - this.#lastLive >= this.#o.liveMs) return "live";
+    return undefined;
+  }
+
+  /** Milliseconds until the next flush is due (0: due now). */
+  untilDue(): number {
+    const now = this.#o.now();
+    let next = this.#lastFull + this.#o.fullMs;
+    if (this.live) next = Math.min(next, this.#lastLive + this.#o.liveMs);
+    return Math.max(0, next - now);
+  }
+
+  /** A flush of `kind` started now. */
+  started(kind: FlushKind): void {
+    const now = this.#o.now();
+    this.#lastLive = now;
+    if (kind === "full") this.#lastFull = now;
+  }
+}
