@@ -29,6 +29,7 @@ import {
   ensureTopics,
   type Logger,
   type PipelineStatsDoc,
+  retry,
   type WindowKind,
 } from "@iot/shared";
 import { type Clock, systemClock } from "./clock.ts";
@@ -218,6 +219,21 @@ export class Processor {
     return this.#abandon.signal.aborted;
   }
 
+  /**
+   * The readings topic's partition count, from metadata (a topic created a
+   * moment ago may have no leader yet, which offsets requests would refuse);
+   * retried within 30 s while the topic settles.
+   */
+  #partitionCount(): Promise<number> {
+    const topic = this.config.topics.readings;
+    return retry(async () => {
+      const { topics } = await this.#admin!.fetchTopicMetadata({ topics: [topic] });
+      const n = topics.find((t) => t.name === topic)?.partitions.length ?? 0;
+      if (n === 0) throw new Error(`Topic ${topic} has no partitions in the metadata yet`);
+      return n;
+    }, { deadlineMs: 30_000, maxMs: 1000 });
+  }
+
   /** Connects, prepares topics and collections, and starts consuming. */
   async start(): Promise<void> {
     const cfg = this.config;
@@ -229,7 +245,7 @@ export class Processor {
       { topic: cfg.topics.deadLetters, numPartitions: cfg.partitions },
       { topic: cfg.topics.alerts, numPartitions: 1 },
     ]);
-    this.#topicPartitions = (await this.#admin.fetchTopicOffsets(cfg.topics.readings)).length;
+    this.#topicPartitions = await this.#partitionCount();
     if (!cfg.consumeOnly) this.#sinks = await this.#openSinks();
     if (cfg.metricsPort > 0) {
       this.#server = serveOps({
