@@ -15,7 +15,7 @@
  * The operations side (`ops/`): /metrics and /healthz, the `pipeline_stats` heartbeat, retention,
  * stand-in differences.
  */
-import type { Admin, Batch, Kafka, Producer } from "kafkajs";
+import type { Admin, Batch, Kafka } from "kafkajs";
 import type { Collection, MongoClient } from "mongodb";
 import {
   COLLECTIONS,
@@ -39,6 +39,7 @@ import { AlertSink } from "./sinks/alerts.ts";
 import { DeadLetterSink, topicMaxMessageBytes } from "./sinks/dead_letters.ts";
 import { RawSink, type RawWriteResult } from "./sinks/raw.ts";
 import { isRetriable } from "./sinks/errors.ts";
+import { type OwnedPublisher, type RecordPublisher, usePublisher } from "./sinks/publisher.ts";
 import { AbandonedError, createRetrier } from "./sinks/retrying.ts";
 import { WindowSink } from "./sinks/windows.ts";
 import { OffsetTracker } from "./source/offsets.ts";
@@ -114,7 +115,8 @@ export interface ProcessorHandle {
 /** The sinks of a processor that writes (not consume-only). */
 interface Sinks {
   client: MongoClient;
-  producer: Producer;
+  /** Dead letters and alert events (the native client). */
+  publisher: OwnedPublisher;
   raw: RawSink;
   windows: WindowSink;
   alerts: AlertSink<AlertSubject, AlertWrite>;
@@ -176,7 +178,16 @@ export class Processor {
     mongo_retries: 0,
   };
 
-  constructor(readonly config: ProcessorConfig, logger?: Logger, clock: Clock = systemClock) {
+  readonly #publisher?: RecordPublisher;
+
+  /** `publisher`: a shared one (e.g. with the website handler), closed by its owner; default: one of its own. */
+  constructor(
+    readonly config: ProcessorConfig,
+    logger?: Logger,
+    clock: Clock = systemClock,
+    publisher?: RecordPublisher,
+  ) {
+    this.#publisher = publisher;
     this.log = logger ?? createLogger({ name: "processor", level: config.log.level, format: config.log.format });
     this.metrics = createProcessorMetrics();
     this.#now = clock;
@@ -265,8 +276,7 @@ export class Processor {
     if (report.created.length) this.log.info("Created collections", { created: report.created });
     const standIn = await adaptToStandIn(db, [COLLECTIONS.alerts], this.log);
     this.#concurrency = cfg.writeConcurrency || (standIn ? 1 : 4);
-    const producer = this.#kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
+    const publisher = usePublisher(this.#publisher, { kafka: cfg.kafka, logger: this.log });
     const retry = createRetrier({
       log: this.log,
       retries: this.metrics.mongoRetries,
@@ -285,14 +295,14 @@ export class Processor {
     }
     const sinks: Sinks = {
       client,
-      producer,
+      publisher,
       raw: new RawSink(db.collection(COLLECTIONS.readings), retry, this.#concurrency),
       windows: new WindowSink(db.collection(COLLECTIONS.windows), retry, this.log, this.#concurrency),
       alerts: new AlertSink({
         lifecycle: this.#alerts,
         collection: db.collection<AlertWrite>(COLLECTIONS.alerts),
         subjectField: "sensor_id",
-        producer,
+        publisher: publisher.publisher,
         topic: cfg.topics.alerts,
         retry,
         onWritten: (n) => this.metrics.written.inc(n, { collection: COLLECTIONS.alerts }),
@@ -303,7 +313,7 @@ export class Processor {
         },
       }),
       deadLetters: new DeadLetterSink({
-        producer,
+        publisher: publisher.publisher,
         topic: cfg.topics.deadLetters,
         collection: db.collection(COLLECTIONS.deadLetters),
         retry,
@@ -726,7 +736,7 @@ export class Processor {
       this.log.warn("Consumer disconnect failed", { error: e })
     );
     await Promise.allSettled([
-      within(this.#sinks?.producer.disconnect(), closeMs),
+      Promise.resolve(this.#sinks?.publisher.close()),
       within(this.#admin?.disconnect(), closeMs),
       within(this.#sinks?.client.close(true), closeMs),
       within(this.#server?.shutdown(), closeMs),

@@ -7,7 +7,6 @@
  * firing in the database, and a duplicate-key refusal adopts the firing one.
  */
 import type { AnyBulkWriteOperation, Collection, Filter } from "mongodb";
-import type { Producer } from "kafkajs";
 import { isOnlyDuplicateKeys, writeErrorsOf } from "@iot/shared";
 import {
   type AlertLifecycle,
@@ -16,6 +15,7 @@ import {
   processorFields,
   type StoredAlert,
 } from "../stages/alert_lifecycle.ts";
+import type { RecordPublisher } from "./publisher.ts";
 import type { Retrier } from "./retrying.ts";
 
 /** Options of `AlertSink`. */
@@ -24,7 +24,7 @@ export interface AlertSinkOptions<S, W extends AnyAlertWrite> {
   collection: Collection<W>;
   /** The document field holding the subject key (`sensor_id`, `url`). */
   subjectField: keyof W & string;
-  producer: Producer;
+  publisher: RecordPublisher;
   topic: string;
   retry: Retrier;
   /** Called after a successful write with the number of documents written. */
@@ -134,15 +134,14 @@ export class AlertSink<S, W extends AnyAlertWrite> {
   async #publish(events: LifecycleEvent<W>[], heartbeat?: () => Promise<void>): Promise<void> {
     if (events.length === 0) return;
     await this.o.retry("Alert publish", () =>
-      this.o.producer.send({
-        topic: this.o.topic,
-        acks: -1,
-        messages: events.map((e) => ({
+      this.o.publisher.send(
+        this.o.topic,
+        events.map((e) => ({
           key: this.#key(e.alert),
           value: JSON.stringify({ event: e.event, ...e.alert }),
           headers: { event: e.event, rule: e.alert.rule },
         })),
-      }), heartbeat);
+      ), heartbeat);
     for (const e of events) this.o.onEvent?.(e);
   }
 }
