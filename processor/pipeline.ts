@@ -125,6 +125,9 @@ interface Sinks {
   rawCol: Collection<import("@iot/shared").ReadingDoc>;
 }
 
+/** The final commit of a stop waits this long for the group to be joined (after a rebalance or a broker loss). */
+const STOP_JOIN_WAIT_MS = 5000;
+
 /** Background writes in flight at once, in batches, before fetching waits. */
 const MAX_INFLIGHT_BATCHES = 4;
 
@@ -528,12 +531,17 @@ export class Processor {
     this.#stages.add("detect", t);
   }
 
-  /** Writes windows and alerts, publishes alert events, then commits processed offsets. */
-  async #flush(heartbeat?: () => Promise<void>): Promise<void> {
+  /**
+   * Writes windows and alerts, publishes alert events, then commits processed offsets; the commit waits
+   * up to `joinWaitMs` for the group to be joined (a batch may be waiting for this flush: the group
+   * cannot rejoin before it returns), else it is left to the next flush.
+   */
+  async #flush(heartbeat?: () => Promise<void>, joinWaitMs = 0): Promise<void> {
     const started = performance.now();
     this.#lastFlush = this.#now();
     await this.#stages.time("write_wait", () => this.#offsets.drain());
     const toCommit = this.#offsets.committable();
+    const generation = this.#source?.generation ?? 0;
     const sinks = this.#sinks;
     if (sinks) {
       await this.#stages.time("window_write", () => this.#flushWindows(sinks, heartbeat));
@@ -541,10 +549,11 @@ export class Processor {
       this.metrics.openAlerts.set(this.#alerts.openCount);
     }
     if (this.#abandoned) return;
-    if (toCommit.length && this.#assignmentValid) {
+    if (toCommit.length && this.#source) {
       try {
-        await this.#stages.time("commit", () => this.#source!.commit(toCommit));
-        this.#offsets.committed(toCommit);
+        // Only in a joined group, of the generation the offsets were taken in (else the next flush commits).
+        const done = await this.#stages.time("commit", () => this.#source!.commit(toCommit, generation, joinWaitMs));
+        this.#offsets.committed(done);
       } catch (e) {
         this.log.warn("Offset commit failed (will retry with the next flush)", { error: e });
       }
@@ -718,7 +727,7 @@ export class Processor {
     let flushed = false;
     try {
       await Promise.race([
-        this.#lock.run(() => this.#flush()).then(() => (flushed = !this.#abandoned)),
+        this.#lock.run(() => this.#flush(undefined, STOP_JOIN_WAIT_MS)).then(() => (flushed = !this.#abandoned)),
         abandoned,
       ]).catch((e) => this.log.warn("Final flush failed", { error: e }));
       if (!this.#abandoned) await within(this.#heartbeat(), closeMs).catch(() => {});
