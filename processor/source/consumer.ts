@@ -24,10 +24,13 @@
  *   soon after the election. Only after a minute of failures kafkajs restarts
  *   the consumer (`restartOnFailure`, logged).
  * - the group coordinator lost: kafkajs keeps heartbeating the broker it
- *   joined through. Once no heartbeat succeeded for `COORDINATOR_LOST_MS`,
- *   the source stops the consumer and runs it again, which finds the new
- *   coordinator and rejoins (the pipeline keeps its state; the assignment
- *   comes again through `onAssigned`).
+ *   joined through until its retries run out, then restarts the consumer as
+ *   a new member, which waits out the old member's session (30 s). Instead,
+ *   once no heartbeat succeeded for `COORDINATOR_LOST_MS`, the next batch is
+ *   refused with NOT_COORDINATOR_FOR_GROUP (before the pipeline sees it: it
+ *   is fetched again), on which kafkajs looks the coordinator up and rejoins
+ *   with the same member id, so the new coordinator completes the rebalance
+ *   at once. The assignment comes again through `onAssigned`.
  * - commits: never on a group not joined (a commit waits for the join as
  *   long as its caller allows, then defers to the next flush), and only of
  *   the partitions of the generation the caller took its offsets in.
@@ -90,7 +93,25 @@ const RECONNECT_RETRY = { initialRetryTime: 100, maxRetryTime: 1000, retries: 60
 /** Metadata older than this is re-read before a fetch (kafkajs's default is 5 minutes). */
 const METADATA_MAX_AGE_MS = 2000;
 /** No heartbeat succeeded for this long while joined: the coordinator is presumed lost and the group rejoined. */
-export const COORDINATOR_LOST_MS = 2 * HEARTBEAT_INTERVAL_MS + 1000;
+export const COORDINATOR_LOST_MS = 2 * HEARTBEAT_INTERVAL_MS;
+/** After a rejoin asked for, the next one is asked for no sooner than this (the lookup may find the dead node). */
+const REJOIN_AGAIN_MS = 2000;
+
+/**
+ * The error that makes kafkajs's fetch loop look the coordinator up and rejoin with the same member id:
+ * it rejoins on the protocol error type NOT_COORDINATOR_FOR_GROUP (`isRebalancing`). kafkajs logs an
+ * error thrown by `eachBatch`; the word "rebalancing" in the message makes our log factory file that line
+ * under debug (`shared/kafka.ts`), beside the source's own warning.
+ */
+export class CoordinatorLostError extends Error {
+  override name = "CoordinatorLostError";
+  readonly type = "NOT_COORDINATOR_FOR_GROUP";
+  readonly code = 16;
+  readonly retriable = true;
+  constructor(silentMs: number) {
+    super(`No heartbeat reached the group coordinator for ${Math.round(silentMs)} ms: rebalancing to find it again`);
+  }
+}
 
 /** Heartbeat errors after which kafkajs rejoins the group (a rebalance, a new generation or coordinator, eviction). */
 const REJOIN_ERRORS = new Set([
@@ -127,7 +148,6 @@ export async function startSource(o: SourceOptions): Promise<Source> {
   let generation = 0;
   let assignment = new Set<number>();
   const group = new GroupState();
-  let stopped = false;
   const ev = consumer.events;
   consumer.on(ev.REBALANCING, () => {
     group.left();
@@ -166,6 +186,13 @@ export async function startSource(o: SourceOptions): Promise<Source> {
     partitionsConsumedConcurrently: 1,
     eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
       if (rejoinPending) return; // kafkajs rejoins after this fetch; the batch is fetched again
+      if (group.rejoinDue(COORDINATOR_LOST_MS, REJOIN_AGAIN_MS)) {
+        const error = new CoordinatorLostError(group.silentFor());
+        o.log.warn("No heartbeat reached the group coordinator: looking it up again and rejoining", {
+          silent_ms: Math.round(group.silentFor()),
+        });
+        throw error; // the batch is not resolved: it is fetched again after the rejoin
+      }
       const beat = () =>
         heartbeat().catch((e) => {
           if (isRejoinError(e)) {
@@ -183,22 +210,6 @@ export async function startSource(o: SourceOptions): Promise<Source> {
       }
     },
   };
-  // The coordinator lost: kafkajs would heartbeat the dead broker until its retries ran out. Stopping
-  // and running the consumer again looks the coordinator up and rejoins.
-  let rejoining: Promise<void> | undefined;
-  const watchdog = setInterval(() => {
-    if (stopped || rejoining || group.silentFor() < COORDINATOR_LOST_MS) return;
-    o.log.warn("No heartbeat reached the group coordinator: looking it up again and rejoining", {
-      silent_ms: group.silentFor(),
-    });
-    group.left();
-    rejoining = (async () => {
-      await consumer.stop();
-      if (!stopped) await consumer.run(run);
-    })()
-      .catch((error) => o.log.warn("Rejoining the group failed (kafkajs retries)", { error }))
-      .finally(() => (rejoining = undefined));
-  }, 1000);
   const source: Source = {
     pause() {
       try {
@@ -225,10 +236,7 @@ export async function startSource(o: SourceOptions): Promise<Source> {
       consumer.seek({ topic: o.topic, partition, offset: String(offset) });
     },
     async disconnect() {
-      stopped = true;
-      clearInterval(watchdog);
       group.left();
-      await rejoining;
       await consumer.disconnect();
     },
   };
@@ -250,6 +258,7 @@ export async function startSource(o: SourceOptions): Promise<Source> {
 export class GroupState {
   #joined = false;
   #lastContact = 0;
+  #lastRejoin = Number.NEGATIVE_INFINITY;
   #waiters: (() => void)[] = [];
 
   constructor(readonly now: () => number = () => performance.now()) {}
@@ -278,6 +287,17 @@ export class GroupState {
   /** While joined: ms since the last contact with the coordinator; 0 when not joined. */
   silentFor(): number {
     return this.#joined ? this.now() - this.#lastContact : 0;
+  }
+
+  /**
+   * Whether to ask for a rejoin now: joined, silent for `lostMs`, and no rejoin asked for in the last
+   * `againMs`. Returning true counts as asking.
+   */
+  rejoinDue(lostMs: number, againMs: number): boolean {
+    const now = this.now();
+    if (this.silentFor() < lostMs || now - this.#lastRejoin < againMs) return false;
+    this.#lastRejoin = now;
+    return true;
   }
 
   /** Resolves true once joined (at once if joined), false after `ms`. */

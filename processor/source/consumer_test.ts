@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { COORDINATOR_LOST_MS, GroupState, isRejoinError } from "./consumer.ts";
+import { COORDINATOR_LOST_MS, CoordinatorLostError, GroupState, isRejoinError } from "./consumer.ts";
 
 Deno.test("heartbeat errors that make the member rejoin are told from others", () => {
   for (
@@ -31,4 +31,25 @@ Deno.test("group state: silence counts only while joined; a commit waits for the
   assert.equal(await g.waitJoined(0), true);
   g.left();
   assert.equal(await g.waitJoined(5), false, "the wait is bounded");
+});
+
+Deno.test("a lost coordinator asks for one rejoin, then again only after a pause; the error makes kafkajs rejoin", () => {
+  let now = 0;
+  const g = new GroupState(() => now);
+  assert.equal(g.rejoinDue(6000, 2000), false, "not joined");
+  g.joined();
+  now = 5999;
+  assert.equal(g.rejoinDue(6000, 2000), false, "heard from the coordinator recently");
+  now = 6000;
+  assert.equal(g.rejoinDue(6000, 2000), true);
+  now = 7000;
+  assert.equal(g.rejoinDue(6000, 2000), false, "asked a moment ago");
+  now = 8000;
+  assert.equal(g.rejoinDue(6000, 2000), true, "still silent: ask again");
+  g.joined();
+  assert.equal(g.rejoinDue(6000, 2000), false, "rejoined");
+  const e = new CoordinatorLostError(6500);
+  assert.equal(e.type, "NOT_COORDINATOR_FOR_GROUP", "the type kafkajs rejoins on");
+  assert.equal(isRejoinError(e), true);
+  assert.match(String(e), /rebalanc/, "kafkajs's error line about it is filed under debug");
 });
