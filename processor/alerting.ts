@@ -6,7 +6,7 @@
  * current (bounded: unexpired silences only, at most `MAX_SILENCES`).
  */
 import type { Collection, Db } from "mongodb";
-import type { Producer } from "kafkajs";
+import type { RecordPublisher } from "./sinks/publisher.ts";
 import { COLLECTIONS, type Logger, type SilenceDoc } from "@iot/shared";
 import type { Clock } from "./clock.ts";
 import { AlertSink, type AlertSinkOptions } from "./sinks/alerts.ts";
@@ -28,7 +28,7 @@ export interface AlertingOptions<S, W extends AnyAlertWrite> {
   subjectField: AlertSinkOptions<S, W>["subjectField"];
   source: string;
   lifecycle: AlertLifecycle<S, W>;
-  producer: Producer;
+  publisher: RecordPublisher;
   topic: string;
   retry: Retrier;
   log: Logger;
@@ -78,7 +78,7 @@ export function startAlerting<S, W extends AnyAlertWrite>(o: AlertingOptions<S, 
     collection: incidents as unknown as Collection<W>,
     subjectField: o.subjectField,
     source: o.source,
-    producer: o.producer,
+    publisher: o.publisher,
     topic: o.topic,
     retry: o.retry,
     onWritten: o.onWritten,

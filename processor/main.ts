@@ -1,11 +1,12 @@
 /**
  * `deno task processor [flags]`: runs one stream-processor instance until
  * SIGINT/SIGTERM, then stops gracefully within `--stop-timeout-ms` (exit 1
- * when work was abandoned); a second signal exits at once.
+ * when work was abandoned); a second signal exits at once. The sensor path and
+ * the website handler publish through one native-client publisher.
  */
 import { createLogger, type FlagSpec, parseFlags, runMain, stopWithParent, usage } from "@iot/shared";
 import { loadProcessorConfig, type ProcessorFlags } from "./config.ts";
-import { startProcessor } from "./mod.ts";
+import { NativePublisher, startProcessor } from "./mod.ts";
 import { startWebsiteProcessor, type WebsiteProcessorHandle } from "./websites/mod.ts";
 
 const FLAGS = {
@@ -51,7 +52,8 @@ if (import.meta.main) {
     };
     const config = loadProcessorConfig(Deno.env.toObject(), overrides);
     const logger = createLogger({ name: "processor", level: config.log.level, format: config.log.format });
-    const handle = await startProcessor({ ...config, logger });
+    const publisher = new NativePublisher({ kafka: config.kafka, logger });
+    const handle = await startProcessor({ ...config, logger, publisher });
     if (handle.metricsPort) logger.info("Serving /metrics and /healthz", { port: handle.metricsPort });
     // The website handler is a separate consumer, started in the background: its failure to start
     // (or a slow start) leaves the sensor path and the signal handling untouched.
@@ -62,6 +64,7 @@ if (import.meta.main) {
         partitions: config.partitions,
         logger,
         metrics: handle.metrics.websites,
+        publisher,
         rules: { responseTimeMs: flags["website-response-ms"], minUptimePct: flags["website-uptime-pct"] },
       }).catch((e) => {
         logger.error("Website handler not started", { error: e });
@@ -88,6 +91,7 @@ if (import.meta.main) {
           resolve(1);
         }, deadline);
         Promise.allSettled([handle.stop(), stopWebsites()]).then(([sensor]) => {
+          publisher.close();
           clearTimeout(hard);
           resolve(sensor.status === "fulfilled" && !sensor.value.abandoned ? 0 : 1);
         });

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Logger } from "@iot/shared";
+import type { RecordPublisher } from "./sinks/publisher.ts";
 import { loadProcessorConfig, type ProcessorConfig } from "./config.ts";
 import type { DetectorConfig } from "./stages/detectors.ts";
 import { Processor, type ProcessorHandle } from "./pipeline.ts";
@@ -11,6 +12,7 @@ import { Processor, type ProcessorHandle } from "./pipeline.ts";
 export { loadProcessorConfig, type ProcessorConfig, type ProcessorFlags } from "./config.ts";
 export type { ProcessorHandle, ProcessorStats, StopReport } from "./pipeline.ts";
 export { DEFAULT_DETECTOR_CONFIG, type DetectorConfig } from "./stages/detectors.ts";
+export { NativePublisher, type PublishRecord, type RecordPublisher } from "./sinks/publisher.ts";
 
 /** Options of `startProcessor`: any setting overrides the configuration loaded from `env`. */
 export interface StartProcessorOptions
@@ -23,11 +25,13 @@ export interface StartProcessorOptions
   /** Environment to read defaults from (default: none, i.e. documented defaults). */
   env?: Record<string, string | undefined>;
   logger?: Logger;
+  /** Publishes dead letters and alert events; shared with the website handler by `main.ts` (default: its own). */
+  publisher?: RecordPublisher;
 }
 
 /** Resolves the full configuration of `startProcessor` options. */
 export function resolveProcessorConfig(options: StartProcessorOptions = {}): ProcessorConfig {
-  const { env, logger: _logger, kafka, mongo, topics, detectors, log, ...rest } = options;
+  const { env, logger: _logger, publisher: _publisher, kafka, mongo, topics, detectors, log, ...rest } = options;
   const base = loadProcessorConfig(env ?? {});
   const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
   return {
@@ -61,7 +65,7 @@ export function resolveProcessorConfig(options: StartProcessorOptions = {}): Pro
  */
 export async function startProcessor(options: StartProcessorOptions = {}): Promise<ProcessorHandle> {
   const config = resolveProcessorConfig(options);
-  const p = new Processor(config, options.logger);
+  const p = new Processor(config, options.logger, undefined, options.publisher);
   try {
     await p.start();
   } catch (e) {

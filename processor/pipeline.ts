@@ -18,7 +18,7 @@
  * The operations side (`ops/`): /metrics and /healthz, the `pipeline_stats` heartbeat, retention,
  * stand-in differences.
  */
-import type { Admin, Batch, Kafka, Producer } from "kafkajs";
+import type { Admin, Batch, Kafka } from "kafkajs";
 import type { Collection, MongoClient } from "mongodb";
 import {
   COLLECTIONS,
@@ -46,6 +46,7 @@ import { EventSink } from "./sinks/events.ts";
 import { DeadLetterSink, topicMaxMessageBytes } from "./sinks/dead_letters.ts";
 import { RawSink, type RawWriteResult } from "./sinks/raw.ts";
 import { isRetriable } from "./sinks/errors.ts";
+import { type OwnedPublisher, type RecordPublisher, usePublisher } from "./sinks/publisher.ts";
 import { AbandonedError, createRetrier } from "./sinks/retrying.ts";
 import { WindowSink } from "./sinks/windows.ts";
 import { OffsetTracker } from "./source/offsets.ts";
@@ -123,7 +124,8 @@ export interface ProcessorHandle {
 /** The sinks of a processor that writes (not consume-only). */
 interface Sinks {
   client: MongoClient;
-  producer: Producer;
+  /** Dead letters and alert events (the native client). */
+  publisher: OwnedPublisher;
   raw: RawSink;
   windows: WindowSink;
   /** The same collection without retries: a live write that fails is left to the next flush. */
@@ -135,6 +137,9 @@ interface Sinks {
   rawCol: Collection<import("@iot/shared").ReadingDoc>;
   eventCol: Collection<import("@iot/shared").AnomalyEventDoc>;
 }
+
+/** The final commit of a stop waits this long for the group to be joined (after a rebalance or a broker loss). */
+const STOP_JOIN_WAIT_MS = 5000;
 
 /** Background writes in flight at once, in batches, before fetching waits. */
 const MAX_INFLIGHT_BATCHES = 4;
@@ -195,7 +200,16 @@ export class Processor {
     mongo_retries: 0,
   };
 
-  constructor(readonly config: ProcessorConfig, logger?: Logger, clock: Clock = systemClock) {
+  readonly #publisher?: RecordPublisher;
+
+  /** `publisher`: a shared one (e.g. with the website handler), closed by its owner; default: one of its own. */
+  constructor(
+    readonly config: ProcessorConfig,
+    logger?: Logger,
+    clock: Clock = systemClock,
+    publisher?: RecordPublisher,
+  ) {
+    this.#publisher = publisher;
     this.log = logger ?? createLogger({ name: "processor", level: config.log.level, format: config.log.format });
     this.metrics = createProcessorMetrics();
     this.#now = clock;
@@ -306,8 +320,7 @@ export class Processor {
     // ensureSchema created the website incidents' index too: on the stand-in it must go as well.
     const standIn = await adaptToStandIn(db, Object.keys(OPEN_ALERT_INDEXES), this.log);
     this.#concurrency = cfg.writeConcurrency || (standIn ? 1 : 4);
-    const producer = this.#kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
+    const publisher = usePublisher(this.#publisher, { kafka: cfg.kafka, logger: this.log });
     const retry = createRetrier({
       log: this.log,
       retries: this.metrics.mongoRetries,
@@ -326,7 +339,7 @@ export class Processor {
     }
     const sinks: Sinks = {
       client,
-      producer,
+      publisher,
       raw: new RawSink(db.collection(COLLECTIONS.readings), retry, this.#concurrency),
       windows: new WindowSink(db.collection(COLLECTIONS.windows), retry, this.log, this.#concurrency),
       liveWindows: new WindowSink(db.collection(COLLECTIONS.windows), (_what, fn) => fn(), this.log, this.#concurrency),
@@ -336,7 +349,7 @@ export class Processor {
         subjectField: "sensor_id",
         source: "sensors",
         lifecycle: this.#alerts,
-        producer,
+        publisher: publisher.publisher,
         topic: cfg.topics.alerts,
         retry,
         log: this.log,
@@ -353,7 +366,7 @@ export class Processor {
       }),
       events: new EventSink(db.collection(COLLECTIONS.events), retry),
       deadLetters: new DeadLetterSink({
-        producer,
+        publisher: publisher.publisher,
         topic: cfg.topics.deadLetters,
         collection: db.collection(COLLECTIONS.deadLetters),
         retry,
@@ -585,12 +598,17 @@ export class Processor {
     this.#stages.add("detect", t);
   }
 
-  /** Writes windows and alerts, publishes alert events, then commits processed offsets. */
-  async #flush(heartbeat?: () => Promise<void>): Promise<void> {
+  /**
+   * Writes windows and alerts, publishes alert events, then commits processed offsets; the commit waits
+   * up to `joinWaitMs` for the group to be joined (a batch may be waiting for this flush: the group
+   * cannot rejoin before it returns), else it is left to the next flush.
+   */
+  async #flush(heartbeat?: () => Promise<void>, joinWaitMs = 0): Promise<void> {
     const started = performance.now();
     this.#cadence.started("full");
     await this.#stages.time("write_wait", () => this.#offsets.drain());
     const toCommit = this.#offsets.committable();
+    const generation = this.#source?.generation ?? 0;
     const sinks = this.#sinks;
     if (sinks) {
       await this.#stages.time("window_write", () => this.#flushWindows(sinks.windows, undefined, heartbeat));
@@ -599,10 +617,11 @@ export class Processor {
       this.metrics.openAlerts.set(this.#alerts.openCount);
     }
     if (this.#abandoned) return;
-    if (toCommit.length && this.#assignmentValid) {
+    if (toCommit.length && this.#source) {
       try {
-        await this.#stages.time("commit", () => this.#source!.commit(toCommit));
-        this.#offsets.committed(toCommit);
+        // Only in a joined group, of the generation the offsets were taken in (else the next flush commits).
+        const done = await this.#stages.time("commit", () => this.#source!.commit(toCommit, generation, joinWaitMs));
+        this.#offsets.committed(done);
       } catch (e) {
         this.log.warn("Offset commit failed (will retry with the next flush)", { error: e });
       }
@@ -826,7 +845,7 @@ export class Processor {
     let flushed = false;
     try {
       await Promise.race([
-        this.#lock.run(() => this.#flush()).then(() => (flushed = !this.#abandoned)),
+        this.#lock.run(() => this.#flush(undefined, STOP_JOIN_WAIT_MS)).then(() => (flushed = !this.#abandoned)),
         abandoned,
       ]).catch((e) => this.log.warn("Final flush failed", { error: e }));
       if (!this.#abandoned) await within(this.#heartbeat(), closeMs).catch(() => {});
@@ -845,7 +864,7 @@ export class Processor {
     );
     await this.#sinks?.alerts.stop(closeMs).catch(() => {});
     await Promise.allSettled([
-      within(this.#sinks?.producer.disconnect(), closeMs),
+      Promise.resolve(this.#sinks?.publisher.close()),
       within(this.#admin?.disconnect(), closeMs),
       within(this.#sinks?.client.close(true), closeMs),
       within(this.#server?.shutdown(), closeMs),

@@ -9,7 +9,6 @@
  * duplicate-key refusal adopts the firing one.
  */
 import type { AnyBulkWriteOperation, Collection, Filter } from "mongodb";
-import type { Producer } from "kafkajs";
 import { isOnlyDuplicateKeys, writeErrorsOf } from "@iot/shared";
 import {
   type AlertLifecycle,
@@ -19,6 +18,7 @@ import {
   type StoredAlert,
 } from "../stages/alert_lifecycle.ts";
 import { type AnnouncementPayload, announcementPayload } from "../stages/announce.ts";
+import type { RecordPublisher } from "./publisher.ts";
 import type { Retrier } from "./retrying.ts";
 
 /** Options of `AlertSink`. */
@@ -29,7 +29,7 @@ export interface AlertSinkOptions<S, W extends AnyAlertWrite> {
   subjectField: keyof W & string;
   /** The source named in announcements: "sensors", "websites". */
   source: string;
-  producer: Producer;
+  publisher: RecordPublisher;
   topic: string;
   retry: Retrier;
   /** Called after a successful write with the number of documents written. */
@@ -152,15 +152,14 @@ export class AlertSink<S, W extends AnyAlertWrite> {
       announcementPayload(this.o.source, e as LifecycleEvent<AnyAlertWrite>, this.o.lifecycle.spec.labels(e.alert))
     );
     await this.o.retry("Incident announcement", () =>
-      this.o.producer.send({
-        topic: this.o.topic,
-        acks: -1,
-        messages: events.map((e, i) => ({
+      this.o.publisher.send(
+        this.o.topic,
+        events.map((e, i) => ({
           key: this.#key(e.alert),
           value: JSON.stringify(payloads[i]),
           headers: { event: e.event, rule: e.alert.rule, source: this.o.source },
         })),
-      }), heartbeat);
+      ), heartbeat);
     events.forEach((e, i) => this.o.onEvent?.(e, payloads[i]));
   }
 }

@@ -13,12 +13,13 @@
  *   counted and logged. Retriable errors are retried up to the deadline.
  */
 import type { Collection } from "mongodb";
-import type { Admin, Message, Producer } from "kafkajs";
+import type { Admin } from "kafkajs";
 import { type DeadLetterDoc, isOnlyDuplicateKeys, type Logger } from "@iot/shared";
 import { chunks } from "../concurrency.ts";
 import type { Rejected } from "../stages/decode.ts";
 import { deadLetterDoc, type DeadLetterMessage, deadLetterMessage } from "./dlq.ts";
 import { isRetriable } from "./errors.ts";
+import type { RecordPublisher } from "./publisher.ts";
 import type { Retrier } from "./retrying.ts";
 
 /** `max.message.bytes` assumed when the topic's configuration cannot be read (Kafka's default is 1 MB + 12 B). */
@@ -92,7 +93,7 @@ export interface DeadLetterResult {
 
 /** Options of `DeadLetterSink`. */
 export interface DeadLetterSinkOptions {
-  producer: Producer;
+  publisher: RecordPublisher;
   topic: string;
   collection: Collection<DeadLetterDoc>;
   retry: Retrier;
@@ -150,7 +151,7 @@ export class DeadLetterSink {
     try {
       await this.o.retry(
         "Dead-letter publish",
-        () => this.o.producer.send({ topic: this.o.topic, acks: -1, messages: chunk as Message[] }),
+        () => this.o.publisher.send(this.o.topic, chunk),
         heartbeat,
       );
       result.published += chunk.length;

@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import type { Collection } from "mongodb";
-import type { Producer } from "kafkajs";
 import { createLogger, type DeadLetterDoc } from "@iot/shared";
 import type { Rejected } from "../stages/decode.ts";
 import { chunkByBytes, DeadLetterSink, fitMessage, messageBytes } from "./dead_letters.ts";
 import { deadLetterMessage } from "./dlq.ts";
 import { createRetrier } from "./retrying.ts";
 import { isRetriable } from "./errors.ts";
+import type { PublishRecord, RecordPublisher } from "./publisher.ts";
+import { KafkaProtocolError } from "../../producer/kafka/mod.ts";
 
 const log = createLogger({ name: "test", level: "error" });
 
@@ -40,16 +41,16 @@ Deno.test("a message too large for the topic is truncated with headers that say 
 
 Deno.test("a record the topic refuses for good keeps its MongoDB copy; the others are published", async () => {
   const sent: number[] = [];
-  const producer = {
-    send: ({ messages }: { messages: { value: Uint8Array | null; headers: Record<string, string> }[] }) => {
-      if (messages.some((m) => m.headers["source.offset"] === "3")) {
-        const e = Object.assign(new Error("too large"), { name: "KafkaJSProtocolError", type: "MESSAGE_TOO_LARGE" });
-        return Promise.reject(e);
+  const publisher: RecordPublisher = {
+    send: (topic: string, messages: readonly PublishRecord[]) => {
+      assert.equal(topic, "dlq");
+      if (messages.some((m) => m.headers?.["source.offset"] === "3")) {
+        return Promise.reject(new Error("refused", { cause: new KafkaProtocolError(10, "MESSAGE_TOO_LARGE", false) }));
       }
-      for (const m of messages) sent.push(Number(m.headers["source.offset"]));
-      return Promise.resolve([]);
+      for (const m of messages) sent.push(Number(m.headers?.["source.offset"]));
+      return Promise.resolve();
     },
-  } as unknown as Producer;
+  };
   const stored: string[] = [];
   const collection = {
     insertMany: (docs: DeadLetterDoc[]) => {
@@ -58,7 +59,7 @@ Deno.test("a record the topic refuses for good keeps its MongoDB copy; the other
     },
   } as unknown as Collection<DeadLetterDoc>;
   const retry = createRetrier({ log, deadlineMs: 1000, isRetriable });
-  const sink = new DeadLetterSink({ producer, topic: "dlq", collection, retry, log, maxMessageBytes: 1_048_576 });
+  const sink = new DeadLetterSink({ publisher, topic: "dlq", collection, retry, log, maxMessageBytes: 1_048_576 });
   const r = await sink.write([1, 2, 3, 4, 5].map((o) => rejected(o, 100)), new Date(0));
   assert.deepEqual(r, { published: 4, truncated: 0, mongoOnly: 1 });
   assert.deepEqual(sent.sort(), [1, 2, 4, 5]);

@@ -4,7 +4,7 @@ import type { Rejected } from "../stages/decode.ts";
 
 export type { Rejected } from "../stages/decode.ts";
 
-/** A message for the DLQ topic (kafkajs shape). */
+/** A message for the DLQ topic (a `PublishRecord`). */
 export interface DeadLetterMessage {
   key: Buffer | null;
   value: Buffer | null;

@@ -39,3 +39,16 @@ Deno.test("a MongoDB write refused for its content is not retriable", () => {
   const bson = Object.assign(new Error("Document is larger than the maximum size"), { name: "BSONError" });
   assert.equal(isRetriable(bson), false);
 });
+
+Deno.test("the native producer's errors are classified by their code", async () => {
+  const { KafkaConnectionError, KafkaProtocolError } = await import("../../producer/kafka/mod.ts");
+  const tooLarge = new Error("3 of 10 records failed", { cause: new KafkaProtocolError(10, "too large", false) });
+  assert.equal(isRetriable(tooLarge), false);
+  assert.equal(isTooLarge(tooLarge), true);
+  assert.equal(kafkaErrorType(tooLarge), "MESSAGE_TOO_LARGE");
+  assert.equal(isRetriable(new KafkaProtocolError(87, "invalid record", false)), false);
+  assert.equal(isRetriable(new KafkaProtocolError(6, "NOT_LEADER_OR_FOLLOWER", true)), true);
+  assert.equal(isRetriable(new KafkaProtocolError(59, "UNKNOWN_PRODUCER_ID", false)), true, "a new producer id helps");
+  assert.equal(isRetriable(new KafkaConnectionError("refused")), true);
+  assert.equal(isTooLarge(new KafkaConnectionError("refused")), false);
+});

@@ -2,12 +2,12 @@
  * The processor's website handler: a consumer of `website-checks` in its own
  * group (so the sensor path's offsets and exactness are untouched). Per batch
  * it updates per-url rolling and window statistics and alerts, writes them to
- * MongoDB (idempotent upserts), publishes alert events and statistics, and only
- * then lets kafkajs commit. A replayed check (event time not after the url's
+ * MongoDB (idempotent upserts), publishes alert events and statistics (the
+ * native client, `sinks/publisher.ts`), and only then lets kafkajs commit. A replayed check (event time not after the url's
  * last counted check) is skipped, so a restart never counts a check twice.
  */
 import type { AnyBulkWriteOperation, Collection, Db, MongoClient } from "mongodb";
-import type { Consumer, Kafka, Producer } from "kafkajs";
+import type { Consumer, Kafka } from "kafkajs";
 import {
   COLLECTIONS,
   createKafka,
@@ -29,6 +29,7 @@ import { adaptToStandIn } from "../ops/stand_in.ts";
 import { type Alerting, startAlerting } from "../alerting.ts";
 import type { RulePolicy } from "../stages/alert_lifecycle.ts";
 import { isRetriable } from "../sinks/errors.ts";
+import { type OwnedPublisher, type RecordPublisher, usePublisher } from "../sinks/publisher.ts";
 import { createRetrier } from "../sinks/retrying.ts";
 import { DEFAULT_WEBSITE_POLICY, WebsiteAlertManager, type WebsiteAlertWrite, type WebsiteSubject } from "./alerts.ts";
 import { rollingDoc, rollingId, type UrlState, windowDoc, windowId } from "./docs.ts";
@@ -59,6 +60,8 @@ export interface WebsiteProcessorOptions {
   now?: Clock;
   /** Where checks, windows and alerts are counted (the processor's registry; default: a registry of their own). */
   metrics?: WebsiteHandlerMetrics;
+  /** Publishes alert events and statistics; shared with the sensor path by `main.ts` (default: its own). */
+  publisher?: RecordPublisher;
 }
 
 /** Counters of a website handler. */
@@ -104,7 +107,7 @@ class WebsiteHandler {
   #topics: { checks: string; alerts: string; statistics: string };
   #kafka?: Kafka;
   #consumer?: Consumer;
-  #producer?: Producer;
+  #publisher?: OwnedPublisher;
   #client?: MongoClient;
   #metrics?: Collection<WebsiteMetricsDoc>;
   #alerting?: Alerting<WebsiteSubject, WebsiteAlertWrite>;
@@ -149,8 +152,11 @@ class WebsiteHandler {
     await this.#ensureSchema(db);
     await adaptToStandIn(db, [COLLECTIONS.websiteAlerts], this.#log);
     this.#metrics = db.collection<WebsiteMetricsDoc>(COLLECTIONS.websiteMetrics);
-    this.#producer = this.#kafka.producer({ maxInFlightRequests: 1 });
-    await this.#producer.connect();
+    this.#publisher = usePublisher(this.options.publisher, {
+      kafka: this.options.kafka,
+      logger: this.#log,
+      role: "processor-websites",
+    });
     this.#alerting = startAlerting({
       db,
       collection: COLLECTIONS.websiteAlerts,
@@ -161,7 +167,7 @@ class WebsiteHandler {
       now: this.#now,
       webhookUrl: this.options.webhookUrl,
       silencePollMs: this.options.silencePollMs,
-      producer: this.#producer,
+      publisher: this.#publisher.publisher,
       topic: this.#topics.alerts,
       retry: createRetrier({
         log: this.#log,
@@ -304,14 +310,13 @@ class WebsiteHandler {
     this.metrics.windowsWritten.inc(windowDocs.length);
     await this.#alerting!.sink.flush(heartbeat);
     await heartbeat();
-    await this.#producer!.send({
-      topic: this.#topics.statistics,
-      acks: -1,
-      messages: rollingDocs.map((d) => {
+    await this.#publisher!.publisher.send(
+      this.#topics.statistics,
+      rollingDocs.map((d) => {
         const { recent: _r, ...stats } = d;
         return { key: d.url, value: JSON.stringify(stats) };
       }),
-    });
+    );
   }
 
   async stop(): Promise<void> {
@@ -320,7 +325,7 @@ class WebsiteHandler {
     const abandon = setTimeout(() => this.#abandon.abort(), 10_000);
     await this.#consumer?.disconnect().catch((e) => this.#log.warn("Consumer disconnect failed", { error: e }));
     await this.#alerting?.stop(2000);
-    await this.#producer?.disconnect().catch((e) => this.#log.warn("Producer disconnect failed", { error: e }));
+    this.#publisher?.close();
     clearTimeout(abandon);
     await this.#client?.close().catch((e) => this.#log.warn("MongoDB close failed", { error: e }));
     this.#markReady();

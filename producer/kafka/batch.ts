@@ -1,9 +1,11 @@
 /** The unit the native client sends and retries: one partition's record batch of one send. */
+import type { RecordHeader } from "./protocol/record_batch.ts";
 
 /** A record as the batch keeps it, to be re-encoded when the batch is split. */
 export interface BatchRecord {
-  key: Uint8Array;
-  value: string | Uint8Array;
+  key: Uint8Array | null;
+  value: string | Uint8Array | null;
+  headers?: readonly RecordHeader[];
 }
 
 /** One partition's batch of one send. */

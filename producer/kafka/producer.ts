@@ -31,10 +31,13 @@ import { ClusterClient } from "./cluster.ts";
 import { Connection } from "./connection.ts";
 import { isRetriable, isTooLarge, KafkaConnectionError, KafkaProtocolError } from "./errors.ts";
 import { PartitionCache } from "./metadata.ts";
+import { partitionForKey } from "./partitioner.ts";
 import {
   BATCH_OVERHEAD,
   type BatchCompression,
+  headersSize,
   RecordBatchBuilder,
+  type RecordHeader,
   recordSize,
   valueLength,
 } from "./protocol/record_batch.ts";
@@ -69,8 +72,13 @@ export interface NativeProducerOptions {
 
 /** The record to send. */
 export interface NativeMessage {
-  key: string;
-  value: string | Uint8Array;
+  /** A string is routed by murmur2 (cached per key), bytes too; null goes to `partition` or round robin. */
+  key: string | Uint8Array | null;
+  value: string | Uint8Array | null;
+  /** Record headers, in order. */
+  headers?: Readonly<Record<string, string | Uint8Array>>;
+  /** The partition, whatever the key (default: the key's). */
+  partition?: number;
 }
 
 /** What became of a send. */
@@ -86,6 +94,14 @@ export interface SendOutcome {
 
 /** Kafka's default `message.max.bytes`, used when the topic's limit cannot be read. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Record headers as bytes, in order. */
+function encodeHeaders(headers: Readonly<Record<string, string | Uint8Array>>): RecordHeader[] {
+  return Object.entries(headers).map(([k, v]) => [encoder.encode(k), typeof v === "string" ? encoder.encode(v) : v]);
+}
 
 /** Backoff of the start-up requests (a broker still loading, a leader being elected): 100 ms doubling to 1 s. */
 const STARTUP_BACKOFF = { initialMs: 100, maxMs: 1000 } as const;
@@ -108,6 +124,8 @@ export class NativeProducer {
   #maxMessageBytes: number;
   #refreshing: Promise<number[]> | undefined;
   #batchOrder = 0;
+  /** Next partition of a record without key or partition. */
+  #roundRobin = 0;
 
   private constructor(options: NativeProducerOptions) {
     this.#o = {
@@ -263,27 +281,48 @@ export class NativeProducer {
       batches.push(this.#batch(p, b.builder, b.records, timestamp, this.#batchOrder++, 0, settle));
     };
     for (const m of messages) {
-      const k = this.#cache.route(m.key);
+      const k = this.#route(m);
+      if (!k) {
+        settle(1, false, new RangeError(`Partition ${m.partition} does not exist in topic ${this.#o.topic}`));
+        continue;
+      }
+      const headers = m.headers ? encodeHeaders(m.headers) : undefined;
+      const headerBytes = headersSize(headers);
+      const keyLength = k.bytes?.length ?? -1;
       // Cheap upper bound first (UTF-8 takes at most 3 bytes per UTF-16 unit); exact only near the limit.
-      const bound = typeof m.value === "string" ? m.value.length * 3 : m.value.length;
-      let size = recordSize(k.bytes.length, bound);
+      const bound = m.value === null ? -1 : typeof m.value === "string" ? m.value.length * 3 : m.value.length;
+      let size = recordSize(keyLength, bound, headerBytes);
       const current = open[k.partition];
       if ((current?.builder.sizeInBytes ?? BATCH_OVERHEAD) + size > limit) {
-        size = recordSize(k.bytes.length, valueLength(m.value));
+        size = recordSize(keyLength, valueLength(m.value), headerBytes);
         if (BATCH_OVERHEAD + size > limit) {
-          settle(1, false, this.#refusal(size, m.key));
+          settle(1, false, this.#refusal(size, k.bytes ? decoder.decode(k.bytes) : "null"));
           continue;
         }
         if (current && current.builder.sizeInBytes + size > limit) close(k.partition);
       }
       const b = open[k.partition] ??= { builder: new RecordBatchBuilder(), records: [] };
-      b.builder.add(k.bytes, m.value);
-      b.records.push({ key: k.bytes, value: m.value });
+      b.builder.add(k.bytes, m.value, headers);
+      b.records.push({ key: k.bytes, value: m.value, headers });
     }
     for (let p = 0; p < open.length; p++) if (open[p]) close(p);
     for (const b of batches) this.#sender(b.partition).enqueue(b);
     if (pending === 0) finish(outcome);
     return done;
+  }
+
+  /** A message's key bytes and partition; undefined when its explicit partition does not exist. */
+  #route(m: NativeMessage): { bytes: Uint8Array | null; partition: number } | undefined {
+    const n = this.partitions;
+    if (m.partition !== undefined && !(Number.isInteger(m.partition) && m.partition >= 0 && m.partition < n)) {
+      return undefined;
+    }
+    if (typeof m.key === "string") {
+      const k = this.#cache.route(m.key);
+      return m.partition === undefined ? k : { bytes: k.bytes, partition: m.partition };
+    }
+    const partition = m.partition ?? (m.key ? partitionForKey(m.key, n) : this.#roundRobin++ % n);
+    return { bytes: m.key, partition };
   }
 
   #batch(
@@ -420,7 +459,7 @@ export class NativeProducer {
     this.#untrack(batch);
     [batch.records.slice(0, half), batch.records.slice(half)].forEach((records, i) => {
       const builder = new RecordBatchBuilder();
-      for (const r of records) builder.add(r.key, r.value);
+      for (const r of records) builder.add(r.key, r.value, r.headers);
       const b = this.#batch(
         batch.partition,
         builder,

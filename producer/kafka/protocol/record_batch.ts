@@ -51,15 +51,33 @@ const scratch = { buf: new Uint8Array(64 * 1024) };
 /** Bytes of a v2 record batch besides its records (header, CRC, producer fields). */
 export const BATCH_OVERHEAD = 61;
 
-/** Encoded size of one record (timestamp and offset deltas of at most 5 bytes, no headers), an upper bound. */
-export function recordSize(keyLength: number, valueLength: number): number {
-  const body = 1 + 1 + 5 + varintSize(keyLength) + keyLength + varintSize(valueLength) + valueLength + 1;
+/** A record header: name and value, encoded. */
+export type RecordHeader = readonly [name: Uint8Array, value: Uint8Array];
+
+/**
+ * Encoded size of one record (timestamp and offset deltas of at most 5 bytes), an upper bound. A length
+ * of -1 is a null key or value; `headerBytes` is `headersSize` of its headers (1: none).
+ */
+export function recordSize(keyLength: number, valueLength: number, headerBytes = 1): number {
+  const body = 1 + 1 + 5 + fieldSize(keyLength) + fieldSize(valueLength) + headerBytes;
   return varintSize(body) + body;
 }
 
-/** UTF-8 length of a string value, or the length of bytes. */
-export function valueLength(value: string | Uint8Array): number {
+/** Encoded size of a record's headers section (count and entries). */
+export function headersSize(headers: readonly RecordHeader[] | undefined): number {
+  let n = varintSize(headers?.length ?? 0);
+  for (const [k, v] of headers ?? []) n += fieldSize(k.length) + fieldSize(v.length);
+  return n;
+}
+
+/** UTF-8 length of a string value, or the length of bytes; -1 for null. */
+export function valueLength(value: string | Uint8Array | null): number {
+  if (value === null) return -1;
   return typeof value === "string" ? encoder.encode(value).length : value.length;
+}
+
+function fieldSize(length: number): number {
+  return varintSize(length) + Math.max(0, length);
 }
 
 /**
@@ -75,28 +93,37 @@ export class RecordBatchBuilder {
     return BATCH_OVERHEAD + this.#records.pos;
   }
 
-  /** Adds a record with timestamp delta 0 (all records of a batch share the batch time). */
-  add(key: Uint8Array, value: string | Uint8Array): void {
-    let valueBytes: Uint8Array;
+  /**
+   * Adds a record with timestamp delta 0 (all records of a batch share the batch time); a null key or
+   * value is encoded as such, headers in order.
+   */
+  add(key: Uint8Array | null, value: string | Uint8Array | null, headers?: readonly RecordHeader[]): void {
+    let valueBytes: Uint8Array | null;
     if (typeof value === "string") {
       if (scratch.buf.length < value.length * 3) scratch.buf = new Uint8Array(value.length * 3);
       const { written } = encoder.encodeInto(value, scratch.buf);
       valueBytes = scratch.buf.subarray(0, written);
     } else valueBytes = value;
     const offsetDelta = this.count++;
-    const body = 1 + 1 + varintSize(offsetDelta) + varintSize(key.length) + key.length +
-      varintSize(valueBytes.length) + valueBytes.length + 1;
+    const keyLength = key?.length ?? -1;
+    const valueLength = valueBytes?.length ?? -1;
+    const body = 1 + 1 + varintSize(offsetDelta) + fieldSize(keyLength) + fieldSize(valueLength) +
+      headersSize(headers);
     const w = this.#records;
     w.ensure(body + 5);
     w.varint(body);
     w.buf[w.pos++] = 0; // attributes
     w.buf[w.pos++] = 0; // timestamp delta 0
     w.varint(offsetDelta);
-    w.varint(key.length);
-    w.bytes(key);
-    w.varint(valueBytes.length);
-    w.bytes(valueBytes);
-    w.buf[w.pos++] = 0; // no headers
+    w.varint(keyLength);
+    if (key) w.bytes(key);
+    w.varint(valueLength);
+    if (valueBytes) w.bytes(valueBytes);
+    w.varint(headers?.length ?? 0);
+    for (const [k, v] of headers ?? []) {
+      w.ensure(k.length + v.length + 10);
+      w.varint(k.length).bytes(k).varint(v.length).bytes(v);
+    }
   }
 
   /** Encodes the batch. `baseSequence` -1 when not idempotent. */

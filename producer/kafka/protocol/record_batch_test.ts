@@ -4,7 +4,7 @@ import { Buffer } from "node:buffer";
 import KafkaDecoder from "npm:kafkajs@2.2.4/src/protocol/decoder.js";
 import decodeRecordBatch from "npm:kafkajs@2.2.4/src/protocol/recordBatch/v0/decoder.js";
 import kafkaCrc32c from "npm:kafkajs@2.2.4/src/protocol/recordBatch/crc32C/index.js";
-import { crc32c, patchIdentity, RecordBatchBuilder } from "./record_batch.ts";
+import { BATCH_OVERHEAD, crc32c, headersSize, patchIdentity, RecordBatchBuilder, recordSize } from "./record_batch.ts";
 
 const enc = new TextEncoder();
 
@@ -52,4 +52,35 @@ Deno.test("patchIdentity rewrites producer id, epoch and sequence and keeps the 
   assert.equal(batch.producerEpoch, 2);
   assert.equal(batch.firstSequence, 1234);
   assert.equal(new DataView(bytes.buffer, bytes.byteOffset).getUint32(17), crc32c(bytes.subarray(21)));
+});
+
+Deno.test("null keys and values and record headers decode with kafkajs; recordSize bounds them", async () => {
+  const b = new RecordBatchBuilder();
+  const headers = [[enc.encode("reason"), enc.encode("invalid_json")], [
+    enc.encode("empty"),
+    new Uint8Array(),
+  ]] as const;
+  b.add(null, "v0", headers);
+  b.add(enc.encode("k1"), null);
+  b.add(null, null, [[enc.encode("h"), new Uint8Array([0xff])]]);
+  const bytes = b.build(1_700_000_000_000, { producerId: -1n, producerEpoch: -1 }, -1, "none");
+  const batch = await decodeRecordBatch(new KafkaDecoder(Buffer.from(bytes)));
+  type Decoded = { key: Buffer | null; value: Buffer | null; headers: Record<string, Buffer> };
+  const [r0, r1, r2] = batch.records as Decoded[];
+  assert.equal(r0.key, null);
+  assert.equal(r0.value?.toString(), "v0");
+  assert.equal(r0.headers.reason.toString(), "invalid_json");
+  assert.equal(r0.headers.empty.length, 0);
+  assert.equal(r1.key?.toString(), "k1");
+  assert.equal(r1.value, null);
+  assert.deepEqual(Object.keys(r1.headers), []);
+  assert.equal(r2.key, null);
+  assert.equal(r2.value, null);
+  assert.deepEqual([...r2.headers.h], [0xff]);
+  const one = new RecordBatchBuilder();
+  one.add(null, "v0", headers);
+  assert.ok(
+    one.sizeInBytes - BATCH_OVERHEAD <= recordSize(-1, 2, headersSize(headers)),
+    "recordSize is an upper bound with headers and a null key",
+  );
 });
