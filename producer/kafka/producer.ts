@@ -371,7 +371,12 @@ export class NativeProducer {
     if (batch.attempts === 0) return;
     const n = (this.#retrying.get(batch.partition) ?? 1) - 1;
     if (n > 0) this.#retrying.set(batch.partition, n);
-    else this.#retrying.delete(batch.partition);
+    else {
+      this.#retrying.delete(batch.partition);
+      this.#o.logger.info("A partition that was retrying has no batch waiting any more", {
+        partition: batch.partition,
+      });
+    }
   }
 
   /**
@@ -380,7 +385,18 @@ export class NativeProducer {
    * the partition's new leader ends the backoff early.
    */
   #retry(batch: PartitionBatch, error: Error): void {
-    if (batch.attempts++ === 0) this.#retrying.set(batch.partition, (this.#retrying.get(batch.partition) ?? 0) + 1);
+    if (batch.attempts++ === 0) {
+      const before = this.#retrying.get(batch.partition) ?? 0;
+      this.#retrying.set(batch.partition, before + 1);
+      // Once per outage of a partition, not per batch: the first batch that starts retrying says so.
+      if (before === 0) {
+        this.#o.logger.warn("Sending to a partition failed; retrying until the delivery timeout", {
+          partition: batch.partition,
+          delivery_timeout_ms: this.#o.deliveryTimeoutMs,
+          error: error.message,
+        });
+      }
+    }
     const decision = decideRetry(error, {
       attempts: batch.attempts,
       elapsedMs: performance.now() - batch.createdAt,
