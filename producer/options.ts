@@ -66,7 +66,12 @@ export function producerFlagSpecs(env: EnvReader) {
     malformed: probability("Probability of a malformed payload (dead-letter tests)"),
     acks: { type: "string", default: "all", choices: ["all", "1", "0"], help: "Acknowledgement level" },
     idempotent: { type: "boolean", help: "Idempotent producer (default: on with --acks all)" },
-    client: { type: "string", default: "native", choices: ["native", "kafkajs"], help: "Kafka client library" },
+    client: {
+      type: "string",
+      default: "native",
+      choices: ["native", "kafkajs"],
+      help: "Kafka client library (kafkajs is known to lose acknowledged records on a leader failover)",
+    },
     compression: { type: "string", default: "none", choices: ["none", "gzip"], help: "Batch compression" },
     "batch-size": { type: "number", default: 2000, min: 1, max: 100_000, integer: true, help: "Records per send" },
     "max-in-flight": { type: "number", default: 4, min: 1, max: 64, integer: true, help: "Sends in flight" },

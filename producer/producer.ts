@@ -352,6 +352,12 @@ class ProducerRun {
       security: this.o.security,
       logger: this.log.child("kafka"),
     };
+    if (this.o.client === "kafkajs") {
+      this.log.warn(
+        "The kafkajs client is known to lose acknowledged records on a leader failover (tulios/kafkajs#1303): " +
+          "use the native client with a cluster",
+      );
+    }
     return connectSender({
       kafka,
       brokers: this.o.brokers,
