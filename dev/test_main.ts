@@ -60,10 +60,20 @@ if (import.meta.main) {
     };
     Deno.addSignalListener("SIGINT", forward("SIGINT"));
     Deno.addSignalListener("SIGTERM", forward("SIGTERM"));
+    // No run waits forever: past IOT_TEST_TIMEOUT_S (default an hour) the tests are stopped and the run fails.
+    const limitS = Number(Deno.env.get("IOT_TEST_TIMEOUT_S") || 3600);
+    let timedOut = false;
+    const limit = setTimeout(() => {
+      timedOut = true;
+      console.error(`test: the run took longer than ${limitS} s; stopping it`);
+      forward("SIGTERM")();
+      setTimeout(forward("SIGKILL"), 10_000);
+    }, limitS * 1000);
     let status: Deno.CommandStatus;
     try {
       status = await child.status;
     } finally {
+      clearTimeout(limit);
       await kafka?.dispose();
     }
     let counts: JunitCounts = { passed: 0, failed: 0, skipped: 0 };
@@ -73,9 +83,9 @@ if (import.meta.main) {
     } catch {
       console.error("test: no JUnit report was written");
     }
-    if (!status.success && counts.failed === 0) counts.failed = 1; // e.g. a file failed to load
+    if ((!status.success || timedOut) && counts.failed === 0) counts.failed = 1; // e.g. a file failed to load
     const skipped = counts.skipped ? `, ${counts.skipped} skipped` : "";
     console.log(`${counts.passed} passed, ${counts.failed} failed${skipped}`);
-    return status.success ? 0 : 1;
+    return status.success && !timedOut ? 0 : 1;
   });
 }
