@@ -185,8 +185,9 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
   },
   {
     name: "PROCESSOR_LIVE_FLUSH_MS",
-    default: "100",
-    description: "How often the type × location windows the dashboard shows are written in between (0 = off)",
+    default: "0",
+    description:
+      "How often the type × location windows the dashboard shows are written in between (0 = off; off by default until a window-count race after broker outages is understood)",
     used_by: "processor",
   },
   {
