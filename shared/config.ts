@@ -231,6 +231,12 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
   { name: "WEB_HOST", default: "127.0.0.1", description: "Address the dashboard listens on", used_by: "web" },
   { name: "WEB_PORT", default: "8000", description: "Port of the dashboard", used_by: "web" },
   {
+    name: "WEB_STOP_TIMEOUT_MS",
+    default: "30000",
+    description: "A stop (SIGINT/SIGTERM) ends within this long, or the dashboard exits 1",
+    used_by: "web",
+  },
+  {
     name: "WEB_ALLOWED_ORIGINS",
     default: "",
     description: "Extra origins allowed to open the WebSocket (comma-separated)",
