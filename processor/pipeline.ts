@@ -181,7 +181,7 @@ export class Processor {
         onAssigned: (partitions) => this.#onAssigned(partitions),
         onCommitted: (offsets) => this.#offsets.knownCommitted(offsets),
         onFatal: () => (this.#assignmentValid = false),
-        onBatch: (batch, heartbeat) => this.#onBatch(batch, heartbeat),
+        onBatch: (batch, heartbeat, isStale) => this.#onBatch(batch, heartbeat, isStale),
       },
     });
     this.#startTimers();
@@ -276,11 +276,17 @@ export class Processor {
     this.#readyResolve();
   }
 
-  /** One fetched batch, under the lock (timed flushes wait): returns the offset to resolve, if handled. */
-  #onBatch(batch: Batch, heartbeat: () => Promise<void>): Promise<string | undefined> {
+  /**
+   * One fetched batch, under the lock (timed flushes wait): returns the offset to resolve, if handled. A batch
+   * fetched before a rewind sought its partition is dropped unread (`isStale`): the rewind forgot what was folded
+   * before it, so folding it would count its records on top of parts that miss the ones before it, and mark
+   * those, fetched again, as replays.
+   */
+  #onBatch(batch: Batch, heartbeat: () => Promise<void>, isStale: () => boolean): Promise<string | undefined> {
     if (this.#stopping) return Promise.resolve(undefined);
     return this.#lock.run(async () => {
       if (this.#stopping && this.#abandoned) return undefined;
+      if (isStale()) return undefined;
       try {
         if (this.#alertsStale) {
           await this.#flush(heartbeat);
