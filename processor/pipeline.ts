@@ -29,8 +29,8 @@ import { Counters } from "./counters.ts";
 import { FlushCadence, flushTickMs } from "./flush_cadence.ts";
 import type { ProcessorStats, StopReport } from "./handle.ts";
 import { createProcessorMetrics, type ProcessorMetrics } from "./metrics.ts";
-import { LagMedian, partitionLag, processorStatsDoc, RateMeter } from "./ops/heartbeat.ts";
 import { serveOps } from "./ops/http.ts";
+import { Reporter } from "./ops/reporter.ts";
 import { deleteExpired } from "./ops/retention.ts";
 import { readResumePositions, rewinds } from "./rewind.ts";
 import { openSinks, type Sinks } from "./sinks/open.ts";
@@ -82,10 +82,7 @@ export class Processor {
   readonly #lock = new SerialLock();
   /** Aborted when the stop deadline passes: every retry and wait gives up, unwritten data is re-read later. */
   readonly #abandon = new AbortController();
-  readonly #rate: RateMeter;
-  readonly #e2e = new LagMedian();
-  readonly #startedAt: Date;
-  #lag: Record<string, number> = {};
+  readonly #reporter: Reporter;
   /** Partitions of the readings topic (as last read): owning all of them makes this instance the sole writer. */
   #topicPartitions = 0;
   #flushQueued = false;
@@ -111,8 +108,6 @@ export class Processor {
     this.metrics = createProcessorMetrics();
     this.#counters = new Counters(this.metrics);
     this.#now = clock;
-    this.#startedAt = new Date(clock());
-    this.#rate = new RateMeter(clock());
     this.#cadence = new FlushCadence({
       fullMs: config.flushIntervalMs,
       liveMs: config.liveFlushIntervalMs,
@@ -136,6 +131,28 @@ export class Processor {
         this.#counters.totals.windows_written += n;
       },
       onSize: (n) => this.metrics.openWindows.set(n),
+    });
+    this.#reporter = new Reporter({
+      instance: config.instance,
+      now: clock,
+      metrics: this.metrics,
+      topicOffsets: () => this.#admin!.fetchTopicOffsets(config.topics.readings),
+      owns: (p) => this.#offsets.owns(p),
+      committedOffset: (p) => this.#offsets.committedOffset(p),
+      onPartitionCount: (n) => {
+        if (n === this.#topicPartitions) return;
+        this.#topicPartitions = n;
+        this.#windows.soleWriter = ownsAll(this.#offsets.assigned, n);
+      },
+      consumed: () => this.#counters.totals.consumed,
+      totals: () =>
+        this.#counters.heartbeatTotals(
+          { open_windows: this.#windows.size, open_alerts: this.#alerts.openCount },
+          this.#sequence.totals(),
+        ),
+      write: (doc) =>
+        this.#sinks?.stats.updateOne({ _id: `processor:${config.instance}` }, { $set: doc }, { upsert: true }),
+      onHealth: (ok) => (this.#mongoHealthy = ok),
     });
     this.ready = new Promise((r) => (this.#readyResolve = r));
   }
@@ -243,7 +260,7 @@ export class Processor {
       this.#retention().catch(() => {});
     }
     this.#timers.push(setInterval(() => {
-      this.#heartbeat().catch((e) => this.log.debug("Heartbeat failed", { error: e }));
+      this.#reporter.beat().catch((e) => this.log.debug("Heartbeat failed", { error: e }));
     }, cfg.heartbeatMs));
   }
 
@@ -258,12 +275,11 @@ export class Processor {
     const { revoked, gained } = this.#offsets.assign(partitions);
     const owned = new Set(partitions);
     // Unflushed state of revoked partitions is dropped: the new owner re-reads from the committed offset.
-    for (const p of revoked) delete this.#lag[String(p)];
+    this.#reporter.forget(revoked);
     if (revoked.length) {
       this.#windows.revoke(revoked);
       this.#detection.retain(owned);
       this.#sequence.retain(owned);
-      this.metrics.lag.reset();
     }
     if (gained.length) this.#windows.gain(gained);
     this.#windows.soleWriter = ownsAll(this.#offsets.assigned, this.#topicPartitions);
@@ -321,7 +337,7 @@ export class Processor {
     this.#counters.decoded(batch.messages.length, d);
     this.#counters.seq(this.#sequence.observe(partition, d.valid));
     this.#stages.add("decode", tDecode);
-    if (d.valid.length) this.#e2e.add(now - d.valid[d.valid.length - 1].eventTime);
+    if (d.valid.length) this.#reporter.e2e.add(now - d.valid[d.valid.length - 1].eventTime);
     const next = Number(batch.lastOffset()) + 1;
 
     const sinks = this.#sinks;
@@ -486,47 +502,6 @@ export class Processor {
     await deleteExpired(this.#sinks.eventCol, o);
   }
 
-  async #updateLag(): Promise<void> {
-    const offsets = await this.#admin!.fetchTopicOffsets(this.config.topics.readings);
-    if (offsets.length !== this.#topicPartitions) {
-      this.#topicPartitions = offsets.length;
-      this.#windows.soleWriter = ownsAll(this.#offsets.assigned, this.#topicPartitions);
-    }
-    const lag = partitionLag(offsets, (p) => this.#offsets.owns(p), (p) => this.#offsets.committedOffset(p));
-    for (const [p, n] of Object.entries(lag)) {
-      this.#lag[p] = n;
-      this.metrics.lag.set(n, { partition: Number(p) });
-    }
-  }
-
-  /** The `pipeline_stats` heartbeat: rate, lag, totals; a failed write marks MongoDB unhealthy. */
-  async #heartbeat(): Promise<void> {
-    const now = this.#now();
-    this.metrics.e2eLagMs.set(this.#e2e.take());
-    const rate = this.#rate.sample(now, this.#counters.totals.consumed);
-    await this.#updateLag().catch(() => {});
-    if (!this.#sinks) return;
-    const doc = processorStatsDoc({
-      instance: this.config.instance,
-      now,
-      startedAt: this.#startedAt,
-      rate,
-      totals: this.#counters.heartbeatTotals(
-        { open_windows: this.#windows.size, open_alerts: this.#alerts.openCount },
-        this.#sequence.totals(),
-      ),
-      lag: { ...this.#lag },
-      e2eLagMs: this.#e2e.value,
-    });
-    try {
-      await this.#sinks.stats.updateOne({ _id: `processor:${this.config.instance}` }, { $set: doc }, { upsert: true });
-      this.#mongoHealthy = true;
-    } catch (e) {
-      this.#mongoHealthy = false;
-      throw e;
-    }
-  }
-
   /** The port /metrics is served on, if any. */
   get metricsPort(): number | undefined {
     const addr = this.#server?.addr as Deno.NetAddr | undefined;
@@ -540,8 +515,8 @@ export class Processor {
       ...this.#counters.stats(),
       assigned: this.#offsets.assigned,
       committed: this.#offsets.committedAll(),
-      lag: { ...this.#lag },
-      e2eLagMs: this.#e2e.value,
+      lag: this.#reporter.lag,
+      e2eLagMs: this.#reporter.e2e.value,
       openWindows: this.#windows.size,
       openAlerts: this.#alerts.openCount,
       stageSeconds: this.#stages.totals(),
@@ -567,7 +542,7 @@ export class Processor {
       graceMs,
       abandon: this.#abandon,
       flush: () => this.#lock.run(() => this.#flush(undefined, STOP_JOIN_WAIT_MS)),
-      heartbeat: () => this.#heartbeat(),
+      heartbeat: () => this.#reporter.beat(),
       log: this.log,
     });
     const report: StopReport = {
