@@ -185,9 +185,8 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
   },
   {
     name: "PROCESSOR_LIVE_FLUSH_MS",
-    default: "0",
-    description:
-      "How often the type × location windows the dashboard shows are written in between (0 = off; off by default until a window-count race after broker outages is understood)",
+    default: "100",
+    description: "How often the type × location windows the dashboard shows are written in between (0 = off)",
     used_by: "processor",
   },
   {
