@@ -241,7 +241,7 @@ export class NativeProducer {
         },
         leads: (partition) => this.#cache.leader(partition) === node,
         handOver: (batch, retry) => this.#sender(batch.partition).enqueue(batch, retry),
-        onProgress: () => this.#pumpOthers(node),
+        onProgress: () => this.#pumpAll(),
         sequencer: this.#sequencer,
         onAcked: (batch) => {
           this.#sequencer.acked(batch);
@@ -256,17 +256,18 @@ export class NativeProducer {
   }
 
   /**
-   * Pumps every sender but `node`'s, once per turn of the event loop: a batch
-   * just given its sequence may let newer batches of its partition waiting at
-   * another sender (the leader moved) go, and batches stranded at a broker that
-   * no longer leads their partition are handed over.
+   * With more than one sender, pumps them all (calls made together are
+   * coalesced into one microtask): a batch just given its sequence may let
+   * newer batches of its partition waiting at another sender (the leader
+   * moved) go, and batches stranded at a broker that no longer leads their
+   * partition are handed over.
    */
-  #pumpOthers(node: number): void {
+  #pumpAll(): void {
     if (this.#senders.size < 2 || this.#pumpScheduled) return;
     this.#pumpScheduled = true;
     queueMicrotask(() => {
       this.#pumpScheduled = false;
-      for (const [n, s] of this.#senders) if (n !== node) s.pump();
+      for (const s of [...this.#senders.values()]) s.pump();
     });
   }
 
