@@ -13,7 +13,8 @@
  * 6. About once a second and at stop, the flush waits for the writes, writes windows, anomaly events and
  *    incidents (`sinks/windows.ts`, `sinks/events.ts`, `alerting.ts`), publishes incident announcements
  *    (and hands them to the webhook), and then commits. In between, every `liveFlushIntervalMs`, the
- *    type × location windows alone are written, committing nothing (`flush_cadence.ts`, `window_io.ts`).
+ *    type × location windows alone are written, committing nothing, while this instance is their sole
+ *    writer (`flush_cadence.ts`, `window_io.ts`).
  * 7. A write that gave up rewinds to the committed offsets (`rewind.ts`); the stop drains within its
  *    deadline (`stop.ts`).
  *
@@ -449,7 +450,10 @@ export class Processor {
   /**
    * Runs the flush that is due, if any: a full one (commits), or starts a live
    * one in the background (type × location windows only, one attempt, skipped
-   * while MongoDB fails or the previous one runs).
+   * while MongoDB fails or the previous one runs, and while other instances
+   * share the topic: a shared window of several writers takes several round
+   * trips to settle, and two instances doing that every 100 ms cost more than
+   * they give; the full flush still writes them every second).
    */
   async #flushDue(heartbeat?: () => Promise<void>): Promise<void> {
     const due = this.#cadence.due();
@@ -457,7 +461,7 @@ export class Processor {
     if (due !== "live") return;
     this.#cadence.started("live");
     const sinks = this.#sinks;
-    if (!sinks || !this.#mongoHealthy || this.#stopping) return;
+    if (!sinks || !this.#mongoHealthy || this.#stopping || !this.#windows.soleWriter) return;
     this.#windowIo.startLive(sinks.liveWindows);
   }
 

@@ -28,7 +28,9 @@ for (const client of ["native", "kafkajs"] as ClientKind[]) {
         rate: 2000,
         sensors: 100,
         seed: 5,
-        retries: 30,
+        // The native client's retries are bounded by its delivery timeout (120 s), as by default: a count ran out
+        // during a slow broker restart on a loaded machine. kafkajs has only a count.
+        retries: client === "native" ? undefined : 30,
         client,
         logger: quiet,
       });
