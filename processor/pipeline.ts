@@ -49,7 +49,8 @@ import { isRetriable } from "./sinks/errors.ts";
 import { type OwnedPublisher, type RecordPublisher, usePublisher } from "./sinks/publisher.ts";
 import { AbandonedError, createRetrier } from "./sinks/retrying.ts";
 import { WindowSink } from "./sinks/windows.ts";
-import { OffsetTracker } from "./source/offsets.ts";
+import { Committer } from "./source/committer.ts";
+import { OffsetTracker, type PartitionOffset } from "./source/offsets.ts";
 import { type Source, startSource } from "./source/consumer.ts";
 import { AlertManager, type AlertSubject, type AlertWrite } from "./stages/alerts.ts";
 import { decodeBatch, type Valid } from "./stages/decode.ts";
@@ -153,6 +154,7 @@ export class Processor {
   #kafka!: Kafka;
   #admin?: Admin;
   #source?: Source;
+  #committer?: Committer;
   #sinks?: Sinks;
   #server?: Deno.HttpServer;
   #timers: ReturnType<typeof setInterval>[] = [];
@@ -288,6 +290,14 @@ export class Processor {
         onBatch: (batch, heartbeat) => this.#onBatch(batch, heartbeat),
       },
     });
+    const source = this.#source;
+    this.#committer = new Committer({
+      commit: (offsets, generation, joinWaitMs) =>
+        this.#stages.time("commit", () => source.commit(offsets, generation, joinWaitMs)),
+      onCommitted: (done) => this.#offsets.committed(done),
+      onFailed: (error, failures) =>
+        this.log.warn("Offset commit failed (the next flush offers the offsets again)", { error, failures }),
+    });
     this.#startTimers();
     this.log.info("Processor started", {
       instance: cfg.instance,
@@ -419,7 +429,8 @@ export class Processor {
     this.metrics.openAlerts.set(await this.#sinks.alerts.sink.reload(heartbeat, owned));
   }
 
-  #onAssigned(partitions: number[]): void {
+  /** Takes an assignment; returns where to resume the partitions kept (`OffsetTracker.resumePositions`). */
+  #onAssigned(partitions: number[]): PartitionOffset[] {
     const { revoked, gained } = this.#offsets.assign(partitions);
     const owned = new Set(partitions);
     // Unflushed state of revoked partitions is dropped: the new owner re-reads from the committed offset.
@@ -439,6 +450,7 @@ export class Processor {
     // Another instance may have opened or resolved alerts of the partitions gained: reload before the next batch.
     if (this.#sinks && (revoked.length || gained.length)) this.#alertsStale = true;
     this.#readyResolve();
+    return this.#offsets.resumePositions(partitions.filter((p) => !gained.includes(p)));
   }
 
   /** One fetched batch, under the lock (timed flushes wait): returns the offset to resolve, if handled. */
@@ -599,9 +611,9 @@ export class Processor {
   }
 
   /**
-   * Writes windows and alerts, publishes alert events, then commits processed offsets; the commit waits
-   * up to `joinWaitMs` for the group to be joined (a batch may be waiting for this flush: the group
-   * cannot rejoin before it returns), else it is left to the next flush.
+   * Writes windows and alerts, publishes alert events, then commits processed offsets: offered to the
+   * background committer (`source/committer.ts`), or, with `joinWaitMs` (the stop), committed before
+   * returning, waiting up to `joinWaitMs` for the group to be joined.
    */
   async #flush(heartbeat?: () => Promise<void>, joinWaitMs = 0): Promise<void> {
     const started = performance.now();
@@ -617,13 +629,16 @@ export class Processor {
       this.metrics.openAlerts.set(this.#alerts.openCount);
     }
     if (this.#abandoned) return;
-    if (toCommit.length && this.#source) {
-      try {
-        // Only in a joined group, of the generation the offsets were taken in (else the next flush commits).
-        const done = await this.#stages.time("commit", () => this.#source!.commit(toCommit, generation, joinWaitMs));
-        this.#offsets.committed(done);
-      } catch (e) {
-        this.log.warn("Offset commit failed (will retry with the next flush)", { error: e });
+    if (toCommit.length && this.#committer) {
+      // Only in a joined group, of the generation the offsets were taken in (else the next flush commits).
+      // In the background, bounded, so that a lost coordinator holds up no batch; a stop waits for it.
+      if (joinWaitMs === 0) this.#committer.offer(toCommit, generation);
+      else {
+        await this.#committer.commitNow(toCommit, generation, {
+          joinWaitMs,
+          deadlineMs: 2 * joinWaitMs,
+          signal: this.#abandon.signal,
+        }).catch((e) => this.log.warn("Offset commit failed", { error: e }));
       }
     }
     this.metrics.flushSeconds.observe((performance.now() - started) / 1000);
