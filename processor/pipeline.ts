@@ -142,6 +142,9 @@ interface Sinks {
 /** The final commit of a stop waits this long for the group to be joined (after a rebalance or a broker loss). */
 const STOP_JOIN_WAIT_MS = 5000;
 
+/** A timed flush waits this long for incident writes and announcements, then leaves them to the background. */
+const ALERT_FLUSH_WAIT_MS = 1000;
+
 /** Background writes in flight at once, in batches, before fetching waits. */
 const MAX_INFLIGHT_BATCHES = 4;
 
@@ -625,8 +628,14 @@ export class Processor {
     if (sinks) {
       await this.#stages.time("window_write", () => this.#flushWindows(sinks.windows, undefined, heartbeat));
       await this.#stages.time("event_write", () => this.#flushEvents(sinks, heartbeat));
-      await this.#stages.time("alert_write", () => sinks.alerts.sink.flush(heartbeat));
+      // A publish waiting for a new leader of the alerts topic goes on in the background (batches go on);
+      // nothing is committed until it is done. The stop waits for it.
+      const alerted = await this.#stages.time(
+        "alert_write",
+        () => sinks.alerts.sink.flush(heartbeat, joinWaitMs === 0 ? ALERT_FLUSH_WAIT_MS : Infinity),
+      );
       this.metrics.openAlerts.set(this.#alerts.openCount);
+      if (!alerted) return;
     }
     if (this.#abandoned) return;
     if (toCommit.length && this.#committer) {
