@@ -43,6 +43,7 @@
 import type { Admin, Batch, Consumer, ConsumerRunConfig, EachBatchPayload, Kafka } from "kafkajs";
 import type { Logger } from "@iot/shared";
 import type { PartitionOffset } from "./offsets.ts";
+import "./kafkajs_fix.ts";
 
 /** What the source tells the pipeline. */
 export interface SourceHandlers {
