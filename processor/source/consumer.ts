@@ -179,8 +179,13 @@ export async function startSource(o: SourceOptions): Promise<Source> {
     group.joined();
     const resume = o.handlers.onAssigned(partitions) ?? [];
     // Applied by kafkajs at the next fetch of this generation, before it would start at the committed offsets.
-    for (const r of resume) consumer.seek({ topic: o.topic, partition: r.partition, offset: String(r.offset) });
-    if (resume.length) o.log.debug("Resuming kept partitions where they were", { resume });
+    try {
+      for (const r of resume) consumer.seek({ topic: o.topic, partition: r.partition, offset: String(r.offset) });
+      if (resume.length) o.log.debug("Resuming kept partitions where they were", { resume });
+    } catch (error) {
+      // Not running any more: the next run starts at the committed offsets, which is safe (read again).
+      o.log.debug("Could not resume the kept partitions where they were", { error });
+    }
     readCommitted(o, partitions)
       .then((offsets) => {
         if (current === generation) o.handlers.onCommitted(offsets);
