@@ -56,6 +56,17 @@ export interface LocalKafkaOptions {
   metricsPort?: number;
   /** Also serve a SASL_SSL listener (see `kafka_security.ts`); its address is `secureBrokers`. */
   security?: KafkaSecurityOptions;
+  /**
+   * How long the controller waits for a broker's heartbeat before it fences the broker and moves its leaderships
+   * and ISR places (`broker.session.timeout.ms`; Kafka's default 9000). Heartbeats go every fifth of it.
+   */
+  brokerSessionTimeoutMs?: number;
+}
+
+/** `broker.session.timeout.ms` and a heartbeat interval of a fifth of it, when set. */
+function sessionSettings(ms: number | undefined): string[] {
+  if (ms === undefined) return [];
+  return [`broker.session.timeout.ms=${ms}`, `broker.heartbeat.interval.ms=${Math.max(100, Math.round(ms / 5))}`];
 }
 
 /** Default bytes kept per partition of the local broker. */
@@ -172,6 +183,7 @@ export class LocalKafka {
       `share.coordinator.state.topic.replication.factor=${rf}`,
       `share.coordinator.state.topic.min.isr=${minIsr}`,
       "group.initial.rebalance.delay.ms=0",
+      ...sessionSettings(this.options.brokerSessionTimeoutMs),
       "log.retention.hours=24",
       `log.retention.bytes=${retentionBytes}`,
       `log.segment.bytes=${segmentBytes}`,

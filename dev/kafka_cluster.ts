@@ -49,7 +49,16 @@ export interface LocalKafkaClusterOptions {
   retentionBytes?: number;
   /** See `LocalKafkaOptions.segmentBytes`. */
   segmentBytes?: number;
+  /** See `LocalKafkaOptions.brokerSessionTimeoutMs`; default `CLUSTER_BROKER_SESSION_TIMEOUT_MS`. */
+  brokerSessionTimeoutMs?: number;
 }
+
+/**
+ * `broker.session.timeout.ms` of the local cluster's nodes. A SIGKILLed node holds up `acks=all` writes to every
+ * partition it follows until the controller fences it and takes it out of their ISR, so Kafka's 9 s default would
+ * stall the partitions the dead node did not lead for about 9 s; on loopback 1.5 s is safe (heartbeats every 300 ms).
+ */
+export const CLUSTER_BROKER_SESSION_TIMEOUT_MS = 1500;
 
 /** Leader, replicas and in-sync replicas of one partition (node indexes; leader -1 when there is none). */
 export interface PartitionState {
@@ -122,6 +131,7 @@ export class LocalKafkaCluster {
         startTimeoutMs: options.startTimeoutMs,
         retentionBytes: options.retentionBytes,
         segmentBytes: options.segmentBytes,
+        brokerSessionTimeoutMs: options.brokerSessionTimeoutMs ?? CLUSTER_BROKER_SESSION_TIMEOUT_MS,
         onLine: options.onLine && ((line) => options.onLine!(i, line)),
       });
     });

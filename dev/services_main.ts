@@ -15,9 +15,8 @@
  * Flags: --brokers (default 1), --kafka-port (default 9092), --mongo-port (default 27017), --data-dir,
  * --stop-timeout (default 30).
  */
-import { parseFlags, runMain, usage } from "@iot/shared";
+import { listenForStop, parseFlags, runMain, usage } from "@iot/shared";
 import { BROKERS_FLAG, startServices } from "./stack.ts";
-import { listenForStop } from "./stop_signals.ts";
 
 const FLAGS = {
   brokers: BROKERS_FLAG,

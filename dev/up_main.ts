@@ -19,12 +19,11 @@
  * healthy, a slow and a failing endpoint (`dev/demo_sites.ts`) — so that the
  * Websites page shows cards, charts and alerts within a minute.
  */
-import { parseFlags, runMain, usage, UsageError } from "@iot/shared";
+import { listenForStop, parseFlags, runMain, usage, UsageError } from "@iot/shared";
 import { loadTargets } from "../producer/http/mod.ts";
 import { builtInTargets, type DemoSites, startDemoSites, targetsFile } from "./demo_sites.ts";
 import { LocalPrometheus, pipelineJobs, RULES_FILE } from "./prometheus.ts";
 import { BROKERS_FLAG, startServices } from "./stack.ts";
-import { listenForStop } from "./stop_signals.ts";
 import { Supervisor } from "./supervisor.ts";
 
 const FLAGS = {

@@ -11,7 +11,7 @@ Deno.test("processor config reads the documented variables, flags override them"
     PROCESSOR_LIVE_FLUSH_MS: "250",
   }, { group: "g2", brokers: "h:1", metricsPort: 0 });
   assert.equal(c.liveFlushIntervalMs, 250);
-  assert.equal(loadProcessorConfig({}).liveFlushIntervalMs, 0, "the documented default: off");
+  assert.equal(loadProcessorConfig({}).liveFlushIntervalMs, 100, "the documented default");
   assert.equal(loadProcessorConfig({}).flushIntervalMs, 1000);
   assert.deepEqual(c.windowsS, [10, 60]);
   assert.equal(c.allowedLatenessMs, 2000);

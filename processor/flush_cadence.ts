@@ -72,3 +72,18 @@ export class FlushCadence {
     if (kind === "full") this.#lastFull = now;
   }
 }
+
+/**
+ * How often the flush timer looks whether a flush is due: a quarter of the
+ * live cadence (at least 10 ms) when it runs, else half the full one (at least 100 ms).
+ *
+ * @example
+ * ```ts
+ * flushTickMs(1000, 100); // 25
+ * flushTickMs(1000, 0); // 500
+ * ```
+ */
+export function flushTickMs(fullMs: number, liveMs: number): number {
+  const live = liveMs > 0 && liveMs < fullMs;
+  return live ? Math.max(10, Math.floor(liveMs / 4)) : Math.max(100, Math.floor(fullMs / 2));
+}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FlushCadence } from "./flush_cadence.ts";
+import { FlushCadence, flushTickMs } from "./flush_cadence.ts";
 
 function clock(start = 1_000_000) {
   const c = { t: start, now: () => c.t };
@@ -56,4 +56,12 @@ Deno.test("FlushCadence: liveMs 0, or not below fullMs, leaves only the full cad
     c.t += 1;
     assert.equal(cadence.due(), "full");
   }
+});
+
+Deno.test("the flush timer ticks at a quarter of the live cadence, else at half the full one", () => {
+  assert.equal(flushTickMs(1000, 100), 25);
+  assert.equal(flushTickMs(1000, 20), 10);
+  assert.equal(flushTickMs(1000, 0), 500);
+  assert.equal(flushTickMs(1000, 1000), 500);
+  assert.equal(flushTickMs(100, 0), 100);
 });

@@ -4,7 +4,16 @@
  * when work was abandoned); a second signal exits at once. The sensor path and
  * the website handler publish through one native-client publisher.
  */
-import { createLogger, type FlagSpec, parseFlags, runMain, stopWithParent, usage } from "@iot/shared";
+import {
+  createLogger,
+  type FlagSpec,
+  listenForStop,
+  parseFlags,
+  runMain,
+  stopWithin,
+  stopWithParent,
+  usage,
+} from "@iot/shared";
 import { loadProcessorConfig, type ProcessorFlags } from "./config.ts";
 import { NativePublisher, startProcessor } from "./mod.ts";
 import { startWebsiteProcessor, type WebsiteProcessorHandle } from "./websites/mod.ts";
@@ -77,29 +86,16 @@ if (import.meta.main) {
         websites.then((w) => w?.stop()),
         new Promise((r) => setTimeout(r, Math.max(1000, deadline - 2000))),
       ]);
-    // The first SIGINT/SIGTERM stops within the deadline; a second one exits at once.
-    const code = await new Promise<number>((resolve) => {
-      let stopping = false;
-      const onSignal = () => {
-        if (stopping) {
-          logger.error("Second stop signal: exiting at once (uncommitted records are read again at the next start)");
-          Deno.exit(130);
-        }
-        stopping = true;
-        const hard = setTimeout(() => {
-          logger.error("Stop deadline passed: exiting", { deadline_ms: deadline });
-          resolve(1);
-        }, deadline);
-        Promise.allSettled([handle.stop(), stopWebsites()]).then(([sensor]) => {
-          publisher.close();
-          clearTimeout(hard);
-          resolve(sensor.status === "fulfilled" && !sensor.value.abandoned ? 0 : 1);
-        });
-      };
-      Deno.addSignalListener("SIGINT", onSignal);
-      Deno.addSignalListener("SIGTERM", onSignal);
-      stopWithParent();
-    });
+    // The first SIGINT/SIGTERM stops within the deadline; a second one exits at once (uncommitted records are
+    // read again at the next start).
+    const signals = listenForStop();
+    stopWithParent();
+    await signals.first;
+    const code = await stopWithin(async () => {
+      const [sensor] = await Promise.allSettled([handle.stop(), stopWebsites()]);
+      publisher.close();
+      return sensor.status === "fulfilled" && !sensor.value.abandoned;
+    }, { deadlineMs: deadline, again: signals.again, logger });
     return code;
   });
 }

@@ -7,10 +7,11 @@ import type { Logger } from "@iot/shared";
 import type { RecordPublisher } from "./sinks/publisher.ts";
 import { loadProcessorConfig, type ProcessorConfig } from "./config.ts";
 import type { DetectorConfig } from "./stages/detectors.ts";
-import { Processor, type ProcessorHandle } from "./pipeline.ts";
+import type { ProcessorHandle } from "./handle.ts";
+import { Processor } from "./pipeline.ts";
 
 export { loadProcessorConfig, type ProcessorConfig, type ProcessorFlags } from "./config.ts";
-export type { ProcessorHandle, ProcessorStats, StopReport } from "./pipeline.ts";
+export type { ProcessorHandle, ProcessorStats, StopReport } from "./handle.ts";
 export { DEFAULT_DETECTOR_CONFIG, type DetectorConfig } from "./stages/detectors.ts";
 export { NativePublisher, type PublishRecord, type RecordPublisher } from "./sinks/publisher.ts";
 

@@ -6,141 +6,52 @@
  * 3. Raw readings and dead letters are written in the background (`sinks/raw.ts`, `sinks/dead_letters.ts`).
  *    Where readings carry `seq`, the sequence stage (`stages/sequence.ts`) counts gaps, reorders and
  *    restarts per sensor; it never gates storage.
- * 4. Windows (`stages/window_state.ts`): this partition's stored parts are loaded once, readings folded.
+ * 4. Windows (`stages/window_state.ts`): this partition's stored parts are loaded once, readings folded
+ *    (`window_io.ts`).
  * 5. The batch is tracked (`source/offsets.ts`): once its writes are acknowledged, detection runs
- *    (`stages/detect.ts`) and its offset becomes committable.
+ *    (`stages/detect.ts`) and its offset becomes committable; its records are counted (`counters.ts`).
  * 6. About once a second and at stop, the flush waits for the writes, writes windows, anomaly events and
  *    incidents (`sinks/windows.ts`, `sinks/events.ts`, `alerting.ts`), publishes incident announcements
  *    (and hands them to the webhook), and then commits. In between, every `liveFlushIntervalMs`, the
- *    type × location windows alone are written, committing nothing (`flush_cadence.ts`): in the
- *    background, one attempt, while batches go on; window loads and writes take turns (`#windowLock`).
+ *    type × location windows alone are written, committing nothing (`flush_cadence.ts`, `window_io.ts`).
+ * 7. A write that gave up rewinds to the committed offsets (`rewind.ts`); the stop drains within its
+ *    deadline (`stop.ts`).
  *
  * The operations side (`ops/`): /metrics and /healthz, the `pipeline_stats` heartbeat, retention,
- * stand-in differences.
+ * stand-in differences. Opening the sinks: `sinks/open.ts`.
  */
 import type { Admin, Batch, Kafka } from "kafkajs";
-import type { Collection, MongoClient } from "mongodb";
-import {
-  COLLECTIONS,
-  createKafka,
-  createLogger,
-  createMongoClient,
-  ensureSchema,
-  ensureTopics,
-  type Logger,
-  type PipelineStatsDoc,
-  retry,
-  type WindowKind,
-} from "@iot/shared";
+import { COLLECTIONS, createKafka, createLogger, ensureTopics, type Logger } from "@iot/shared";
 import { type Clock, systemClock } from "./clock.ts";
-import { SerialLock, within } from "./concurrency.ts";
+import { SerialLock } from "./concurrency.ts";
 import type { ProcessorConfig } from "./config.ts";
-import { FlushCadence } from "./flush_cadence.ts";
+import { Counters } from "./counters.ts";
+import { FlushCadence, flushTickMs } from "./flush_cadence.ts";
+import type { ProcessorStats, StopReport } from "./handle.ts";
 import { createProcessorMetrics, type ProcessorMetrics } from "./metrics.ts";
-import { LagMedian, processorStatsDoc, RateMeter } from "./ops/heartbeat.ts";
 import { serveOps } from "./ops/http.ts";
+import { Reporter } from "./ops/reporter.ts";
 import { deleteExpired } from "./ops/retention.ts";
-import { adaptToStandIn, OPEN_ALERT_INDEXES } from "./ops/stand_in.ts";
-import { type Alerting, startAlerting } from "./alerting.ts";
-import { EventSink } from "./sinks/events.ts";
-import { DeadLetterSink, topicMaxMessageBytes } from "./sinks/dead_letters.ts";
-import { RawSink, type RawWriteResult } from "./sinks/raw.ts";
-import { isRetriable } from "./sinks/errors.ts";
-import { type OwnedPublisher, type RecordPublisher, usePublisher } from "./sinks/publisher.ts";
-import { AbandonedError, createRetrier } from "./sinks/retrying.ts";
-import { WindowSink } from "./sinks/windows.ts";
+import { readResumePositions, rewinds } from "./rewind.ts";
+import { openSinks, type Sinks } from "./sinks/open.ts";
+import type { RecordPublisher } from "./sinks/publisher.ts";
+import type { RawWriteResult } from "./sinks/raw.ts";
+import type { DeadLetterSink } from "./sinks/dead_letters.ts";
 import { Committer } from "./source/committer.ts";
 import { OffsetTracker, type PartitionOffset } from "./source/offsets.ts";
+import { ownsAll, partitionCount } from "./source/partitions.ts";
 import { type Source, startSource } from "./source/consumer.ts";
-import { AlertManager, type AlertSubject, type AlertWrite } from "./stages/alerts.ts";
+import { AlertManager } from "./stages/alerts.ts";
 import { decodeBatch, type Valid } from "./stages/decode.ts";
 import { Detection } from "./stages/detect.ts";
-import { SEQ_EVENT_KINDS, type SeqCounts, SequenceStage } from "./stages/sequence.ts";
+import { SequenceStage } from "./stages/sequence.ts";
 import { Watermarks } from "./stages/watermark.ts";
 import { WindowState } from "./stages/window_state.ts";
 import { StageTimer } from "./stage_timer.ts";
+import { closeWithin, drainWithin, logStopped, STOP_JOIN_WAIT_MS, uncommittedOffsets } from "./stop.ts";
+import { WindowIo } from "./window_io.ts";
 
-/** Counters of one processor instance. */
-export interface ProcessorStats {
-  instance: string;
-  consumed: number;
-  stored: number;
-  invalid: number;
-  late: number;
-  /** Readings the detectors judged (stored for the first time, not late). */
-  checked: number;
-  deadLetters: number;
-  windowsWritten: number;
-  alertsNew: number;
-  alertsResolved: number;
-  mongoRetries: number;
-  assigned: number[];
-  /** Next offset to commit, per partition, as committed. */
-  committed: Record<string, number>;
-  lag: Record<string, number>;
-  e2eLagMs: number;
-  openWindows: number;
-  openAlerts: number;
-  /** Seconds spent per stage (raw_write, window_load, window_write, ...). */
-  stageSeconds: Record<string, number>;
-  /**
-   * Consumed records by outcome, each counted once its writes settled: `stored`, `replay` (the same
-   * Kafka record fetched again), `duplicate` (the same reading `_id` from another record), `dead_lettered`,
-   * `late`, `abandoned` (its writes gave up or the stop abandoned them: it is read again), `consume_only`.
-   */
-  outcomes: Record<string, number>;
-  /** Dead-lettered records by reason (their sum is `outcomes.dead_lettered`). */
-  deadLetteredByReason: Record<string, number>;
-  /** Sequence events of readings that carry `seq` (see `stages/sequence.ts`): observed, never refused. */
-  seq: SeqCounts;
-}
-
-/** What a stop did. */
-export interface StopReport {
-  /** The stop deadline passed or the final flush failed: some fetched records were not committed. */
-  abandoned: boolean;
-  /** Per owned partition: the committed offset and the offset fetched up to (records between are read again). */
-  uncommitted: Record<string, { committed: number | null; fetchedUpTo: number }>;
-}
-
-/** A running processor. */
-export interface ProcessorHandle {
-  /** Resolves once the consumer joined the group and got its partitions. */
-  ready: Promise<void>;
-  /**
-   * Graceful stop within the configured deadline (`stopTimeoutMs`): stop fetching, finish the batch,
-   * flush windows and alerts, commit, close. Says what was abandoned.
-   */
-  stop(): Promise<StopReport>;
-  /** Current counters. */
-  stats(): ProcessorStats;
-  /** The settings in effect. */
-  config: ProcessorConfig;
-  /** Port of /metrics and /healthz, when served. */
-  metricsPort?: number;
-  /** The metrics served on /metrics (the website handler adds its own to the registry's). */
-  metrics: ProcessorMetrics;
-}
-
-/** The sinks of a processor that writes (not consume-only). */
-interface Sinks {
-  client: MongoClient;
-  /** Dead letters and alert events (the native client). */
-  publisher: OwnedPublisher;
-  raw: RawSink;
-  windows: WindowSink;
-  /** The same collection without retries: a live write that fails is left to the next flush. */
-  liveWindows: WindowSink;
-  alerts: Alerting<AlertSubject, AlertWrite>;
-  events: EventSink;
-  deadLetters: DeadLetterSink;
-  stats: Collection<PipelineStatsDoc>;
-  rawCol: Collection<import("@iot/shared").ReadingDoc>;
-  eventCol: Collection<import("@iot/shared").AnomalyEventDoc>;
-}
-
-/** The final commit of a stop waits this long for the group to be joined (after a rebalance or a broker loss). */
-const STOP_JOIN_WAIT_MS = 5000;
+export type { ProcessorHandle, ProcessorStats, StopReport } from "./handle.ts";
 
 /** A timed flush waits this long for incident writes and announcements, then leaves them to the background. */
 const ALERT_FLUSH_WAIT_MS = 1000;
@@ -166,20 +77,17 @@ export class Processor {
   readonly #cadence: FlushCadence;
   readonly #marks: Watermarks;
   readonly #windows: WindowState;
+  readonly #windowIo: WindowIo;
   readonly #alerts: AlertManager;
   readonly #detection: Detection;
   readonly #sequence: SequenceStage;
   readonly #stages: StageTimer;
+  readonly #counters: Counters;
+  /** Batches and full flushes, one at a time. */
   readonly #lock = new SerialLock();
-  /** Window loads and writes, one at a time (a live write runs beside batches). */
-  readonly #windowLock = new SerialLock();
-  #liveWrite?: Promise<void>;
   /** Aborted when the stop deadline passes: every retry and wait gives up, unwritten data is re-read later. */
   readonly #abandon = new AbortController();
-  readonly #rate: RateMeter;
-  readonly #e2e = new LagMedian();
-  readonly #startedAt: Date;
-  #lag: Record<string, number> = {};
+  readonly #reporter: Reporter;
   /** Partitions of the readings topic (as last read): owning all of them makes this instance the sole writer. */
   #topicPartitions = 0;
   #flushQueued = false;
@@ -190,20 +98,6 @@ export class Processor {
   #concurrency = 1;
   #readyResolve!: () => void;
   #stopPromise?: Promise<StopReport>;
-  #outcomes: Record<string, number> = {};
-  #deadByReason: Record<string, number> = {};
-  #totals = {
-    consumed: 0,
-    stored: 0,
-    invalid: 0,
-    late: 0,
-    checked: 0,
-    dead_letters: 0,
-    windows_written: 0,
-    alerts_new: 0,
-    alerts_resolved: 0,
-    mongo_retries: 0,
-  };
 
   readonly #publisher?: RecordPublisher;
 
@@ -217,9 +111,8 @@ export class Processor {
     this.#publisher = publisher;
     this.log = logger ?? createLogger({ name: "processor", level: config.log.level, format: config.log.format });
     this.metrics = createProcessorMetrics();
+    this.#counters = new Counters(this.metrics);
     this.#now = clock;
-    this.#startedAt = new Date(clock());
-    this.#rate = new RateMeter(clock());
     this.#cadence = new FlushCadence({
       fullMs: config.flushIntervalMs,
       liveMs: config.liveFlushIntervalMs,
@@ -231,26 +124,46 @@ export class Processor {
     this.#sequence = new SequenceStage({ clock });
     this.#marks = new Watermarks({ allowedLatenessMs: config.allowedLatenessMs, idleMs: config.idleMs });
     this.#windows = new WindowState(config.windowsS.map((s) => s * 1000));
+    this.#windowIo = new WindowIo({
+      state: this.#windows,
+      marks: this.#marks,
+      now: clock,
+      owns: (p) => this.#offsets.owns(p),
+      stages: this.#stages,
+      log: this.log,
+      onWritten: (n) => {
+        this.metrics.written.inc(n, { collection: COLLECTIONS.windows });
+        this.#counters.totals.windows_written += n;
+      },
+      onSize: (n) => this.metrics.openWindows.set(n),
+    });
+    this.#reporter = new Reporter({
+      instance: config.instance,
+      now: clock,
+      metrics: this.metrics,
+      topicOffsets: () => this.#admin!.fetchTopicOffsets(config.topics.readings),
+      owns: (p) => this.#offsets.owns(p),
+      committedOffset: (p) => this.#offsets.committedOffset(p),
+      onPartitionCount: (n) => {
+        if (n === this.#topicPartitions) return;
+        this.#topicPartitions = n;
+        this.#windows.soleWriter = ownsAll(this.#offsets.assigned, n);
+      },
+      consumed: () => this.#counters.totals.consumed,
+      totals: () =>
+        this.#counters.heartbeatTotals(
+          { open_windows: this.#windows.size, open_alerts: this.#alerts.openCount },
+          this.#sequence.totals(),
+        ),
+      write: (doc) =>
+        this.#sinks?.stats.updateOne({ _id: `processor:${config.instance}` }, { $set: doc }, { upsert: true }),
+      onHealth: (ok) => (this.#mongoHealthy = ok),
+    });
     this.ready = new Promise((r) => (this.#readyResolve = r));
   }
 
   get #abandoned(): boolean {
     return this.#abandon.signal.aborted;
-  }
-
-  /**
-   * The readings topic's partition count, from metadata (a topic created a
-   * moment ago may have no leader yet, which offsets requests would refuse);
-   * retried within 30 s while the topic settles.
-   */
-  #partitionCount(): Promise<number> {
-    const topic = this.config.topics.readings;
-    return retry(async () => {
-      const { topics } = await this.#admin!.fetchTopicMetadata({ topics: [topic] });
-      const n = topics.find((t) => t.name === topic)?.partitions.length ?? 0;
-      if (n === 0) throw new Error(`Topic ${topic} has no partitions in the metadata yet`);
-      return n;
-    }, { deadlineMs: 30_000, maxMs: 1000 });
   }
 
   /** Connects, prepares topics and collections, and starts consuming. */
@@ -264,8 +177,8 @@ export class Processor {
       { topic: cfg.topics.deadLetters, numPartitions: cfg.partitions },
       { topic: cfg.topics.alerts, numPartitions: 1 },
     ]);
-    this.#topicPartitions = await this.#partitionCount();
-    if (!cfg.consumeOnly) this.#sinks = await this.#openSinks();
+    this.#topicPartitions = await partitionCount(this.#admin, cfg.topics.readings);
+    if (!cfg.consumeOnly) await this.#openSinks();
     if (cfg.metricsPort > 0) {
       this.#server = serveOps({
         hostname: cfg.metricsHost,
@@ -290,7 +203,7 @@ export class Processor {
         onAssigned: (partitions) => this.#onAssigned(partitions),
         onCommitted: (offsets) => this.#offsets.knownCommitted(offsets),
         onFatal: () => (this.#assignmentValid = false),
-        onBatch: (batch, heartbeat) => this.#onBatch(batch, heartbeat),
+        onBatch: (batch, heartbeat, isStale) => this.#onBatch(batch, heartbeat, isStale),
       },
     });
     const source = this.#source;
@@ -312,95 +225,34 @@ export class Processor {
     });
   }
 
-  async #openSinks(): Promise<Sinks> {
-    const cfg = this.config;
-    const client = createMongoClient(cfg.mongo, { appName: `processor-${cfg.instance}` });
+  /** Opens the sinks (`sinks/open.ts`), then reads the open incidents and the silences. */
+  async #openSinks(): Promise<void> {
+    const { sinks, concurrency } = await openSinks({
+      config: this.config,
+      admin: this.#admin!,
+      log: this.log,
+      now: this.#now,
+      publisher: this.#publisher,
+      lifecycle: this.#alerts,
+      metrics: this.metrics,
+      counters: this.#counters,
+      signal: this.#abandon.signal,
+      onHealth: (ok) => (this.#mongoHealthy = ok),
+    });
+    this.#sinks = sinks;
+    this.#concurrency = concurrency;
     try {
-      return await this.#openSinksOn(client);
+      await this.#reloadAlerts();
     } catch (e) {
-      await client.close().catch(() => {});
+      await sinks.client.close().catch(() => {});
       throw e;
     }
-  }
-
-  async #openSinksOn(client: MongoClient): Promise<Sinks> {
-    const cfg = this.config;
-    await client.connect();
-    const db = client.db(cfg.mongo.db);
-    const report = await ensureSchema(db, cfg.rawRetentionDays);
-    for (const w of report.warnings) this.log.warn(w);
-    if (report.created.length) this.log.info("Created collections", { created: report.created });
-    // ensureSchema created the website incidents' index too: on the stand-in it must go as well.
-    const standIn = await adaptToStandIn(db, Object.keys(OPEN_ALERT_INDEXES), this.log);
-    this.#concurrency = cfg.writeConcurrency || (standIn ? 1 : 4);
-    const publisher = usePublisher(this.#publisher, { kafka: cfg.kafka, logger: this.log });
-    const retry = createRetrier({
-      log: this.log,
-      retries: this.metrics.mongoRetries,
-      onRetry: () => this.#totals.mongo_retries++,
-      onHealth: (ok) => (this.#mongoHealthy = ok),
-      deadlineMs: cfg.retryDeadlineMs,
-      signal: this.#abandon.signal,
-      now: this.#now,
-      isRetriable,
-    });
-    const maxMessageBytes = await topicMaxMessageBytes(this.#admin!, cfg.topics.deadLetters);
-    if (maxMessageBytes === undefined) {
-      this.log.warn("Could not read max.message.bytes of the DLQ topic: assuming 1 MB", {
-        topic: cfg.topics.deadLetters,
-      });
-    }
-    const sinks: Sinks = {
-      client,
-      publisher,
-      raw: new RawSink(db.collection(COLLECTIONS.readings), retry, this.#concurrency),
-      windows: new WindowSink(db.collection(COLLECTIONS.windows), retry, this.log, this.#concurrency),
-      liveWindows: new WindowSink(db.collection(COLLECTIONS.windows), (_what, fn) => fn(), this.log, this.#concurrency),
-      alerts: startAlerting({
-        db,
-        collection: COLLECTIONS.incidents,
-        subjectField: "sensor_id",
-        source: "sensors",
-        lifecycle: this.#alerts,
-        publisher: publisher.publisher,
-        topic: cfg.topics.alerts,
-        retry,
-        log: this.log,
-        now: this.#now,
-        webhookUrl: cfg.alertWebhookUrl,
-        silencePollMs: cfg.silencePollMs,
-        onWritten: (n) => this.metrics.written.inc(n, { collection: COLLECTIONS.incidents }),
-        onEvent: (e) => {
-          this.metrics.alerts.inc(1, { event: e.event });
-          if (e.event === "opened") this.#totals.alerts_new++;
-          else if (e.event === "resolved") this.#totals.alerts_resolved++;
-        },
-        onDelivery: (outcome) => this.metrics.webhook.inc(1, { outcome }),
-      }),
-      events: new EventSink(db.collection(COLLECTIONS.events), retry),
-      deadLetters: new DeadLetterSink({
-        publisher: publisher.publisher,
-        topic: cfg.topics.deadLetters,
-        collection: db.collection(COLLECTIONS.deadLetters),
-        retry,
-        log: this.log,
-        maxMessageBytes,
-      }),
-      stats: db.collection(COLLECTIONS.pipelineStats),
-      rawCol: db.collection(COLLECTIONS.readings),
-      eventCol: db.collection(COLLECTIONS.events),
-    };
-    this.#sinks = sinks;
-    await this.#reloadAlerts();
     await sinks.alerts.refreshSilences().catch((e) => this.log.warn("Silences not read", { error: e }));
-    return sinks;
   }
 
+  /** The flush timer, the silence check, retention and the heartbeat. */
   #startTimers(): void {
     const cfg = this.config;
-    const tickMs = this.#cadence.live
-      ? Math.max(10, Math.floor(cfg.liveFlushIntervalMs / 4))
-      : Math.max(100, Math.floor(cfg.flushIntervalMs / 2));
     this.#timers.push(setInterval(() => {
       if (this.#stopping || this.#flushQueued || this.#cadence.untilDue() > 0) return;
       // A live flush starts in the background at once; a full one waits for the batch in progress.
@@ -409,7 +261,7 @@ export class Processor {
       this.#lock.run(() => this.#stopping ? Promise.resolve() : this.#flushDueOrRewind())
         .catch((e) => this.log.warn("Timed flush failed", { error: e }))
         .finally(() => (this.#flushQueued = false));
-    }, tickMs));
+    }, flushTickMs(cfg.flushIntervalMs, cfg.liveFlushIntervalMs)));
     if (this.#sinks) {
       this.#timers.push(setInterval(() => {
         // Not while writes are failing: readings are held up in the processor, not silent.
@@ -421,7 +273,7 @@ export class Processor {
       this.#retention().catch(() => {});
     }
     this.#timers.push(setInterval(() => {
-      this.#heartbeat().catch((e) => this.log.debug("Heartbeat failed", { error: e }));
+      this.#reporter.beat().catch((e) => this.log.debug("Heartbeat failed", { error: e }));
     }, cfg.heartbeatMs));
   }
 
@@ -437,15 +289,14 @@ export class Processor {
     const { revoked, gained } = this.#offsets.assign(partitions);
     const owned = new Set(partitions);
     // Unflushed state of revoked partitions is dropped: the new owner re-reads from the committed offset.
-    for (const p of revoked) delete this.#lag[String(p)];
+    this.#reporter.forget(revoked);
     if (revoked.length) {
       this.#windows.revoke(revoked);
       this.#detection.retain(owned);
       this.#sequence.retain(owned);
-      this.metrics.lag.reset();
     }
     if (gained.length) this.#windows.gain(gained);
-    this.#windows.soleWriter = this.#ownsAll();
+    this.#windows.soleWriter = ownsAll(this.#offsets.assigned, this.#topicPartitions);
     this.#marks.assign(owned, this.#now());
     this.#assignmentValid = true;
     this.metrics.assignedPartitions.set(owned.size);
@@ -456,11 +307,17 @@ export class Processor {
     return this.#offsets.resumePositions(partitions.filter((p) => !gained.includes(p)));
   }
 
-  /** One fetched batch, under the lock (timed flushes wait): returns the offset to resolve, if handled. */
-  #onBatch(batch: Batch, heartbeat: () => Promise<void>): Promise<string | undefined> {
+  /**
+   * One fetched batch, under the lock (timed flushes wait): returns the offset to resolve, if handled. A batch
+   * fetched before a rewind sought its partition is dropped unread (`isStale`): the rewind forgot what was folded
+   * before it, so folding it would count its records on top of parts that miss the ones before it, and mark
+   * those, fetched again, as replays.
+   */
+  #onBatch(batch: Batch, heartbeat: () => Promise<void>, isStale: () => boolean): Promise<string | undefined> {
     if (this.#stopping) return Promise.resolve(undefined);
     return this.#lock.run(async () => {
       if (this.#stopping && this.#abandoned) return undefined;
+      if (isStale()) return undefined;
       try {
         if (this.#alertsStale) {
           await this.#flush(heartbeat);
@@ -484,24 +341,23 @@ export class Processor {
     const partition = batch.partition;
     const now = this.#now();
     const tDecode = performance.now();
-    const folded = this.#offsets.foldedUpTo(partition);
     const d = decodeBatch({
       topic: batch.topic,
       partition,
       records: batch.messages,
       marks: this.#marks,
-      foldedUpTo: folded,
+      foldedUpTo: this.#offsets.foldedUpTo(partition),
       contract: { ...this.config.contract, now: this.#now },
     });
-    this.#countDecoded(batch, d.rejected, d.invalid, d.late);
-    this.#countSeq(this.#sequence.observe(partition, d.valid));
+    this.#counters.decoded(batch.messages.length, d);
+    this.#counters.seq(this.#sequence.observe(partition, d.valid));
     this.#stages.add("decode", tDecode);
-    if (d.valid.length) this.#e2e.add(now - d.valid[d.valid.length - 1].eventTime);
+    if (d.valid.length) this.#reporter.e2e.add(now - d.valid[d.valid.length - 1].eventTime);
     const next = Number(batch.lastOffset()) + 1;
 
     const sinks = this.#sinks;
     if (!sinks) {
-      this.#count("consume_only", batch.messages.length);
+      this.#counters.count("consume_only", batch.messages.length);
       this.#offsets.complete(partition, next);
       return true;
     }
@@ -514,8 +370,11 @@ export class Processor {
       this.#stages.time("dead_letters", () => this.#writeDeadLetters(sinks, d.rejected, at, heartbeat)),
     ]);
     // Every record of the batch ends in one counted outcome once its writes settled.
-    writes.then(([raw]) => this.#countOutcomes(d, raw), () => this.#count("abandoned", batch.messages.length));
-    await this.#stages.time("window_load", () => this.#loadWindows(sinks, partition, d.valid, heartbeat));
+    writes.then(
+      ([raw]) => this.#counters.settled(d, raw),
+      () => this.#counters.count("abandoned", batch.messages.length),
+    );
+    await this.#stages.time("window_load", () => this.#windowIo.load(sinks.windows, partition, d.valid, heartbeat));
     if (this.#abandoned) return false;
 
     const tFold = performance.now();
@@ -533,49 +392,9 @@ export class Processor {
     return true;
   }
 
-  #countDecoded(batch: Batch, rejected: { reason: string }[], invalid: number, late: number): void {
-    for (const r of rejected) if (r.reason !== "late") this.metrics.invalid.inc(1, { reason: r.reason });
-    this.#totals.invalid += invalid;
-    this.metrics.late.inc(late);
-    this.#totals.late += late;
-    const n = batch.messages.length;
-    this.metrics.consumed.inc(n);
-    this.#totals.consumed += n;
-  }
-
-  #count(outcome: string, n: number, reason?: string): void {
-    if (n === 0) return;
-    this.metrics.records.inc(n, reason ? { outcome, reason } : { outcome });
-    this.#outcomes[outcome] = (this.#outcomes[outcome] ?? 0) + n;
-    if (reason) this.#deadByReason[reason] = (this.#deadByReason[reason] ?? 0) + n;
-  }
-
-  #countSeq(c: SeqCounts): void {
-    for (const kind of SEQ_EVENT_KINDS) if (c[kind]) this.metrics.seqEvents.inc(c[kind], { kind });
-    if (c.missing) this.metrics.seqMissing.inc(c.missing);
-  }
-
-  #countOutcomes(d: ReturnType<typeof decodeBatch>, raw: RawWriteResult): void {
-    const byReason = new Map<string, number>();
-    for (const r of d.rejected) if (r.reason !== "late") byReason.set(r.reason, (byReason.get(r.reason) ?? 0) + 1);
-    for (const [reason, n] of byReason) this.#count("dead_lettered", n, reason);
-    let stored = 0, replay = 0, duplicate = 0;
-    d.valid.forEach((v, i) => {
-      if (v.late) return;
-      if (raw.stored[i]) stored++;
-      else if (v.replay) replay++;
-      else duplicate++;
-    });
-    this.#count("late", d.late);
-    this.#count("stored", stored);
-    this.#count("replay", replay);
-    this.#count("duplicate", duplicate);
-  }
-
   async #writeRaw(sinks: Sinks, valid: Valid[], at: Date, heartbeat: () => Promise<void>): Promise<RawWriteResult> {
     const raw = await sinks.raw.write(valid, at, heartbeat);
-    this.metrics.written.inc(raw.inserted.size, { collection: COLLECTIONS.readings });
-    this.#totals.stored += raw.inserted.size;
+    this.#counters.stored(raw.inserted.size);
     return raw;
   }
 
@@ -587,21 +406,7 @@ export class Processor {
   ): Promise<void> {
     if (rejected.length === 0) return;
     const r = await sinks.deadLetters.write(rejected, at, heartbeat);
-    this.metrics.dlq.inc(rejected.length);
-    this.metrics.dlqTruncated.inc(r.truncated);
-    this.metrics.dlqMongoOnly.inc(r.mongoOnly);
-    this.#totals.dead_letters += rejected.length;
-  }
-
-  /** Makes sure every window the batch touches is in memory with this partition's stored part. */
-  async #loadWindows(sinks: Sinks, partition: number, valid: Valid[], heartbeat: () => Promise<void>): Promise<void> {
-    const ids = this.#windows.need(partition, valid);
-    if (ids.length === 0) return;
-    const epoch = this.#windows.epoch;
-    await this.#windowLock.run(async () => {
-      const docs = await sinks.windows.load(ids, heartbeat);
-      this.#windows.applyLoaded(partition, ids, docs, { owned: (p) => this.#offsets.owns(p), epoch });
-    });
+    this.#counters.deadLettered(rejected.length, r.truncated, r.mongoOnly);
   }
 
   /** Runs the detectors on a batch's readings once its raw writes are acknowledged. */
@@ -609,7 +414,7 @@ export class Processor {
     const t = performance.now();
     const checked = this.#detection.detect(partition, valid, stored, this.#now());
     this.metrics.checked.inc(checked);
-    this.#totals.checked += checked;
+    this.#counters.totals.checked += checked;
     this.#stages.add("detect", t);
   }
 
@@ -626,7 +431,7 @@ export class Processor {
     const generation = this.#source?.generation ?? 0;
     const sinks = this.#sinks;
     if (sinks) {
-      await this.#stages.time("window_write", () => this.#flushWindows(sinks.windows, undefined, heartbeat));
+      await this.#stages.time("window_write", () => this.#windowIo.write(sinks.windows, undefined, heartbeat));
       await this.#stages.time("event_write", () => this.#flushEvents(sinks, heartbeat));
       // A publish waiting for a new leader of the alerts topic goes on in the background (batches go on);
       // nothing is committed until it is done. The stop waits for it.
@@ -676,30 +481,8 @@ export class Processor {
     if (due !== "live") return;
     this.#cadence.started("live");
     const sinks = this.#sinks;
-    if (!sinks || this.#liveWrite || !this.#mongoHealthy || this.#stopping) return;
-    this.#liveWrite = this.#stages.time(
-      "window_write_live",
-      () => this.#flushWindows(sinks.liveWindows, "type_location"),
-    )
-      .catch((e) => this.log.debug("Live window write failed (the next flush writes them)", { error: e }))
-      .finally(() => (this.#liveWrite = undefined));
-  }
-
-  /** Writes the dirty windows (only those of kind `only`, when given), after any write or load in progress. */
-  #flushWindows(sink: WindowSink, only?: WindowKind, heartbeat?: () => Promise<void>): Promise<void> {
-    return this.#windowLock.run(() => this.#writeWindows(sink, only, heartbeat));
-  }
-
-  async #writeWindows(sink: WindowSink, only?: WindowKind, heartbeat?: () => Promise<void>): Promise<void> {
-    const now = this.#now();
-    const flush = this.#windows.collect(this.#marks.global(now), only);
-    const stored = await sink.write(flush.dirty, new Date(now), heartbeat);
-    this.#windows.written(flush, stored);
-    if (flush.dirty.length) {
-      this.metrics.written.inc(flush.dirty.length, { collection: COLLECTIONS.windows });
-      this.#totals.windows_written += flush.dirty.length;
-    }
-    this.metrics.openWindows.set(this.#windows.size);
+    if (!sinks || !this.#mongoHealthy || this.#stopping) return;
+    this.#windowIo.startLive(sinks.liveWindows);
   }
 
   async #flushDueOrRewind(): Promise<void> {
@@ -711,12 +494,12 @@ export class Processor {
   }
 
   /**
-   * After a write that gave up (its retries ran past their deadline): drops
-   * everything not committed and fetches again from the committed offsets, as
-   * a restart would. Returns false for errors it does not handle (a stop).
+   * After a write that gave up: drops every stage's uncommitted state and
+   * fetches again from the committed offsets (`rewind.ts`). Returns false for
+   * errors it does not handle (a stop).
    */
   async #rewindAfter(e: unknown): Promise<boolean> {
-    if (this.#stopping || e instanceof AbandonedError || !this.#source || !this.#admin) return false;
+    if (!rewinds(e, this.#stopping) || !this.#source || !this.#admin) return false;
     const partitions = this.#offsets.assigned;
     this.log.error("A write gave up: re-reading every partition from its committed offset", {
       error: e,
@@ -729,23 +512,10 @@ export class Processor {
     this.#marks.assign([], this.#now());
     this.#marks.assign(partitions, this.#now());
     this.#alertsStale = !!this.#sinks;
-    try {
-      const topic = this.config.topics.readings;
-      const [committed, ends] = await Promise.all([
-        this.#admin.fetchOffsets({ groupId: this.config.groupId, topics: [topic] }),
-        this.#admin.fetchTopicOffsets(topic),
-      ]);
-      const at = new Map<number, number>();
-      for (const p of committed[0]?.partitions ?? []) at.set(p.partition, Number(p.offset));
-      this.#offsets.knownCommitted(
-        [...at].filter(([, o]) => o >= 0).map(([partition, offset]) => ({ partition, offset })),
-      );
-      for (const p of ends) if ((at.get(p.partition) ?? -1) < 0) at.set(p.partition, Number(p.low));
-      for (const p of partitions) this.#source.seek(p, at.get(p) ?? 0);
-    } catch (err) {
-      this.log.error("Rewind failed: the consumer restarts from its committed offsets", { error: err });
-      throw err;
-    }
+    const topic = this.config.topics.readings;
+    const at = await readResumePositions({ admin: this.#admin, groupId: this.config.groupId, topic, log: this.log });
+    this.#offsets.knownCommitted(at.committed);
+    for (const p of partitions) this.#source.seek(p, at.seek.get(p) ?? 0);
     return true;
   }
 
@@ -754,59 +524,6 @@ export class Processor {
     const o = { days: this.config.rawRetentionDays, now: this.#now(), log: this.log };
     await deleteExpired(this.#sinks.rawCol, o);
     await deleteExpired(this.#sinks.eventCol, o);
-  }
-
-  /** Whether this instance owns every partition of the readings topic (then it alone writes shared windows). */
-  #ownsAll(): boolean {
-    const owned = this.#offsets.assigned;
-    return this.#topicPartitions > 0 && owned.length === this.#topicPartitions &&
-      owned.every((p) => p < this.#topicPartitions);
-  }
-
-  async #updateLag(): Promise<void> {
-    const offsets = await this.#admin!.fetchTopicOffsets(this.config.topics.readings);
-    if (offsets.length !== this.#topicPartitions) {
-      this.#topicPartitions = offsets.length;
-      this.#windows.soleWriter = this.#ownsAll();
-    }
-    for (const o of offsets) {
-      if (!this.#offsets.owns(o.partition)) continue;
-      const committed = this.#offsets.committedOffset(o.partition) ?? 0;
-      const lag = Math.max(0, Number(o.high) - committed);
-      this.#lag[String(o.partition)] = lag;
-      this.metrics.lag.set(lag, { partition: o.partition });
-    }
-  }
-
-  async #heartbeat(): Promise<void> {
-    const now = this.#now();
-    this.metrics.e2eLagMs.set(this.#e2e.take());
-    const rate = this.#rate.sample(now, this.#totals.consumed);
-    await this.#updateLag().catch(() => {});
-    if (!this.#sinks) return;
-    const doc = processorStatsDoc({
-      instance: this.config.instance,
-      now,
-      startedAt: this.#startedAt,
-      rate,
-      totals: {
-        ...this.#totals,
-        open_windows: this.#windows.size,
-        open_alerts: this.#alerts.openCount,
-        ...Object.fromEntries(Object.entries(this.#outcomes).map(([k, v]) => [`outcome_${k}`, v])),
-        ...Object.fromEntries(Object.entries(this.#deadByReason).map(([k, v]) => [`dead_lettered_${k}`, v])),
-        ...Object.fromEntries(Object.entries(this.#sequence.totals()).map(([k, v]) => [`seq_${k}`, v])),
-      },
-      lag: { ...this.#lag },
-      e2eLagMs: this.#e2e.value,
-    });
-    try {
-      await this.#sinks.stats.updateOne({ _id: `processor:${this.config.instance}` }, { $set: doc }, { upsert: true });
-      this.#mongoHealthy = true;
-    } catch (e) {
-      this.#mongoHealthy = false;
-      throw e;
-    }
   }
 
   /** The port /metrics is served on, if any. */
@@ -819,31 +536,20 @@ export class Processor {
   stats(): ProcessorStats {
     return {
       instance: this.config.instance,
-      consumed: this.#totals.consumed,
-      stored: this.#totals.stored,
-      invalid: this.#totals.invalid,
-      late: this.#totals.late,
-      checked: this.#totals.checked,
-      deadLetters: this.#totals.dead_letters,
-      windowsWritten: this.#totals.windows_written,
-      alertsNew: this.#totals.alerts_new,
-      alertsResolved: this.#totals.alerts_resolved,
-      mongoRetries: this.#totals.mongo_retries,
+      ...this.#counters.stats(),
       assigned: this.#offsets.assigned,
       committed: this.#offsets.committedAll(),
-      lag: { ...this.#lag },
-      e2eLagMs: this.#e2e.value,
+      lag: this.#reporter.lag,
+      e2eLagMs: this.#reporter.e2e.value,
       openWindows: this.#windows.size,
       openAlerts: this.#alerts.openCount,
       stageSeconds: this.#stages.totals(),
-      outcomes: { ...this.#outcomes },
-      deadLetteredByReason: { ...this.#deadByReason },
       seq: this.#sequence.totals(),
     };
   }
 
   /**
-   * Graceful stop (idempotent), bounded by `graceMs`: once it passes, every
+   * Graceful stop (idempotent), bounded by `graceMs` (`stop.ts`): once it passes, every
    * retry and wait is abandoned and the remaining closes get a short bound each.
    */
   stop(graceMs = this.config.stopTimeoutMs): Promise<StopReport> {
@@ -856,50 +562,32 @@ export class Processor {
     this.#stopping = true;
     for (const t of this.#timers) clearInterval(t);
     this.#source?.pause();
-    const abandoned = new Promise<void>((resolve) => {
-      if (this.#abandoned) resolve();
-      else this.#abandon.signal.addEventListener("abort", () => resolve(), { once: true });
+    const { flushed, closeMs } = await drainWithin({
+      graceMs,
+      abandon: this.#abandon,
+      flush: () => this.#lock.run(() => this.#flush(undefined, STOP_JOIN_WAIT_MS)),
+      heartbeat: () => this.#reporter.beat(),
+      log: this.log,
     });
-    // The flush gets most of the deadline; the heartbeat and the closes after it get a short bound each.
-    const closeMs = Math.min(2000, Math.floor(graceMs / 10));
-    const abort = setTimeout(() => {
-      this.#abandon.abort();
-      this.log.error("Stop deadline passed: giving up unwritten data (it will be re-read)");
-    }, Math.max(0, graceMs - 3 * closeMs));
-    let flushed = false;
-    try {
-      await Promise.race([
-        this.#lock.run(() => this.#flush(undefined, STOP_JOIN_WAIT_MS)).then(() => (flushed = !this.#abandoned)),
-        abandoned,
-      ]).catch((e) => this.log.warn("Final flush failed", { error: e }));
-      if (!this.#abandoned) await within(this.#heartbeat(), closeMs).catch(() => {});
-    } finally {
-      clearTimeout(abort);
-    }
-    const report: StopReport = { abandoned: !flushed, uncommitted: {} };
-    if (!flushed) this.#abandon.abort();
-    for (const p of this.#offsets.assigned) {
-      const committed = this.#offsets.committedOffset(p) ?? null;
-      const fetchedUpTo = this.#offsets.foldedUpTo(p) + 1;
-      if (fetchedUpTo > 0 && fetchedUpTo !== committed) report.uncommitted[String(p)] = { committed, fetchedUpTo };
-    }
-    await within(this.#source?.disconnect(), closeMs).catch((e) =>
-      this.log.warn("Consumer disconnect failed", { error: e })
-    );
-    await this.#sinks?.alerts.stop(closeMs).catch(() => {});
-    await Promise.allSettled([
-      Promise.resolve(this.#sinks?.publisher.close()),
-      within(this.#admin?.disconnect(), closeMs),
-      within(this.#sinks?.client.close(true), closeMs),
-      within(this.#server?.shutdown(), closeMs),
-    ]);
-    if (report.abandoned) {
-      this.log.error("Processor stopped with work abandoned: these records are read again at the next start", {
-        uncommitted: report.uncommitted,
-        in_flight_batches: this.#offsets.inflight,
-      });
-    }
-    this.log.info("Processor stopped", { ...this.#totals, abandoned: report.abandoned ? 1 : 0 });
+    const report: StopReport = {
+      abandoned: !flushed,
+      uncommitted: uncommittedOffsets(
+        this.#offsets.assigned,
+        (p) => this.#offsets.committedOffset(p),
+        (p) => this.#offsets.foldedUpTo(p),
+      ),
+    };
+    await closeWithin(closeMs, this.log, {
+      consumer: () => this.#source?.disconnect(),
+      alerts: (ms) => this.#sinks?.alerts.stop(ms),
+      rest: () => [
+        this.#sinks?.publisher.close(),
+        this.#admin?.disconnect(),
+        this.#sinks?.client.close(true),
+        this.#server?.shutdown(),
+      ],
+    });
+    logStopped(this.log, report, this.#offsets.inflight, { ...this.#counters.totals });
     return report;
   }
 }

@@ -185,9 +185,8 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
   },
   {
     name: "PROCESSOR_LIVE_FLUSH_MS",
-    default: "0",
-    description:
-      "How often the type × location windows the dashboard shows are written in between (0 = off; off by default until a window-count race after broker outages is understood)",
+    default: "100",
+    description: "How often the type × location windows the dashboard shows are written in between (0 = off)",
     used_by: "processor",
   },
   {
@@ -230,6 +229,12 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
   },
   { name: "WEB_HOST", default: "127.0.0.1", description: "Address the dashboard listens on", used_by: "web" },
   { name: "WEB_PORT", default: "8000", description: "Port of the dashboard", used_by: "web" },
+  {
+    name: "WEB_STOP_TIMEOUT_MS",
+    default: "30000",
+    description: "A stop (SIGINT/SIGTERM) ends within this long, or the dashboard exits 1",
+    used_by: "web",
+  },
   {
     name: "WEB_ALLOWED_ORIGINS",
     default: "",

@@ -10,6 +10,7 @@ import {
 import type { CommonConfig, KafkaConfig, KafkaSecurity } from "./config.ts";
 import type { Logger } from "./log.ts";
 import { TOPICS } from "./names.ts";
+import { retry } from "./retry.ts";
 
 /** Options of `createKafka`. */
 export interface CreateKafkaOptions {
@@ -99,7 +100,13 @@ export interface TopicSpec {
   configs?: Record<string, string>;
 }
 
-/** Creates missing topics (existing ones are left as they are). Returns the names created. */
+/** How long `ensureTopics` waits for every partition of the topics it created to have a leader. */
+const TOPIC_LEADERS_DEADLINE_MS = 60_000;
+
+/**
+ * Creates missing topics (existing ones are left as they are) and waits until each of their partitions has a
+ * leader. Returns the names created.
+ */
 export async function ensureTopics(admin: Admin, topics: TopicSpec[]): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
   const missing = topics.filter((t) => !existing.has(t.topic));
@@ -111,12 +118,29 @@ export async function ensureTopics(admin: Admin, topics: TopicSpec[]): Promise<s
     configEntries: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
   }));
   try {
-    await admin.createTopics({ topics: specs, waitForLeaders: true });
+    await admin.createTopics({ topics: specs, waitForLeaders: false });
   } catch (e) {
     // Another process may have created it between list and create.
     if (!/already exists/i.test(String((e as Error).message))) throw e;
   }
-  return missing.map((t) => t.topic);
+  const names = missing.map((t) => t.topic);
+  await waitForLeaders(admin, names);
+  return names;
+}
+
+/**
+ * Waits until every partition of `topics` has a leader. A broker that has just joined may not know a new topic
+ * yet and answer "does not host this topic-partition" (kafkajs's own wait throws on that), so any metadata error
+ * is retried until the deadline.
+ */
+async function waitForLeaders(admin: Admin, topics: string[]): Promise<void> {
+  await retry(async () => {
+    const { topics: found } = await admin.fetchTopicMetadata({ topics });
+    const waiting = found.filter((t) => t.partitions.length === 0 || t.partitions.some((p) => p.leader < 0));
+    const known = new Set(found.map((t) => t.name));
+    const pending = [...topics.filter((t) => !known.has(t)), ...waiting.map((t) => t.name)];
+    if (pending.length) throw new Error(`Topics without a leader for every partition yet: ${pending.join(", ")}`);
+  }, { deadlineMs: TOPIC_LEADERS_DEADLINE_MS, initialMs: 100, maxMs: 1000 });
 }
 
 /**

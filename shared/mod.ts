@@ -19,3 +19,4 @@ export * from "./kafka.ts";
 export * from "./mongo.ts";
 export * from "./mongo_schema.ts";
 export * from "./retry.ts";
+export * from "./stop_signals.ts";

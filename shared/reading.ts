@@ -99,6 +99,13 @@ function fail(reason: RejectReason, detail: string): DecodeResult {
  * Checks a parsed JSON value against the reading contract.
  * Returns the typed reading, its event time in UTC epoch milliseconds and its
  * id, or the first problem found, as a sentence naming the field.
+ *
+ * @example
+ * ```ts
+ * const res = validateReading({ sensor_id: "lab-7", sensor_type: "co2", value: "high", location: "room 12",
+ *   timestamp: "2026-12-01T18:07:04Z" });
+ * if (!res.ok) console.log(res.reason, res.detail); // invalid_schema, a sentence naming the field value
+ * ```
  */
 export function validateReading(data: unknown, contract: ReadingContract = {}): DecodeResult {
   if (!isObject(data)) return fail("invalid_schema", "Reading must be a JSON object");
@@ -266,6 +273,12 @@ function idOf(sensor: string, ms: number, sub?: string): string {
  * The contract's settings from the environment: `READING_MAX_FUTURE_MS` and
  * `SENSOR_TYPES_FILE` (read and validated now; a bad file throws a one-line
  * `SensorTypesError`).
+ *
+ * @example
+ * ```ts
+ * const contract = loadReadingContract({ READING_MAX_FUTURE_MS: "60000" });
+ * decodeReading(bytes, { ...contract, now: Date.now });
+ * ```
  */
 export function loadReadingContract(
   env: Record<string, string | undefined> = Deno.env.toObject(),

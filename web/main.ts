@@ -1,5 +1,8 @@
-/** `deno task web [--port 8000] [--host 127.0.0.1]`: the live dashboard. */
-import { parseFlags, runMain, stopWithParent, usage } from "@iot/shared";
+/**
+ * `deno task web [flags]`: the live dashboard until SIGINT/SIGTERM, then a stop within `--stop-timeout-ms`
+ * (`WEB_STOP_TIMEOUT_MS`, exit 1 past it); a second signal exits at once.
+ */
+import { createLogger, listenForStop, parseFlags, runMain, stopWithin, stopWithParent, usage } from "@iot/shared";
 import { loadWebConfig, startWeb } from "./server.ts";
 
 const FLAGS = {
@@ -12,6 +15,13 @@ const FLAGS = {
     help: "auto: change streams, polling when unsupported",
   },
   kafka: { type: "boolean", default: true, help: "Read producer rate and consumer lag from Kafka" },
+  "stop-timeout-ms": {
+    type: "number",
+    integer: true,
+    min: 1000,
+    max: 3_600_000,
+    help: "A stop ends within this long, or exits 1 (env WEB_STOP_TIMEOUT_MS, 30000)",
+  },
 } as const;
 
 if (import.meta.main) {
@@ -22,21 +32,19 @@ if (import.meta.main) {
       return 0;
     }
     const config = loadWebConfig();
+    const logger = createLogger({ name: "web", level: config.common.log.level, format: config.common.log.format });
     const handle = await startWeb({
       config,
       host: flags.host,
       port: flags.port,
       liveMode: flags["live-mode"] as "auto" | "polling",
       kafka: flags.kafka ? undefined : false,
+      logger,
     });
-    const { promise: stopped, resolve } = Promise.withResolvers<void>();
-    const shutdown = () => {
-      handle.stop().then(resolve, resolve);
-    };
-    Deno.addSignalListener("SIGINT", shutdown);
-    Deno.addSignalListener("SIGTERM", shutdown);
+    const signals = listenForStop();
     stopWithParent();
-    await stopped;
-    return 0;
+    await signals.first;
+    const deadlineMs = flags["stop-timeout-ms"] ?? config.stopTimeoutMs;
+    return await stopWithin(() => handle.stop().then(() => true), { deadlineMs, again: signals.again, logger });
   });
 }

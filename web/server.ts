@@ -25,6 +25,8 @@ export interface WebConfig {
   port: number;
   allowedOrigins: string[];
   authToken?: string;
+  /** The stop on SIGINT/SIGTERM ends within this long (`WEB_STOP_TIMEOUT_MS`), ms. */
+  stopTimeoutMs: number;
   /** Described sensor types: the built-in six plus those of `SENSOR_TYPES_FILE`. */
   types: SensorTypes;
   common: CommonConfig;
@@ -42,6 +44,7 @@ export function loadWebConfig(env: Record<string, string | undefined> = Deno.env
     port: r.int("WEB_PORT", 0, 65535),
     allowedOrigins: r.list("WEB_ALLOWED_ORIGINS"),
     authToken: r.optional("WEB_AUTH_TOKEN"),
+    stopTimeoutMs: r.int("WEB_STOP_TIMEOUT_MS", 1000, 3_600_000),
     types: typesFile === undefined ? BUILTIN_SENSOR_TYPES : loadSensorTypesFile(typesFile),
     common: loadCommonConfig(env),
   };

@@ -70,3 +70,26 @@ export function processorStatsDoc(o: {
     e2e_lag_ms: o.e2eLagMs,
   };
 }
+
+/**
+ * The lag of each owned partition: its high watermark minus the committed
+ * offset (0 when none is committed yet), never negative.
+ *
+ * @example
+ * ```ts
+ * partitionLag([{ partition: 0, high: "120" }, { partition: 1, high: "9" }], (p) => p === 0, () => 100);
+ * // { "0": 20 }
+ * ```
+ */
+export function partitionLag(
+  ends: readonly { partition: number; high: string }[],
+  owns: (partition: number) => boolean,
+  committedOffset: (partition: number) => number | undefined,
+): Record<string, number> {
+  const lag: Record<string, number> = {};
+  for (const o of ends) {
+    if (!owns(o.partition)) continue;
+    lag[String(o.partition)] = Math.max(0, Number(o.high) - (committedOffset(o.partition) ?? 0));
+  }
+  return lag;
+}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { LagMedian, processorStatsDoc, RateMeter } from "./heartbeat.ts";
+import { LagMedian, partitionLag, processorStatsDoc, RateMeter } from "./heartbeat.ts";
 
 Deno.test("the rate is smoothed over the last window of samples", () => {
   const m = new RateMeter(0, 10_000);
@@ -31,4 +31,19 @@ Deno.test("the stats document carries the clock's time and a rounded rate", () =
   assert.equal(d.updated_at.getTime(), 5000);
   assert.equal(d.rate, 13);
   assert.equal(d.role, "processor");
+});
+
+Deno.test("the lag of an owned partition is its high watermark minus the committed offset", () => {
+  const committed = new Map([[0, 100], [2, 50]]);
+  assert.deepEqual(
+    partitionLag(
+      [{ partition: 0, high: "120" }, { partition: 1, high: "9" }, { partition: 2, high: "40" }, {
+        partition: 3,
+        high: "7",
+      }],
+      (p) => p !== 1,
+      (p) => committed.get(p),
+    ),
+    { "0": 20, "2": 0, "3": 7 },
+  );
 });

@@ -60,9 +60,13 @@ export interface SourceHandlers {
   onFatal(): void;
   /**
    * One fetched batch. Return the last offset handled (resolved) or undefined
-   * when the batch was abandoned (it is fetched again).
+   * when the batch was abandoned (it is fetched again). `isStale` turns true
+   * once its partition was sought (`Source.seek`) after the batch was fetched:
+   * kafkajs still hands over the rest of a fetch response after a seek, and
+   * such a batch must be dropped unread (its records are fetched again from
+   * the new position).
    */
-  onBatch(batch: Batch, heartbeat: () => Promise<void>): Promise<string | undefined>;
+  onBatch(batch: Batch, heartbeat: () => Promise<void>, isStale: () => boolean): Promise<string | undefined>;
 }
 
 /** Options of `startSource`. */
@@ -207,7 +211,7 @@ export async function startSource(o: SourceOptions): Promise<Source> {
     autoCommit: false,
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: 1,
-    eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
+    eachBatch: async ({ batch, resolveOffset, heartbeat, isStale, commitOffsetsIfNecessary }) => {
       commitOnce = commitOffsetsIfNecessary;
       if (rejoinPending) return; // kafkajs rejoins after this fetch; the batch is fetched again
       if (group.rejoinDue(COORDINATOR_LOST_MS, REJOIN_AGAIN_MS)) {
@@ -227,7 +231,7 @@ export async function startSource(o: SourceOptions): Promise<Source> {
         });
       const keepAlive = setInterval(() => beat().catch(() => {}), HEARTBEAT_INTERVAL_MS);
       try {
-        const last = await o.handlers.onBatch(batch, beat);
+        const last = await o.handlers.onBatch(batch, beat, isStale);
         if (last !== undefined) resolveOffset(last);
       } finally {
         clearInterval(keepAlive);

@@ -77,7 +77,10 @@ export interface SensorState {
    */
   rateValue: number;
   rateTime: number;
-  /** Readings in a row that jumped from `rateValue` (after 3, the new level becomes the reference). */
+  /**
+   * Readings in a row that jumped from `rateValue` and agree with each other (each within the rate limit of the
+   * one before): after 3, the new level becomes the reference. Scattered spikes never move it.
+   */
   jumps: number;
   sameCount: number;
 }
@@ -213,16 +216,25 @@ export function checkReading(state: SensorState, value: number, t: number, cfg: 
     state.ewmaMean += incr;
     state.ewmaVar = (1 - cfg.ewmaAlpha) * (state.ewmaVar + diff * incr);
   }
+  if (!jumped) state.jumps = 0;
+  else if (state.jumps > 0 && width !== undefined && agrees(value, t, state, width * cfg.rateBandsPerSecond)) {
+    state.jumps++;
+  } else state.jumps = 1;
   state.n++;
   state.lastValue = value;
   state.lastTime = t;
-  state.jumps = jumped ? state.jumps + 1 : 0;
   if (!jumped || state.jumps >= 3) {
     state.rateValue = value;
     state.rateTime = t;
     state.jumps = 0;
   }
   return out;
+}
+
+/** Whether `value` at `t` is within the rate limit of the sensor's previous reading (a level, not a scatter). */
+function agrees(value: number, t: number, state: SensorState, limit: number): boolean {
+  const dt = Math.max((t - state.lastTime) / 1000, 1);
+  return Math.abs(value - state.lastValue) / dt <= limit;
 }
 
 /**

@@ -80,3 +80,20 @@ Deno.test("silence adapts to the sensor's usual interval, within the minimum and
   assert.equal(checkSilence("humidity", 9_000, cfg, 1000), undefined);
   assert.equal(checkSilence("humidity", 10_000, cfg, 1000)?.threshold, 10);
 });
+
+Deno.test("rate of change adopts a new level after 3 agreeing jumps, never a run of scattered spikes", () => {
+  const roc = (out: Finding[][]) => out.map((f) => f.some((x) => x.rule === "rate_of_change"));
+  // A level shift: 3 readings near 55 after 20, then the new level is the reference.
+  assert.deepEqual(roc(feed([20, 55, 55.5, 55.2, 55.4, 55.1])), [false, true, true, true, false, false]);
+  // Three spikes in a row, far apart from each other (up, down, down): the reference stays 21.8, so the
+  // normal readings after them do not fire.
+  assert.deepEqual(roc(feed([21.8, 32, -8.7, -12.9, 23.5, 23.6, 23.3])), [
+    false,
+    true,
+    true,
+    true,
+    false,
+    false,
+    false,
+  ]);
+});

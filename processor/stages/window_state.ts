@@ -15,7 +15,11 @@
  * A write may run while batches are folded (the live flush): each window
  * counts its changes (`gen`), and `written` leaves a window that changed
  * during its write dirty (and open), so the next write takes the change. The
- * caller keeps loads and writes of windows from overlapping one another.
+ * caller keeps loads and writes of windows from overlapping one another. A
+ * write may also complete between a batch's `need` (and load) and its `fold`:
+ * the windows the batch needs are pinned until it folds, so `written` does not
+ * forget one that the watermark closed (its loaded part would be lost, and the
+ * fold would find no window).
  */
 import type { WindowKind } from "@iot/shared";
 import type { Valid } from "./decode.ts";
@@ -73,6 +77,8 @@ export class WindowState {
   readonly #windows = new Map<string, OpenWindow>();
   #epoch = 0;
   #soleWriter = false;
+  /** The windows of the batch between `need` and `fold` (one batch at a time): kept by `written`. */
+  #pinned = new Set<OpenWindow>();
 
   constructor(readonly sizesMs: readonly number[]) {}
 
@@ -109,10 +115,12 @@ export class WindowState {
 
   /**
    * Opens every window the batch's non-late readings belong to and returns the
-   * `_id`s whose part of `partition` must be loaded before folding.
+   * `_id`s whose part of `partition` must be loaded before folding. They stay
+   * in memory until the batch is folded (the next `fold` or `need`).
    */
   need(partition: number, valid: readonly Valid[]): string[] {
     const need = new Set<string>();
+    this.#pinned = new Set();
     for (const v of valid) {
       if (v.late) continue;
       for (const key of assignWindows(v.reading, v.eventTime, this.sizesMs)) {
@@ -121,6 +129,7 @@ export class WindowState {
           w = { key, parts: new Map(), foreign: new Map(), loaded: new Set(), dirty: new Set(), gen: 0 };
           this.#windows.set(key.id, w);
         }
+        this.#pinned.add(w);
         if (!w.loaded.has(partition)) need.add(key.id);
       }
     }
@@ -176,6 +185,7 @@ export class WindowState {
         }
       }
     }
+    this.#pinned.clear();
   }
 
   /**
@@ -206,7 +216,8 @@ export class WindowState {
 
   /**
    * After a successful write: the written windows are clean and the closed
-   * ones forgotten, unless they changed since `collect`. `stored`: the
+   * ones forgotten, unless they changed since `collect` or a batch needs them
+   * (between its `need` and its `fold`). `stored`: the
    * documents as the write left them (shared windows written as sole writer,
    * or read back), kept if ownership did not change.
    */
@@ -218,7 +229,7 @@ export class WindowState {
       if (w.key.kind !== "sensor") w.stored = trusted ? stored.get(w.key.id) : undefined;
     }
     for (const w of flush.closing) {
-      if (unchanged(w) && this.#windows.get(w.key.id) === w) this.#windows.delete(w.key.id);
+      if (unchanged(w) && !this.#pinned.has(w) && this.#windows.get(w.key.id) === w) this.#windows.delete(w.key.id);
     }
   }
 

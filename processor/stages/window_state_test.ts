@@ -60,3 +60,18 @@ Deno.test("stored documents are kept only as sole writer and within one ownershi
   state.written(flush, new Map([[shared, { v: 5, parts: new Map() }]]));
   assert.equal(state.get(shared)!.stored, undefined, "ownership changed during the write: forgotten");
 });
+
+Deno.test("a write that closes windows between a batch's need and its fold keeps the batch's windows", () => {
+  const state = new WindowState([10_000]);
+  const r = valid("sensor_0001", 5);
+  const ids = state.need(0, [r]);
+  state.applyLoaded(0, ids, [], { owned, epoch: state.epoch });
+  // The live write runs here: the watermark is past the window, nothing is dirty, the window looks unused.
+  const live = state.collect(T + 60_000, "type_location");
+  state.written(live, new Map());
+  state.fold(0, [r]);
+  assert.equal(state.size, 2);
+  // Once folded, a write after the watermark forgets them as usual.
+  state.written(state.collect(T + 60_000), new Map());
+  assert.equal(state.size, 0);
+});

@@ -1,7 +1,10 @@
 /**
  * The produce pipeline to one broker: a queue of partition batches, up to
  * `maxInFlight` Produce requests on one connection, retries sent first and
- * in order, and each response's per-partition results handed back.
+ * in order, and each response's per-partition results handed back. A batch
+ * whose partition is now led by another broker is handed over to that
+ * broker's sender rather than sent here (or stranded here while this broker
+ * is down).
  */
 import type { PartitionBatch } from "./batch.ts";
 import type { Connection } from "./connection.ts";
@@ -21,6 +24,15 @@ export interface BrokerSenderOptions {
   maxInFlight: number;
   /** Opens a connection to the broker (rejects when it is unknown or unreachable). */
   connect: () => Promise<Connection>;
+  /** Whether this broker leads `partition` as far as the producer knows (else its batches are handed over). */
+  leads: (partition: number) => boolean;
+  /** Hands a batch to the sender of its partition's current leader (`retry` as in `enqueue`). */
+  handOver: (batch: PartitionBatch, retry: boolean) => void;
+  /**
+   * Batches were given their sequences and sent, or their responses handled: newer batches of their
+   * partitions waiting at another broker's sender may go now.
+   */
+  onProgress?: () => void;
   /** Ordering rules of idempotent sequences (see `Sequencer`). */
   sequencer: {
     mustWait(batch: PartitionBatch): boolean;
@@ -60,6 +72,19 @@ export class BrokerSender {
     this.#conn?.close();
   }
 
+  /** Hands the batches of partitions this broker no longer leads to their leader's sender, oldest first. */
+  #handOverMoved(): void {
+    const { leads, handOver } = this.options;
+    const moved: [PartitionBatch, boolean][] = [];
+    for (const [source, retry] of [[this.#retries, true], [this.#queue, false]] as const) {
+      for (let i = 0; i < source.length;) {
+        if (leads(source[i].partition)) i++;
+        else moved.push([source.splice(i, 1)[0], retry]);
+      }
+    }
+    for (const [b, retry] of moved) handOver(b, retry);
+  }
+
   /**
    * Takes the next request's batches: at most one per partition, retries
    * before new batches, and nothing that would overtake an older batch of its
@@ -69,6 +94,7 @@ export class BrokerSender {
     const { sequencer } = this.options;
     const out: PartitionBatch[] = [];
     const used = new Set<number>();
+    this.#handOverMoved();
     for (const source of [this.#retries, this.#queue]) {
       for (let i = 0; i < source.length;) {
         const b = source[i];
@@ -111,12 +137,16 @@ export class BrokerSender {
   async #pumpAsync(): Promise<void> {
     if (this.#closed) return;
     const o = this.options;
+    // Nothing waits here for a connection to a broker that no longer leads its partition.
+    this.#handOverMoved();
     while (this.#inFlight < o.maxInFlight && (this.#retries.length || this.#queue.length)) {
       let conn: Connection;
       try {
         conn = await this.#connection();
       } catch (e) {
         // Hand everything waiting to the retry logic (with backoff), oldest first; refused credentials fail it.
+        // Batches whose partition has moved meanwhile go to the new leader instead.
+        this.#handOverMoved();
         const waiting = [...this.#retries, ...this.#queue];
         this.#retries = [];
         this.#queue = [];
@@ -128,6 +158,7 @@ export class BrokerSender {
       const batches = this.#take();
       if (batches.length === 0) return;
       this.#inFlight++;
+      o.onProgress?.();
       const body = encodeProduceRequest({ acks: o.acks, timeoutMs: o.requestTimeoutMs, topic: o.topic, batches });
       conn.request(PRODUCE, body, { expectResponse: o.acks !== 0, timeoutMs: o.requestTimeoutMs + 5000 }).then(
         (r) => this.#onResponse(batches, r),
@@ -136,6 +167,7 @@ export class BrokerSender {
         },
       ).finally(() => {
         this.#inFlight--;
+        o.onProgress?.();
         this.pump();
       });
     }

@@ -1,6 +1,9 @@
 /**
  * Requests that any broker answers (Metadata, InitProducerId, DescribeConfigs), on one
- * connection to the first reachable bootstrap broker, reopened when it drops.
+ * connection to the first reachable bootstrap broker, reopened when it drops. When no
+ * bootstrap broker answers, the brokers the last metadata named are tried too (as the
+ * Java client picks any known node), so losing the bootstrap broker does not stop
+ * metadata refreshes while the rest of the cluster is up.
  */
 import { Connection, parseAddress } from "./connection.ts";
 import type { KafkaSecurity } from "@iot/shared";
@@ -35,6 +38,8 @@ export interface ClusterClientOptions {
 /** Cluster-wide requests over a bootstrap connection. */
 export class ClusterClient {
   #conn: Connection | undefined;
+  /** Brokers named by the last metadata response, `host:port`. */
+  #known: string[] = [];
 
   constructor(readonly options: ClusterClientOptions) {}
 
@@ -42,7 +47,8 @@ export class ClusterClient {
     if (this.#conn && !this.#conn.closed) return this.#conn;
     const o = this.options;
     let last: Error | undefined;
-    for (const b of o.brokers) {
+    const candidates = [...new Set([...o.brokers, ...this.#known])];
+    for (const b of candidates) {
       try {
         const { host, port } = parseAddress(b);
         this.#conn = await Connection.open({
@@ -66,7 +72,13 @@ export class ClusterClient {
   async metadata(topic: string): Promise<MetadataResponse> {
     const conn = await this.#bootstrap();
     const r = await conn.request(METADATA, encodeMetadataRequest(topic), { timeoutMs: this.options.requestTimeoutMs });
-    return decodeMetadataResponse(r!);
+    const response = decodeMetadataResponse(r!);
+    if (response.brokers.size) {
+      this.#known = [...response.brokers.values()].map(({ host, port }) =>
+        host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`
+      );
+    }
+    return response;
   }
 
   /** A new producer id and epoch (idempotent producer, no transactions). */

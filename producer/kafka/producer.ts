@@ -124,6 +124,7 @@ export class NativeProducer {
   #maxMessageBytes: number;
   #refreshing: Promise<number[]> | undefined;
   #batchOrder = 0;
+  #pumpScheduled = false;
   /** Next partition of a record without key or partition. */
   #roundRobin = 0;
 
@@ -207,6 +208,8 @@ export class NativeProducer {
       if (changed.length === 0) return changed;
       const moved = new Set(changed);
       for (const [batch, wake] of [...this.#waiting]) if (moved.has(batch.partition)) wake();
+      // Batches queued at the old leaders' senders go to the new leaders.
+      for (const s of [...this.#senders.values()]) s.pump();
       return changed;
     });
     return this.#refreshing;
@@ -236,6 +239,9 @@ export class NativeProducer {
             ...this.#o.security,
           });
         },
+        leads: (partition) => this.#cache.leader(partition) === node,
+        handOver: (batch, retry) => this.#sender(batch.partition).enqueue(batch, retry),
+        onProgress: () => this.#pumpAll(),
         sequencer: this.#sequencer,
         onAcked: (batch) => {
           this.#sequencer.acked(batch);
@@ -247,6 +253,22 @@ export class NativeProducer {
       this.#senders.set(node, s);
     }
     return s;
+  }
+
+  /**
+   * With more than one sender, pumps them all (calls made together are
+   * coalesced into one microtask): a batch just given its sequence may let
+   * newer batches of its partition waiting at another sender (the leader
+   * moved) go, and batches stranded at a broker that no longer leads their
+   * partition are handed over.
+   */
+  #pumpAll(): void {
+    if (this.#senders.size < 2 || this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    queueMicrotask(() => {
+      this.#pumpScheduled = false;
+      for (const s of [...this.#senders.values()]) s.pump();
+    });
   }
 
   /**
@@ -334,7 +356,7 @@ export class NativeProducer {
     splits: number,
     settle: PartitionBatch["settle"],
   ): PartitionBatch {
-    return {
+    const batch: PartitionBatch = {
       partition,
       // Idempotent batches get their producer id and sequence when first sent (`Sequencer.assign`).
       bytes: builder.build(timestamp, this.#sequencer.identity, -1, this.#o.compression),
@@ -349,6 +371,9 @@ export class NativeProducer {
       attempts: 0,
       settle,
     };
+    // From now on, no newer batch of the partition gets a sequence before this one.
+    this.#sequencer.register(batch);
+    return batch;
   }
 
   #refusal(size: number, key: string): KafkaProtocolError {

@@ -12,6 +12,13 @@
  * A partition's first batch of a generation is sent alone: until the broker
  * acknowledged it, the broker keeps no state for the producer id and would
  * accept a later batch (any sequence) ahead of it, should it fail.
+ *
+ * Sequences are given in batch order within a partition, wherever the batches
+ * wait (a broker sender's queue, a backoff, a sender of a leader that has
+ * gone): a batch is registered when created, and none gets a sequence while an
+ * older batch of its partition has none in the current generation. Given in
+ * order, the sequences make the broker write a partition's batches in order,
+ * whichever broker leads it and however often they are retried.
  */
 import type { PartitionBatch } from "./batch.ts";
 import { patchIdentity, type ProducerIdentity } from "./protocol/record_batch.ts";
@@ -26,7 +33,7 @@ export class Sequencer {
   #backingOff = new Map<number, Set<PartitionBatch>>();
   /** Per partition: its first batch of the current generation, until acknowledged. */
   #unconfirmed = new Map<number, PartitionBatch>();
-  /** Per partition: batches given a sequence (in any generation) and not settled yet. */
+  /** Per partition: batches registered or given a sequence (in any generation) and not settled yet. */
   #open = new Map<number, Set<PartitionBatch>>();
 
   constructor(readonly idempotent: boolean) {}
@@ -57,6 +64,17 @@ export class Sequencer {
     this.#sequences.fill(0);
     this.#unconfirmed.clear();
     this.#resetting = false;
+  }
+
+  /**
+   * Notes a new batch (call when it is created): until it has a sequence of
+   * the current generation, newer batches of its partition get none.
+   */
+  register(batch: PartitionBatch): void {
+    if (!this.idempotent) return;
+    let open = this.#open.get(batch.partition);
+    if (!open) this.#open.set(batch.partition, open = new Set());
+    open.add(batch);
   }
 
   /**
@@ -102,9 +120,11 @@ export class Sequencer {
 
   /**
    * Whether a batch must wait: a new producer id is awaited, the first batch
-   * of its partition in this generation is not acknowledged yet, or an older
-   * batch of its partition is still waiting out a backoff (idempotent
-   * sequences must reach the broker in order).
+   * of its partition in this generation is not acknowledged yet, it needs a
+   * sequence while an older batch of its partition has none in this
+   * generation (not sent yet, wherever it waits, or of an older producer id),
+   * or an older batch of its partition is still waiting out a backoff
+   * (idempotent sequences must reach the broker in order).
    */
   mustWait(batch: PartitionBatch): boolean {
     if (!this.idempotent) return false;
@@ -113,7 +133,8 @@ export class Sequencer {
     const first = this.#unconfirmed.get(batch.partition);
     if (first && first !== batch && needsSequence) return true;
     if (needsSequence) {
-      // An older batch of an earlier generation is unresolved: it takes its new sequence first.
+      // An older batch without a sequence of this generation (never sent, or of an earlier
+      // producer id) is unresolved: it takes its sequence first.
       for (const w of this.#open.get(batch.partition) ?? []) {
         if (w !== batch && w.generation !== this.#generation && w.order < batch.order) return true;
       }

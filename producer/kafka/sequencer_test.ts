@@ -130,3 +130,21 @@ Deno.test("a producer that is not idempotent never waits and never patches", () 
   assert.equal(s.mustWait(b), false);
   assert.equal(s.failed(a), false);
 });
+
+Deno.test("a registered batch without a sequence holds back newer batches of its partition, wherever it waits", () => {
+  const s = new Sequencer(true);
+  s.ensurePartitions(2);
+  s.setIdentity({ producerId: 1n, producerEpoch: 0 });
+  const first = batch(0, 1);
+  s.assign(first);
+  s.acked(first);
+  const older = batch(0, 1), newer = batch(0, 1), other = batch(1, 1);
+  for (const b of [older, newer, other]) s.register(b);
+  assert.equal(s.mustWait(newer), true, "the older batch has no sequence yet");
+  assert.equal(s.mustWait(older), false);
+  assert.equal(s.mustWait(other), false, "other partitions do not wait");
+  s.assign(older);
+  assert.equal(s.mustWait(newer), false);
+  s.assign(newer);
+  assert.ok(older.baseSequence < newer.baseSequence);
+});

@@ -397,6 +397,8 @@ export interface KnownSetOptions {
   seed: number;
   /** Anomaly spike probability (default the producer's). */
   anomalyRate?: number;
+  /** How long the producer waits, once its count is sent, for the last acknowledgements (default the producer's). */
+  flushTimeoutMs?: number;
   signal?: AbortSignal;
 }
 
@@ -422,6 +424,7 @@ export function produceKnownSet(o: KnownSetOptions): KnownSet {
     sensors: o.sensors,
     seed: o.seed,
     anomalyRate: o.anomalyRate,
+    flushTimeoutMs: o.flushTimeoutMs,
     statsIntervalS: 0,
     logger: createLogger({ name: "producer", level: "warn", format: "json", write: (l) => warnings.push(l) }),
     signal: o.signal,

@@ -1,0 +1,104 @@
+/**
+ * Window I/O: the window state's loads from, and writes to, `windowed_metrics`,
+ * taking turns under one lock (a live write runs beside batches, so a load or
+ * a full flush may meet one in progress).
+ *
+ * - `load` reads this partition's stored parts of the windows a batch needs.
+ * - `write` writes the dirty windows (all, or one kind), after any load or
+ *   write in progress.
+ * - `startLive` starts the live write of the type × location windows in the
+ *   background: one at a time, one attempt; a failure is logged and left to
+ *   the next flush.
+ */
+import type { Logger, WindowKind } from "@iot/shared";
+import type { Clock } from "./clock.ts";
+import { SerialLock } from "./concurrency.ts";
+import type { StageTimer } from "./stage_timer.ts";
+import type { Valid } from "./stages/decode.ts";
+import type { Watermarks } from "./stages/watermark.ts";
+import type { WindowState } from "./stages/window_state.ts";
+import type { WindowSink } from "./sinks/windows.ts";
+
+/** What window I/O reads and writes through (a `WindowSink`). */
+export type WindowStore = Pick<WindowSink, "load" | "write">;
+
+/** Options of `WindowIo`. */
+export interface WindowIoOptions {
+  state: WindowState;
+  marks: Watermarks;
+  now: Clock;
+  /** Whether this instance owns a partition (loaded parts of the others are kept as foreign). */
+  owns: (partition: number) => boolean;
+  stages: StageTimer;
+  log: Logger;
+  /** Windows written (after each successful write). */
+  onWritten?: (n: number) => void;
+  /** Windows held in memory (after each write). */
+  onSize?: (n: number) => void;
+}
+
+/**
+ * Loads and writes the windows of a `WindowState`, one at a time.
+ *
+ * @example
+ * ```ts
+ * const io = new WindowIo({ state, marks, now: Date.now, owns: (p) => offsets.owns(p), stages, log });
+ * await io.load(sink, partition, valid);  // before folding a batch
+ * io.startLive(liveSink);                 // every 100 ms: type × location windows, in the background
+ * await io.write(sink);                   // at the full flush: every dirty window
+ * ```
+ */
+export class WindowIo {
+  readonly #o: WindowIoOptions;
+  readonly #lock = new SerialLock();
+  #live?: Promise<void>;
+
+  constructor(options: WindowIoOptions) {
+    this.#o = options;
+  }
+
+  /** Whether a live write is in progress. */
+  get liveInProgress(): boolean {
+    return this.#live !== undefined;
+  }
+
+  /** Makes sure every window the batch touches is in memory with this partition's stored part. */
+  async load(sink: WindowStore, partition: number, valid: readonly Valid[], heartbeat?: () => Promise<void>) {
+    const state = this.#o.state;
+    const ids = state.need(partition, valid);
+    if (ids.length === 0) return;
+    const epoch = state.epoch;
+    await this.#lock.run(async () => {
+      const docs = await sink.load(ids, heartbeat);
+      state.applyLoaded(partition, ids, docs, { owned: this.#o.owns, epoch });
+    });
+  }
+
+  /** Writes the dirty windows (only those of kind `only`, when given), after any write or load in progress. */
+  write(sink: WindowStore, only?: WindowKind, heartbeat?: () => Promise<void>): Promise<void> {
+    return this.#lock.run(() => this.#write(sink, only, heartbeat));
+  }
+
+  /**
+   * Starts the live write of the type × location windows in the background,
+   * unless one is in progress. Returns the write started, if any (it never rejects).
+   */
+  startLive(sink: WindowStore): Promise<void> | undefined {
+    if (this.#live) return undefined;
+    const live = this.#o.stages.time("window_write_live", () => this.write(sink, "type_location"))
+      .catch((e) => this.#o.log.debug("Live window write failed (the next flush writes them)", { error: e }))
+      .finally(() => (this.#live = undefined));
+    this.#live = live;
+    return live;
+  }
+
+  async #write(sink: WindowStore, only?: WindowKind, heartbeat?: () => Promise<void>): Promise<void> {
+    const { state, marks } = this.#o;
+    const now = this.#o.now();
+    const flush = state.collect(marks.global(now), only);
+    const stored = await sink.write(flush.dirty, new Date(now), heartbeat);
+    state.written(flush, stored);
+    if (flush.dirty.length) this.#o.onWritten?.(flush.dirty.length);
+    this.#o.onSize?.(state.size);
+  }
+}
