@@ -38,7 +38,8 @@ import { openSinks, type Sinks } from "./sinks/open.ts";
 import type { RecordPublisher } from "./sinks/publisher.ts";
 import type { RawWriteResult } from "./sinks/raw.ts";
 import type { DeadLetterSink } from "./sinks/dead_letters.ts";
-import { OffsetTracker } from "./source/offsets.ts";
+import { Committer } from "./source/committer.ts";
+import { OffsetTracker, type PartitionOffset } from "./source/offsets.ts";
 import { ownsAll, partitionCount } from "./source/partitions.ts";
 import { type Source, startSource } from "./source/consumer.ts";
 import { AlertManager } from "./stages/alerts.ts";
@@ -53,6 +54,9 @@ import { WindowIo } from "./window_io.ts";
 
 export type { ProcessorHandle, ProcessorStats, StopReport } from "./handle.ts";
 
+/** A timed flush waits this long for incident writes and announcements, then leaves them to the background. */
+const ALERT_FLUSH_WAIT_MS = 1000;
+
 /** Background writes in flight at once, in batches, before fetching waits. */
 const MAX_INFLIGHT_BATCHES = 4;
 
@@ -65,6 +69,7 @@ export class Processor {
   #kafka!: Kafka;
   #admin?: Admin;
   #source?: Source;
+  #committer?: Committer;
   #sinks?: Sinks;
   #server?: Deno.HttpServer;
   #timers: ReturnType<typeof setInterval>[] = [];
@@ -202,6 +207,14 @@ export class Processor {
         onBatch: (batch, heartbeat, isStale) => this.#onBatch(batch, heartbeat, isStale),
       },
     });
+    const source = this.#source;
+    this.#committer = new Committer({
+      commit: (offsets, generation, joinWaitMs) =>
+        this.#stages.time("commit", () => source.commit(offsets, generation, joinWaitMs)),
+      onCommitted: (done) => this.#offsets.committed(done),
+      onFailed: (error, failures) =>
+        this.log.warn("Offset commit failed (the next flush offers the offsets again)", { error, failures }),
+    });
     this.#startTimers();
     this.log.info("Processor started", {
       instance: cfg.instance,
@@ -272,7 +285,8 @@ export class Processor {
     this.metrics.openAlerts.set(await this.#sinks.alerts.sink.reload(heartbeat, owned));
   }
 
-  #onAssigned(partitions: number[]): void {
+  /** Takes an assignment; returns where to resume the partitions kept (`OffsetTracker.resumePositions`). */
+  #onAssigned(partitions: number[]): PartitionOffset[] {
     const { revoked, gained } = this.#offsets.assign(partitions);
     const owned = new Set(partitions);
     // Unflushed state of revoked partitions is dropped: the new owner re-reads from the committed offset.
@@ -291,6 +305,7 @@ export class Processor {
     // Another instance may have opened or resolved alerts of the partitions gained: reload before the next batch.
     if (this.#sinks && (revoked.length || gained.length)) this.#alertsStale = true;
     this.#readyResolve();
+    return this.#offsets.resumePositions(partitions.filter((p) => !gained.includes(p)));
   }
 
   /**
@@ -405,9 +420,9 @@ export class Processor {
   }
 
   /**
-   * Writes windows and alerts, publishes alert events, then commits processed offsets; the commit waits
-   * up to `joinWaitMs` for the group to be joined (a batch may be waiting for this flush: the group
-   * cannot rejoin before it returns), else it is left to the next flush.
+   * Writes windows and alerts, publishes alert events, then commits processed offsets: offered to the
+   * background committer (`source/committer.ts`), or, with `joinWaitMs` (the stop), committed before
+   * returning, waiting up to `joinWaitMs` for the group to be joined.
    */
   async #flush(heartbeat?: () => Promise<void>, joinWaitMs = 0): Promise<void> {
     const started = performance.now();
@@ -419,17 +434,26 @@ export class Processor {
     if (sinks) {
       await this.#stages.time("window_write", () => this.#windowIo.write(sinks.windows, undefined, heartbeat));
       await this.#stages.time("event_write", () => this.#flushEvents(sinks, heartbeat));
-      await this.#stages.time("alert_write", () => sinks.alerts.sink.flush(heartbeat));
+      // A publish waiting for a new leader of the alerts topic goes on in the background (batches go on);
+      // nothing is committed until it is done. The stop waits for it.
+      const alerted = await this.#stages.time(
+        "alert_write",
+        () => sinks.alerts.sink.flush(heartbeat, joinWaitMs === 0 ? ALERT_FLUSH_WAIT_MS : Infinity),
+      );
       this.metrics.openAlerts.set(this.#alerts.openCount);
+      if (!alerted) return;
     }
     if (this.#abandoned) return;
-    if (toCommit.length && this.#source) {
-      try {
-        // Only in a joined group, of the generation the offsets were taken in (else the next flush commits).
-        const done = await this.#stages.time("commit", () => this.#source!.commit(toCommit, generation, joinWaitMs));
-        this.#offsets.committed(done);
-      } catch (e) {
-        this.log.warn("Offset commit failed (will retry with the next flush)", { error: e });
+    if (toCommit.length && this.#committer) {
+      // Only in a joined group, of the generation the offsets were taken in (else the next flush commits).
+      // In the background, bounded, so that a lost coordinator holds up no batch; a stop waits for it.
+      if (joinWaitMs === 0) this.#committer.offer(toCommit, generation);
+      else {
+        await this.#committer.commitNow(toCommit, generation, {
+          joinWaitMs,
+          deadlineMs: 2 * joinWaitMs,
+          signal: this.#abandon.signal,
+        }).catch((e) => this.log.warn("Offset commit failed", { error: e }));
       }
     }
     this.metrics.flushSeconds.observe((performance.now() - started) / 1000);

@@ -51,6 +51,7 @@ export class AlertSink<S, W extends AnyAlertWrite> {
 
   /** Replaces the engine's open incidents by those firing in the database (matching `extra`: owned partitions). */
   async reload(heartbeat?: () => Promise<void>, extra: Record<string, unknown> = {}): Promise<number> {
+    await this.#inflight?.catch(() => {}); // a flush still publishing puts back what failed: before the reset
     const open = await this.o.retry("Open incident reload", () => this.firing(undefined, extra), heartbeat);
     this.o.lifecycle.reset(open);
     this.#known.clear();
@@ -58,8 +59,34 @@ export class AlertSink<S, W extends AnyAlertWrite> {
     return this.o.lifecycle.openCount;
   }
 
-  /** Writes pending alerts and publishes their events; on failure everything is put back for the next flush. */
-  async flush(heartbeat?: () => Promise<void>): Promise<void> {
+  /** A flush still under way after its caller stopped waiting (`flush` with `waitMs`). */
+  #inflight?: Promise<void>;
+
+  /**
+   * Writes pending alerts and publishes their events; on failure everything is put back for the next
+   * flush. With `waitMs`, waits at most that long: a flush not done by then (a publish waiting for a new
+   * partition leader) goes on in the background and `false` is returned, so the caller commits nothing
+   * yet; the next flush first waits for it (again at most `waitMs`) and rethrows its failure. One flush
+   * at a time keeps the announcements in order. Resolves `true` once everything pending was written.
+   */
+  async flush(heartbeat?: () => Promise<void>, waitMs = Infinity): Promise<boolean> {
+    if (this.#inflight) {
+      if (!await settlesWithin(this.#inflight, waitMs)) return false;
+      const previous = this.#inflight;
+      this.#inflight = undefined;
+      await previous;
+    }
+    const run = this.#flushNow(heartbeat);
+    if (await settlesWithin(run, waitMs)) {
+      await run;
+      return true;
+    }
+    this.#inflight = run;
+    run.catch(() => {}); // surfaces at the next flush
+    return false;
+  }
+
+  async #flushNow(heartbeat?: () => Promise<void>): Promise<void> {
     const { lifecycle } = this.o;
     let batch = lifecycle.drain();
     if (batch.writes.length === 0 && batch.events.length === 0) return;
@@ -161,5 +188,22 @@ export class AlertSink<S, W extends AnyAlertWrite> {
         })),
       ), heartbeat);
     events.forEach((e, i) => this.o.onEvent?.(e, payloads[i]));
+  }
+}
+
+/** Whether `p` settles (resolves or rejects) within `ms`. */
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  if (ms === Infinity) {
+    await p.catch(() => {});
+    return true;
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      p.then(() => true, () => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -33,18 +33,27 @@
  *   at once. The assignment comes again through `onAssigned`.
  * - commits: never on a group not joined (a commit waits for the join as
  *   long as its caller allows, then defers to the next flush), and only of
- *   the partitions of the generation the caller took its offsets in.
+ *   the partitions of the generation the caller took its offsets in. A
+ *   commit is one request to the coordinator the group joined through
+ *   (`commitOffsetsIfNecessary` of the last batch, which kafkajs does not
+ *   retry): `consumer.commitOffsets` retries for as long as the consumer's
+ *   retries last (about a minute) against that same coordinator, which only
+ *   a rejoin replaces. The caller bounds and repeats it (`committer.ts`).
  */
-import type { Admin, Batch, Consumer, ConsumerRunConfig, Kafka } from "kafkajs";
+import type { Admin, Batch, Consumer, ConsumerRunConfig, EachBatchPayload, Kafka } from "kafkajs";
 import type { Logger } from "@iot/shared";
 import type { PartitionOffset } from "./offsets.ts";
+import "./kafkajs_fix.ts";
 
 /** What the source tells the pipeline. */
 export interface SourceHandlers {
   /** A rebalance started: the assignment is not valid until the next `onAssigned`. */
   onRebalancing(): void;
-  /** The group assigned these partitions of the topic. */
-  onAssigned(partitions: number[]): void;
+  /**
+   * The group assigned these partitions of the topic. Returns where to resume partitions kept through
+   * the rejoin (fetched from there instead of from the committed offsets), if anywhere.
+   */
+  onAssigned(partitions: number[]): readonly PartitionOffset[] | void;
   /** The group's committed offsets of the partitions just assigned, as read from the broker after `onAssigned`. */
   onCommitted(offsets: PartitionOffset[]): void;
   /** The consumer crashed and will not restart by itself. */
@@ -82,6 +91,7 @@ export interface Source {
    * Commits next-offsets to read, taken in `generation`: never on a group not joined (waits up to
    * `joinWaitMs` for the join, default 0), only the partitions of that generation's assignment. Returns
    * those committed: none when the group was not joined in time or a new generation started since.
+   * One request, not retried (the caller bounds and repeats it).
    */
   commit(offsets: readonly PartitionOffset[], generation: number, joinWaitMs?: number): Promise<PartitionOffset[]>;
   /** Moves a partition's next fetch to `offset` (after abandoned work). */
@@ -142,7 +152,9 @@ export async function startSource(o: SourceOptions): Promise<Source> {
     retry: {
       ...RECONNECT_RETRY,
       restartOnFailure: (error) => {
-        o.log.error("The consumer could not reconnect for about a minute: restarting it", { error });
+        // kafkajs gave up its retries (about a minute), or failed at once on a retriable error such as
+        // COORDINATOR_LOAD_IN_PROGRESS while a new group's coordinator loads.
+        o.log.error("The consumer failed with a retriable error: restarting it", { error });
         return Promise.resolve(true);
       },
     },
@@ -151,6 +163,8 @@ export async function startSource(o: SourceOptions): Promise<Source> {
   let rejoinPending = false;
   let generation = 0;
   let assignment = new Set<number>();
+  /** One commit request through the consumer group of the running consumer (kafkajs does not retry it). */
+  let commitOnce: EachBatchPayload["commitOffsetsIfNecessary"] | undefined;
   const group = new GroupState();
   const ev = consumer.events;
   consumer.on(ev.REBALANCING, () => {
@@ -167,7 +181,15 @@ export async function startSource(o: SourceOptions): Promise<Source> {
     const current = ++generation;
     assignment = new Set(partitions);
     group.joined();
-    o.handlers.onAssigned(partitions);
+    const resume = o.handlers.onAssigned(partitions) ?? [];
+    // Applied by kafkajs at the next fetch of this generation, before it would start at the committed offsets.
+    try {
+      for (const r of resume) consumer.seek({ topic: o.topic, partition: r.partition, offset: String(r.offset) });
+      if (resume.length) o.log.debug("Resuming kept partitions where they were", { resume });
+    } catch (error) {
+      // Not running any more: the next run starts at the committed offsets, which is safe (read again).
+      o.log.debug("Could not resume the kept partitions where they were", { error });
+    }
     readCommitted(o, partitions)
       .then((offsets) => {
         if (current === generation) o.handlers.onCommitted(offsets);
@@ -177,6 +199,7 @@ export async function startSource(o: SourceOptions): Promise<Source> {
   consumer.on(ev.STOP, () => group.left());
   consumer.on(ev.CRASH, (e) => {
     group.left();
+    commitOnce = undefined; // a restarted consumer runs a new consumer group: its first batch brings its own
     const fields = { error: e.payload.error, restart: e.payload.restart };
     if (e.payload.restart) o.log.warn("Consumer restarting after an error", fields);
     else {
@@ -188,7 +211,8 @@ export async function startSource(o: SourceOptions): Promise<Source> {
     autoCommit: false,
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: 1,
-    eachBatch: async ({ batch, resolveOffset, heartbeat, isStale }) => {
+    eachBatch: async ({ batch, resolveOffset, heartbeat, isStale, commitOffsetsIfNecessary }) => {
+      commitOnce = commitOffsetsIfNecessary;
       if (rejoinPending) return; // kafkajs rejoins after this fetch; the batch is fetched again
       if (group.rejoinDue(COORDINATOR_LOST_MS, REJOIN_AGAIN_MS)) {
         const error = new CoordinatorLostError(group.silentFor());
@@ -230,10 +254,14 @@ export async function startSource(o: SourceOptions): Promise<Source> {
       }
       if (taken !== generation) return [];
       const mine = offsets.filter((x) => assignment.has(x.partition));
-      if (mine.length === 0) return [];
-      await consumer.commitOffsets(
-        mine.map((x) => ({ topic: o.topic, partition: x.partition, offset: String(x.offset) })),
-      );
+      // No batch handled yet in this run of the consumer: nothing of it to commit.
+      if (mine.length === 0 || !commitOnce) return [];
+      await commitOnce({
+        topics: [{
+          topic: o.topic,
+          partitions: mine.map((x) => ({ partition: x.partition, offset: String(x.offset) })),
+        }],
+      });
       return mine;
     },
     seek(partition, offset) {

@@ -147,6 +147,22 @@ export class OffsetTracker {
     }
   }
 
+  /**
+   * Where to resume fetching `kept` partitions (owned before and after a rejoin): after the last offset
+   * folded into memory. kafkajs starts each generation at the committed offsets, which would fetch again
+   * every record processed since the last commit (after a lost coordinator, all since it was lost); a
+   * partition kept keeps its in-memory state, so it goes on where it was, as Kafka's Java consumer does.
+   * Partitions with nothing folded (new, or rewound) are left out: they start at the committed offset.
+   */
+  resumePositions(kept: Iterable<number>): PartitionOffset[] {
+    const out: PartitionOffset[] = [];
+    for (const p of kept) {
+      const folded = this.foldedUpTo(p);
+      if (this.#owned.has(p) && folded >= 0) out.push({ partition: p, offset: folded + 1 });
+    }
+    return out.sort((a, b) => a.partition - b.partition);
+  }
+
   /** Records offsets as committed. */
   committed(offsets: readonly PartitionOffset[]): void {
     for (const o of offsets) if (this.#owned.has(o.partition)) this.#committed.set(o.partition, o.offset);

@@ -132,3 +132,22 @@ Deno.test("a gained partition's committed offset is known from the group until t
   t.assign([0, 1]);
   assert.equal(t.committedOffset(2), undefined, "revoked: forgotten");
 });
+
+Deno.test("partitions kept through a rejoin resume after the last offset folded, not at the committed one", () => {
+  const t = new OffsetTracker();
+  t.assign([0, 1, 2]);
+  t.folded(0, 99);
+  t.folded(1, 40);
+  t.committed([{ partition: 0, offset: 50 }, { partition: 1, offset: 41 }]);
+  t.assign([0, 1, 2, 3]);
+  assert.deepEqual(
+    t.resumePositions([0, 1, 2]),
+    [{ partition: 0, offset: 100 }, { partition: 1, offset: 41 }],
+    "partition 2 has nothing folded: it starts at the committed offset",
+  );
+  t.rewind();
+  assert.deepEqual(t.resumePositions([0, 1]), [], "after a rewind everything is read again from the committed offsets");
+  t.folded(0, 10);
+  t.assign([1]);
+  assert.deepEqual(t.resumePositions([0]), [], "a partition not owned is not resumed");
+});

@@ -141,6 +141,57 @@ export function checkTopic(records: TopicRecord[], sequences: Map<string, number
   };
 }
 
+/** Per partition, how the processor kept up after a fault, from the topic's append times and the stored readings. */
+export interface StoreTimings {
+  /** Longest time between consecutive stored readings (by `ingested_at`, in log order) after the fault, ms. */
+  maxStoreGapAfterFaultMs: Record<number, number>;
+  /** Longest time from a reading's append to the topic to its storing, of readings appended after the fault, ms. */
+  maxAppendToStoreMs: Record<number, number>;
+  /** From the fault to the first reading of the partition stored after it, ms. */
+  firstStoredAfterFaultMs: Record<number, number>;
+}
+
+/**
+ * Per-partition store timings: `records` from a `LogAppendTime` topic, `stored` the reading ids with
+ * their `ingested_at` (epoch ms). Readings of several records (replays) count at their first append.
+ */
+export function storeTimings(
+  records: TopicRecord[],
+  stored: ReadonlyMap<string, number>,
+  faultAt: number,
+): StoreTimings {
+  const out: StoreTimings = { maxStoreGapAfterFaultMs: {}, maxAppendToStoreMs: {}, firstStoredAfterFaultMs: {} };
+  const byPartition = new Map<number, { appended: number; storedAt: number }[]>();
+  const seen = new Set<string>();
+  for (const r of [...records].sort((a, b) => (BigInt(a.offset) < BigInt(b.offset) ? -1 : 1))) {
+    const d = decodeReading(r.value);
+    if (!d.ok || seen.has(d.id)) continue;
+    seen.add(d.id);
+    const storedAt = stored.get(d.id);
+    if (storedAt === undefined) continue;
+    const list = byPartition.get(r.partition) ?? [];
+    list.push({ appended: r.timestamp, storedAt });
+    byPartition.set(r.partition, list);
+  }
+  for (const [p, list] of byPartition) {
+    const times = list.map((x) => x.storedAt).sort((a, b) => a - b);
+    let gap = 0;
+    let previous = faultAt;
+    for (const t of times) {
+      if (t < faultAt) continue;
+      gap = Math.max(gap, t - previous);
+      previous = t;
+      if (out.firstStoredAfterFaultMs[p] === undefined) out.firstStoredAfterFaultMs[p] = t - faultAt;
+    }
+    out.maxStoreGapAfterFaultMs[p] = gap;
+    out.maxAppendToStoreMs[p] = Math.max(
+      0,
+      ...list.filter((x) => x.appended >= faultAt).map((x) => x.storedAt - x.appended),
+    );
+  }
+  return out;
+}
+
 /** Sleeps until the time `until` (epoch ms); at once if it has passed. */
 export function sleepUntil(until: number): Promise<void> {
   return new Promise((r) => setTimeout(r, Math.max(0, until - Date.now())));
