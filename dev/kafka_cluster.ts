@@ -60,6 +60,9 @@ export interface LocalKafkaClusterOptions {
  */
 export const CLUSTER_BROKER_SESSION_TIMEOUT_MS = 1500;
 
+/** How long `stop` waits for the replicas to be in sync before it stops the nodes. */
+const SETTLE_BEFORE_STOP_MS = 15_000;
+
 /** Leader, replicas and in-sync replicas of one partition (node indexes; leader -1 when there is none). */
 export interface PartitionState {
   topic: string;
@@ -191,8 +194,18 @@ export class LocalKafkaCluster {
   /**
    * Stops every node at once (controlled shutdown), killing what still runs
    * after `graceMs`. Resolves with whether a node had to be killed.
+   *
+   * A node's controlled shutdown needs the controller quorum's approval, which it gets only once it has caught up;
+   * a node restarted moments ago may not have, and once the others have exited, two of three voters are gone and
+   * no approval can come. So while every node runs, the stop first waits (at most `SETTLE_BEFORE_STOP_MS`) until
+   * every partition, the internal ones included, has all its replicas in sync.
    */
   async stop(graceMs = 30_000): Promise<boolean> {
+    if (this.#nodes.every((n) => n.running)) {
+      await this.#withAdmin((admin) => admin.listTopics())
+        .then((topics) => this.waitInSync(topics, SETTLE_BEFORE_STOP_MS))
+        .catch(() => {});
+    }
     const forced = await Promise.all(this.#nodes.map((n) => n.stop(graceMs)));
     return forced.some(Boolean);
   }
