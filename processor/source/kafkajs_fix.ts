@@ -17,7 +17,7 @@
  * @module
  */
 // The module kafkajs's consumer itself loads (CommonJS, one instance).
-import Runner from "npm:kafkajs@2.2.4/src/consumer/runner.js";
+import Runner from "kafkajs/src/consumer/runner.js";
 
 /** A fetch was asked of a stopped consumer (ends kafkajs's fetch loop; retriable, so nothing crashes). */
 export class ConsumerStoppedError extends Error {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import Runner from "npm:kafkajs@2.2.4/src/consumer/runner.js";
+import Runner from "kafkajs/src/consumer/runner.js";
 import { ConsumerStoppedError, fixFetchOnStoppedRunner } from "./kafkajs_fix.ts";
 
 Deno.test("a fetch of a stopped runner throws instead of returning at once (kafkajs's busy loop)", async () => {

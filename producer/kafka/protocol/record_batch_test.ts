@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 // kafkajs' own decoder and checksum serve as independent references.
-import KafkaDecoder from "npm:kafkajs@2.2.4/src/protocol/decoder.js";
-import decodeRecordBatch from "npm:kafkajs@2.2.4/src/protocol/recordBatch/v0/decoder.js";
-import kafkaCrc32c from "npm:kafkajs@2.2.4/src/protocol/recordBatch/crc32C/index.js";
+import KafkaDecoder from "kafkajs/src/protocol/decoder.js";
+import decodeRecordBatch from "kafkajs/src/protocol/recordBatch/v0/decoder.js";
+import kafkaCrc32c from "kafkajs/src/protocol/recordBatch/crc32C/index.js";
 import { BATCH_OVERHEAD, crc32c, headersSize, patchIdentity, RecordBatchBuilder, recordSize } from "./record_batch.ts";
 
 const enc = new TextEncoder();
