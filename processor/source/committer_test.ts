@@ -35,21 +35,11 @@ const settle = async () => {
   for (let i = 0; i < 20; i++) await Promise.resolve();
 };
 
-function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
 interface Call {
   offsets: readonly PartitionOffset[];
   generation: number;
   joinWaitMs: number;
-  answer: ReturnType<typeof deferred<PartitionOffset[]>>;
+  answer: PromiseWithResolvers<PartitionOffset[]>;
 }
 
 function setup(attemptMs = 5000) {
@@ -59,7 +49,7 @@ function setup(attemptMs = 5000) {
   const failed: { error: unknown; failures: number }[] = [];
   const c = new Committer({
     commit: (offsets, generation, joinWaitMs) => {
-      const answer = deferred<PartitionOffset[]>();
+      const answer = Promise.withResolvers<PartitionOffset[]>();
       calls.push({ offsets, generation, joinWaitMs, answer });
       return answer.promise;
     },

@@ -1,24 +1,14 @@
 import assert from "node:assert/strict";
 import { OffsetTracker } from "./offsets.ts";
 
-function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
 Deno.test("a batch becomes committable only after its writes and every earlier batch of its partition", async () => {
   const t = new OffsetTracker();
   t.assign([0, 1]);
-  const a = deferred();
-  const b = deferred();
-  const c = deferred();
+  const a = Promise.withResolvers<void>();
+  const b = Promise.withResolvers<void>();
+  const c = Promise.withResolvers<void>();
   t.track(0, 10, a.promise);
   t.track(0, 20, b.promise);
   t.track(1, 5, c.promise);
@@ -40,7 +30,7 @@ Deno.test("a batch becomes committable only after its writes and every earlier b
 Deno.test("a failed batch never becomes committable, nor any later batch of its partition", async () => {
   const t = new OffsetTracker();
   t.assign([0]);
-  const a = deferred();
+  const a = Promise.withResolvers<void>();
   const first = t.track(0, 10, a.promise);
   const second = t.track(0, 20, Promise.resolve());
   a.reject(new Error("write failed"));
@@ -55,7 +45,7 @@ Deno.test("a failed batch never becomes committable, nor any later batch of its 
 Deno.test("a revoked partition's progress is forgotten and its in-flight batches complete nothing", async () => {
   const t = new OffsetTracker();
   t.assign([0, 1]);
-  const a = deferred<string>();
+  const a = Promise.withResolvers<string>();
   let ran = false;
   t.track(0, 10, a.promise, () => (ran = true));
   t.folded(0, 9);
@@ -90,7 +80,7 @@ Deno.test("rewind forgets uncommitted progress of every partition but keeps the 
 Deno.test("waitBelow applies back-pressure until few enough batches are in flight", async () => {
   const t = new OffsetTracker();
   t.assign([0]);
-  const gates = [deferred(), deferred(), deferred()];
+  const gates = [Promise.withResolvers<void>(), Promise.withResolvers<void>(), Promise.withResolvers<void>()];
   for (const [i, g] of gates.entries()) t.track(0, i + 1, g.promise);
   let waited = false;
   const w = t.waitBelow(1).then(() => (waited = true));
