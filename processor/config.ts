@@ -33,6 +33,12 @@ export interface ProcessorConfig extends CommonConfig {
    * location) are written this often, without committing; 0 = off (see `flush_cadence.ts`).
    */
   liveFlushIntervalMs: number;
+  /**
+   * How long the broker holds a fetch for `FETCH_MIN_BYTES` of records to gather
+   * (`PROCESSOR_FETCH_WAIT_MS`): without it, every few records are a batch of
+   * their own, each with its own MongoDB insert.
+   */
+  fetchWaitMs: number;
   rawRetentionDays: number;
   /** Decode and validate only: no MongoDB, no windows, no alerts (benchmark baseline). */
   consumeOnly: boolean;
@@ -101,6 +107,7 @@ export function loadProcessorConfig(
     idleMs: Math.max(10_000, lateness),
     flushIntervalMs: r.int("PROCESSOR_FLUSH_MS", 50, 60_000),
     liveFlushIntervalMs: r.int("PROCESSOR_LIVE_FLUSH_MS", 0, 60_000),
+    fetchWaitMs: r.int("PROCESSOR_FETCH_WAIT_MS", 0, 5000),
     rawRetentionDays: r.number("RAW_RETENTION_DAYS", 0.0001, 36500),
     consumeOnly: flags.consumeOnly ?? false,
     fromBeginning: true,

@@ -9,10 +9,13 @@ Deno.test("processor config reads the documented variables, flags override them"
     RAW_RETENTION_DAYS: "3",
     PROCESSOR_METRICS_PORT: "9999",
     PROCESSOR_LIVE_FLUSH_MS: "250",
+    PROCESSOR_FETCH_WAIT_MS: "40",
   }, { group: "g2", brokers: "h:1", metricsPort: 0 });
   assert.equal(c.liveFlushIntervalMs, 250);
   assert.equal(loadProcessorConfig({}).liveFlushIntervalMs, 100, "the documented default");
   assert.equal(loadProcessorConfig({}).flushIntervalMs, 1000);
+  assert.equal(c.fetchWaitMs, 40);
+  assert.equal(loadProcessorConfig({}).fetchWaitMs, 25, "the documented default");
   assert.deepEqual(c.windowsS, [10, 60]);
   assert.equal(c.allowedLatenessMs, 2000);
   assert.equal(c.rawRetentionDays, 3);
@@ -27,6 +30,7 @@ Deno.test("bad processor settings fail with a message naming the variable", () =
   assert.throws(() => loadProcessorConfig({ PROCESSOR_ALLOWED_LATENESS_MS: "-1" }), /PROCESSOR_ALLOWED_LATENESS_MS/);
   assert.throws(() => loadProcessorConfig({}, { brokers: "nope" }), /KAFKA_BROKERS/);
   assert.throws(() => loadProcessorConfig({ PROCESSOR_LIVE_FLUSH_MS: "-5" }), /PROCESSOR_LIVE_FLUSH_MS/);
+  assert.throws(() => loadProcessorConfig({ PROCESSOR_FETCH_WAIT_MS: "9000" }), /PROCESSOR_FETCH_WAIT_MS/);
 });
 
 Deno.test("startProcessor options override nested settings without losing defaults", () => {

@@ -190,6 +190,12 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
     used_by: "processor",
   },
   {
+    name: "PROCESSOR_FETCH_WAIT_MS",
+    default: "25",
+    description: "A fetch waits up to this long for 1 MiB of records to gather (fewer, larger batches; adds at most this latency)",
+    used_by: "processor",
+  },
+  {
     name: "PROCESSOR_STOP_TIMEOUT_MS",
     default: "30000",
     description: "A stop (SIGINT/SIGTERM) ends within this long; unfinished work is re-read at the next start",

@@ -77,6 +77,8 @@ export interface SourceOptions {
   groupId: string;
   topic: string;
   fromBeginning: boolean;
+  /** How long the broker may hold a fetch for `FETCH_MIN_BYTES` to gather (default 25 ms). */
+  fetchWaitMs?: number;
   log: Logger;
   handlers: SourceHandlers;
 }
@@ -127,6 +129,9 @@ export class CoordinatorLostError extends Error {
   }
 }
 
+/** A fetch returns once this much is there, or after `fetchWaitMs`. */
+export const FETCH_MIN_BYTES = 1024 * 1024;
+
 /** Heartbeat errors after which kafkajs rejoins the group (a rebalance, a new generation or coordinator, eviction). */
 const REJOIN_ERRORS = new Set([
   "REBALANCE_IN_PROGRESS",
@@ -147,7 +152,11 @@ export async function startSource(o: SourceOptions): Promise<Source> {
     sessionTimeout: SESSION_TIMEOUT_MS,
     heartbeatInterval: HEARTBEAT_INTERVAL_MS,
     maxBytesPerPartition: 4 * 1024 * 1024,
-    maxWaitTimeInMs: 200,
+    // Fewer, larger batches: a fetch returned at the first record makes every few records a batch, with
+    // its own inserts and window updates (about 380 batches/s at 1,000 msg/s), which costs the broker,
+    // MongoDB and this process more CPU than the wait adds latency.
+    minBytes: FETCH_MIN_BYTES,
+    maxWaitTimeInMs: o.fetchWaitMs ?? 25,
     metadataMaxAge: METADATA_MAX_AGE_MS,
     retry: {
       ...RECONNECT_RETRY,
