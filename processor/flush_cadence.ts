@@ -9,6 +9,8 @@
  *   documents) and commits nothing, so it never makes a batch committable.
  *
  * A full flush also writes the live windows, so it restarts both cadences.
+ * While the previous full flush is still writing (`fullBusy`), the next one
+ * is not due, and the live cadence goes on.
  * `liveMs` 0 (or not below `fullMs`) turns the live cadence off.
  */
 import type { Clock } from "./clock.ts";
@@ -49,18 +51,18 @@ export class FlushCadence {
     return this.#o.liveMs > 0 && this.#o.liveMs < this.#o.fullMs;
   }
 
-  /** The flush due now, if any (a full one wins). */
-  due(): FlushKind | undefined {
+  /** The flush due now, if any (a full one wins, unless the previous one is still writing: `fullBusy`). */
+  due(fullBusy = false): FlushKind | undefined {
     const now = this.#o.now();
-    if (now - this.#lastFull >= this.#o.fullMs) return "full";
+    if (!fullBusy && now - this.#lastFull >= this.#o.fullMs) return "full";
     if (this.live && now - this.#lastLive >= this.#o.liveMs) return "live";
     return undefined;
   }
 
-  /** Milliseconds until the next flush is due (0: due now). */
-  untilDue(): number {
+  /** Milliseconds until the next flush is due (0: due now); `fullBusy` as for `due`. */
+  untilDue(fullBusy = false): number {
     const now = this.#o.now();
-    let next = this.#lastFull + this.#o.fullMs;
+    let next = fullBusy ? Infinity : this.#lastFull + this.#o.fullMs;
     if (this.live) next = Math.min(next, this.#lastLive + this.#o.liveMs);
     return Math.max(0, next - now);
   }

@@ -44,6 +44,24 @@ Deno.test("FlushCadence: a late tick runs one flush, not a backlog; full wins wh
   assert.equal(cadence.untilDue(), 0);
 });
 
+Deno.test("FlushCadence: while the previous full flush still writes, the next waits and live ones go on", () => {
+  const c = clock();
+  const cadence = new FlushCadence({ fullMs: 1000, liveMs: 100, now: c.now });
+  cadence.started("full");
+  c.t += 1000;
+  assert.equal(cadence.due(true), "live", "full is due, but the last one is still writing");
+  cadence.started("live");
+  assert.equal(cadence.untilDue(true), 100);
+  c.t += 50;
+  assert.equal(cadence.due(true), undefined);
+  assert.equal(cadence.due(false), "full", "once it is done, the full flush is due at once");
+  const off = new FlushCadence({ fullMs: 1000, liveMs: 0, now: c.now });
+  off.started("full");
+  c.t += 2000;
+  assert.equal(off.due(true), undefined, "without a live cadence, nothing is due while busy");
+  assert.equal(off.untilDue(true), Infinity);
+});
+
 Deno.test("FlushCadence: liveMs 0, or not below fullMs, leaves only the full cadence", () => {
   for (const liveMs of [0, 1000, 5000]) {
     const c = clock();

@@ -198,6 +198,7 @@ export class Processor {
       groupId: cfg.groupId,
       topic: cfg.topics.readings,
       fromBeginning: cfg.fromBeginning,
+      fetchWaitMs: cfg.fetchWaitMs,
       log: this.log,
       handlers: {
         onRebalancing: () => (this.#assignmentValid = false),
@@ -255,9 +256,10 @@ export class Processor {
   #startTimers(): void {
     const cfg = this.config;
     this.#timers.push(setInterval(() => {
-      if (this.#stopping || this.#flushQueued || this.#cadence.untilDue() > 0) return;
+      const busy = this.#flushJob !== undefined;
+      if (this.#stopping || this.#flushQueued || this.#cadence.untilDue(busy) > 0) return;
       // A live flush starts in the background at once; a full one waits for the batch in progress.
-      if (this.#cadence.due() === "live") return void this.#flushDue();
+      if (this.#cadence.due(busy) === "live") return void this.#flushDue();
       this.#flushQueued = true;
       this.#lock.run(() => this.#stopping ? Promise.resolve() : this.#flushDueOrRewind())
         .catch((e) => this.log.warn("Timed flush failed", { error: e }))
@@ -321,7 +323,7 @@ export class Processor {
       if (isStale()) return undefined;
       try {
         if (this.#alertsStale) {
-          await this.#flush(heartbeat);
+          await this.#flush({ heartbeat, wait: true });
           await this.#reloadAlerts(heartbeat);
           this.#alertsStale = false;
         }
@@ -420,19 +422,59 @@ export class Processor {
   }
 
   /**
-   * Writes windows and alerts, publishes alert events, then commits processed offsets: offered to the
-   * background committer (`source/committer.ts`), or, with `joinWaitMs` (the stop), committed before
-   * returning, waiting up to `joinWaitMs` for the group to be joined.
+   * The full flush, called under the lock: waits for the batches' writes and takes the offsets they made
+   * committable, then writes windows and alerts, publishes alert events and commits those offsets
+   * (`#writeAndCommit`). That second part runs in the background, beside the next batches, unless `wait`
+   * or `joinWaitMs` is given: a batch waits for no window write, and the windows folded meanwhile are
+   * written by the next flush (`WindowState` keeps a window changed during a write dirty). One runs at a
+   * time; each first waits for the previous one.
    */
-  async #flush(heartbeat?: () => Promise<void>, joinWaitMs = 0): Promise<void> {
+  async #flush(o: { heartbeat?: () => Promise<void>; joinWaitMs?: number; wait?: boolean } = {}): Promise<void> {
+    await this.#flushJob?.catch(() => {}); // its failure is handled by its own catch (`#flushInBackground`)
     const started = performance.now();
     this.#cadence.started("full");
     await this.#stages.time("write_wait", () => this.#offsets.drain());
     const toCommit = this.#offsets.committable();
     const generation = this.#source?.generation ?? 0;
+    const joinWaitMs = o.joinWaitMs ?? 0;
+    if (o.wait || joinWaitMs > 0) return await this.#writeAndCommit(toCommit, generation, started, o);
+    this.#flushInBackground(this.#writeAndCommit(toCommit, generation, started, {}));
+  }
+
+  /** The full flush writing in the background, if one is. */
+  #flushJob?: Promise<void>;
+
+  /** Runs a full flush's writes in the background; one that gave up rewinds, as it would in a batch. */
+  #flushInBackground(job: Promise<void>): void {
+    this.#flushJob = job;
+    job.catch(async (e) => {
+      await this.#lock.run(async () => {
+        if (!await this.#rewindAfter(e)) this.log.warn("Timed flush failed", { error: e });
+      });
+    }).finally(() => {
+      if (this.#flushJob === job) this.#flushJob = undefined;
+    });
+  }
+
+  /**
+   * Writes windows and alerts, publishes alert events, then commits `toCommit`: offered to the background
+   * committer (`source/committer.ts`), or, with `joinWaitMs` (the stop), committed before returning, waiting
+   * up to `joinWaitMs` for the group to be joined.
+   */
+  async #writeAndCommit(
+    toCommit: PartitionOffset[],
+    generation: number,
+    started: number,
+    o: { heartbeat?: () => Promise<void>; joinWaitMs?: number },
+  ): Promise<void> {
+    const { heartbeat } = o;
+    const joinWaitMs = o.joinWaitMs ?? 0;
     const sinks = this.#sinks;
     if (sinks) {
-      await this.#stages.time("window_write", () => this.#windowIo.write(sinks.windows, undefined, heartbeat));
+      const whole = await this.#stages.time(
+        "window_write",
+        () => this.#windowIo.write(sinks.windows, undefined, heartbeat),
+      );
       await this.#stages.time("event_write", () => this.#flushEvents(sinks, heartbeat));
       // A publish waiting for a new leader of the alerts topic goes on in the background (batches go on);
       // nothing is committed until it is done. The stop waits for it.
@@ -441,7 +483,8 @@ export class Processor {
         () => sinks.alerts.sink.flush(heartbeat, joinWaitMs === 0 ? ALERT_FLUSH_WAIT_MS : Infinity),
       );
       this.metrics.openAlerts.set(this.#alerts.openCount);
-      if (!alerted) return;
+      // An ownership change cut the window write short: the next flush writes the rest, then commits.
+      if (!alerted || !whole) return;
     }
     if (this.#abandoned) return;
     if (toCommit.length && this.#committer) {
@@ -480,8 +523,9 @@ export class Processor {
    * they give; the full flush still writes them every second).
    */
   async #flushDue(heartbeat?: () => Promise<void>): Promise<void> {
-    const due = this.#cadence.due();
-    if (due === "full") return await this.#flush(heartbeat);
+    // A full flush still writing holds the next one back; live ones go on.
+    const due = this.#cadence.due(this.#flushJob !== undefined);
+    if (due === "full") return await this.#flush({ heartbeat });
     if (due !== "live") return;
     this.#cadence.started("live");
     const sinks = this.#sinks;
@@ -569,7 +613,7 @@ export class Processor {
     const { flushed, closeMs } = await drainWithin({
       graceMs,
       abandon: this.#abandon,
-      flush: () => this.#lock.run(() => this.#flush(undefined, STOP_JOIN_WAIT_MS)),
+      flush: () => this.#lock.run(() => this.#flush({ joinWaitMs: STOP_JOIN_WAIT_MS })),
       heartbeat: () => this.#reporter.beat(),
       log: this.log,
     });

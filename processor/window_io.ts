@@ -5,7 +5,11 @@
  *
  * - `load` reads this partition's stored parts of the windows a batch needs.
  * - `write` writes the dirty windows (all, or one kind), after any load or
- *   write in progress.
+ *   write in progress. All of them (the full flush): the type × location
+ *   windows first, then the per-sensor ones (thousands) in chunks of
+ *   `SENSOR_CHUNK`, taking turns with the loads and live writes in between, so
+ *   that neither a batch's load nor the dashboard's windows wait for the
+ *   whole of it.
  * - `startLive` starts the live write of the type × location windows in the
  *   background: one at a time, one attempt; a failure is logged and left to
  *   the next flush.
@@ -18,6 +22,9 @@ import type { Valid } from "./stages/decode.ts";
 import type { Watermarks } from "./stages/watermark.ts";
 import type { WindowState } from "./stages/window_state.ts";
 import type { WindowSink } from "./sinks/windows.ts";
+
+/** Per-sensor windows written per turn of a full write. */
+export const SENSOR_CHUNK = 250;
 
 /** What window I/O reads and writes through (a `WindowSink`). */
 export type WindowStore = Pick<WindowSink, "load" | "write">;
@@ -74,9 +81,47 @@ export class WindowIo {
     });
   }
 
-  /** Writes the dirty windows (only those of kind `only`, when given), after any write or load in progress. */
-  write(sink: WindowStore, only?: WindowKind, heartbeat?: () => Promise<void>): Promise<void> {
-    return this.#lock.run(() => this.#write(sink, only, heartbeat));
+  /**
+   * Writes the dirty windows (only those of kind `only`, when given), after any write or load in progress.
+   * Resolves `false` when an ownership change (`WindowState.epoch`) cut a full write short: the windows not
+   * written stay dirty, and nothing they hold may be committed yet.
+   */
+  async write(sink: WindowStore, only?: WindowKind, heartbeat?: () => Promise<void>): Promise<boolean> {
+    if (only !== undefined) {
+      await this.#lock.run(() => this.#write(sink, only, heartbeat));
+      return true;
+    }
+    await this.#lock.run(() => this.#write(sink, "type_location", heartbeat));
+    return await this.#writeSensorWindows(sink, heartbeat);
+  }
+
+  /** The per-sensor windows of a full write, `SENSOR_CHUNK` per turn of the lock. */
+  async #writeSensorWindows(sink: WindowStore, heartbeat?: () => Promise<void>): Promise<boolean> {
+    const { state, marks } = this.#o;
+    const now = this.#o.now();
+    const flush = await this.#lock.run(() => Promise.resolve(state.collect(marks.global(now), "sensor")));
+    const dirty = new Set(flush.dirty);
+    // Closed windows that need no write are forgotten with the first chunk; the others with their own.
+    const chunks = [];
+    for (let i = 0; i < flush.dirty.length || i === 0; i += SENSOR_CHUNK) {
+      chunks.push(flush.dirty.slice(i, i + SENSOR_CHUNK));
+    }
+    for (const [i, chunk] of chunks.entries()) {
+      const mine = new Set(chunk);
+      const closing = flush.closing.filter((w) => mine.has(w) || (i === 0 && !dirty.has(w)));
+      const done = await this.#lock.run(async () => {
+        if (state.epoch !== flush.epoch) return false;
+        // A window dropped or cleaned since the collect (a revoke) is not written from what is left of it.
+        const part = { ...flush, dirty: chunk.filter((w) => w.dirty.size > 0 && state.get(w.key.id) === w), closing };
+        const stored = await sink.write(part.dirty, new Date(now), heartbeat);
+        state.written(part, stored);
+        if (part.dirty.length) this.#o.onWritten?.(part.dirty.length);
+        return true;
+      });
+      if (!done) return false;
+    }
+    this.#o.onSize?.(state.size);
+    return true;
   }
 
   /**
@@ -86,7 +131,7 @@ export class WindowIo {
   startLive(sink: WindowStore): Promise<void> | undefined {
     if (this.#live) return undefined;
     const live = this.#o.stages.time("window_write_live", () => this.write(sink, "type_location"))
-      .catch((e) => this.#o.log.debug("Live window write failed (the next flush writes them)", { error: e }))
+      .then(() => {}, (e) => this.#o.log.debug("Live window write failed (the next flush writes them)", { error: e }))
       .finally(() => (this.#live = undefined));
     this.#live = live;
     return live;

@@ -11,7 +11,7 @@ import type { Valid } from "./stages/decode.ts";
 import { T, testValid } from "./stages/testing.ts";
 import { Watermarks } from "./stages/watermark.ts";
 import { type LoadedWindow, type OpenWindow, WindowState } from "./stages/window_state.ts";
-import { WindowIo, type WindowStore } from "./window_io.ts";
+import { SENSOR_CHUNK, WindowIo, type WindowStore } from "./window_io.ts";
 
 const SIZES = [10_000];
 
@@ -35,9 +35,13 @@ class FakeStore implements WindowStore {
     return ids.flatMap((id) => this.docs.get(id) ?? []);
   }
 
-  write(dirty: readonly OpenWindow[]): ReturnType<WindowStore["write"]> {
+  /** Called at each write, before it resolves. */
+  onWrite: (dirty: readonly OpenWindow[]) => void | Promise<void> = () => {};
+
+  async write(dirty: readonly OpenWindow[]): ReturnType<WindowStore["write"]> {
     this.written.push(dirty.map((w) => w.key.id));
-    return Promise.resolve(new Map());
+    await this.onWrite(dirty);
+    return new Map();
   }
 }
 
@@ -72,8 +76,9 @@ Deno.test("a live write between a batch's window load and its fold leaves the ba
   await live; // it found nothing dirty and closed the window the batch just opened
   state.fold(0, [r]);
   assert.deepEqual(state.need(0, [r]), [], "every window of the reading is still in memory, loaded");
-  await io.write(store);
-  assert.equal(store.written.at(-1)?.length, 2, "the full flush writes both windows of the reading");
+  const before = store.written.length;
+  assert.equal(await io.write(store), true);
+  assert.equal(store.written.slice(before).flat().length, 2, "the full flush writes both windows of the reading");
 });
 
 Deno.test("loads and writes take turns: a write waits for the load in progress", async () => {
@@ -97,4 +102,65 @@ Deno.test("one live write at a time", async () => {
   await first;
   assert.equal(io.liveInProgress, false);
   assert.ok(io.startLive(store));
+});
+
+/** Readings of `n` sensors at one location (one type × location window, `n` sensor windows). */
+function fleet(n: number, offset = 0): Valid[] {
+  return Array.from(
+    { length: n },
+    (_, i) => testValid(`sensor_${String(i).padStart(4, "0")}`, offset + i, 1, "sensor_0001"),
+  );
+}
+
+Deno.test("a full write takes the per-sensor windows in chunks, and live writes and loads go in between", async () => {
+  const { state, store, io } = setup();
+  const batch = fleet(2 * SENSOR_CHUNK + 10);
+  await io.load(store, 0, batch);
+  state.fold(0, batch);
+  const between: string[] = [];
+  let chunk = 0;
+  store.onWrite = async (dirty) => {
+    if (dirty[0]?.key.kind !== "sensor" || chunk++ > 0) return;
+    // During the first chunk: a live write and a batch's load queue up behind it.
+    const r = testValid("sensor_9999", 10_000, 1, "sensor_0001");
+    void io.load(store, 0, [r]).then(() => between.push("load"));
+    void io.startLive(store)?.then(() => between.push("live"));
+    await Promise.resolve();
+  };
+  const kinds = () => store.written.map((ids) => ids.length);
+  assert.equal(await io.write(store), true);
+  assert.deepEqual(kinds(), [1, SENSOR_CHUNK, 0, SENSOR_CHUNK, 10], "type × location, chunk, live, chunk, chunk");
+  assert.deepEqual(between, ["load", "live"], "both ran before the second chunk");
+  assert.equal(store.written.at(2)?.length, 0, "the live write found its window already written");
+});
+
+Deno.test("an ownership change cuts a full write short: false, and what was not written stays dirty", async () => {
+  const { state, store, io } = setup();
+  const batch = fleet(SENSOR_CHUNK + 5);
+  await io.load(store, 0, batch);
+  state.fold(0, batch);
+  let sensorWrites = 0;
+  store.onWrite = (dirty) => {
+    if (dirty[0]?.key.kind === "sensor" && sensorWrites++ === 0) state.soleWriter = !state.soleWriter; // a new epoch
+  };
+  assert.equal(await io.write(store), false);
+  assert.equal(sensorWrites, 1, "no chunk after the change");
+  const rest = state.collect(-Infinity, "sensor").dirty;
+  assert.equal(rest.length, 5, "the windows of the chunks not written are still dirty");
+  assert.equal(await io.write(store), true);
+  assert.equal(store.written.at(-1)?.length, 5);
+});
+
+Deno.test("a window revoked between chunks is not written from what is left of it", async () => {
+  const { state, store, io } = setup();
+  const batch = fleet(SENSOR_CHUNK + 5);
+  await io.load(store, 0, batch);
+  state.fold(0, batch);
+  store.onWrite = (dirty) => {
+    if (dirty[0]?.key.kind === "sensor" && dirty.length === SENSOR_CHUNK) state.revoke([0]);
+  };
+  // The revoke also changes the epoch: the rest is not written, and nothing of partition 0 is left to write.
+  assert.equal(await io.write(store), false);
+  assert.equal(state.size, 0);
+  assert.equal(store.written.flat().length, 1 + SENSOR_CHUNK);
 });
