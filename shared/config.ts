@@ -192,7 +192,7 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
   {
     name: "PROCESSOR_FETCH_WAIT_MS",
     default: "25",
-    description: "A fetch waits up to this long for 1 MiB of records to gather (fewer, larger batches; adds at most this latency)",
+    description: "A fetch waits up to this long for 1 MiB of records: fewer, larger batches (0 = at once)",
     used_by: "processor",
   },
   {
