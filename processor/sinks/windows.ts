@@ -118,15 +118,21 @@ export class WindowSink {
   }
 }
 
-/** `$set` of a window's identity and its dirty parts. */
+/** `$set` of a window's dirty parts. */
 function partsSet(w: OpenWindow): Record<string, unknown> {
-  const set: Record<string, unknown> = { ...windowIdentity(w.key) };
+  const set: Record<string, unknown> = {};
   for (const p of w.dirty) set[`parts.${partKey(p)}`] = storablePart(w.parts.get(p)!);
   return set;
 }
 
-function upsert(w: OpenWindow, update: unknown): AnyBulkWriteOperation<StoredWindowDoc> {
-  return { updateOne: { filter: { _id: w.key.id }, update: update as never, upsert: true } };
+/**
+ * An upsert by `_id`; the window's identity (which never changes) is set only when the document is
+ * created: every field less in an update is less work for the server (the stand-in walks each path).
+ */
+function upsert(w: OpenWindow, update: Record<string, unknown>): AnyBulkWriteOperation<StoredWindowDoc> {
+  const onInsert = { ...windowIdentity(w.key), ...(update.$setOnInsert as Record<string, unknown> | undefined) };
+  const u = { ...update, $setOnInsert: onInsert };
+  return { updateOne: { filter: { _id: w.key.id }, update: u as never, upsert: true } };
 }
 
 /** A sensor window (one writer): parts and totals in one update. */
