@@ -69,16 +69,33 @@ export class WindowIo {
     return this.#live !== undefined;
   }
 
-  /** Makes sure every window the batch touches is in memory with this partition's stored part. */
-  async load(sink: WindowStore, partition: number, valid: readonly Valid[], heartbeat?: () => Promise<void>) {
+  /**
+   * Makes sure every window the batch touches is in memory with this partition's stored part. Shared
+   * windows load after any write in progress (what this instance knows of their stored document must not
+   * go back). Per-sensor windows do not wait: only windows this partition's part is missing from are
+   * loaded, so no write of ours can hold their part (a write still in flight from before a revoke is
+   * folded again from the committed offset, guarded by the part's offset).
+   */
+  async load(
+    sink: WindowStore,
+    partition: number,
+    valid: readonly Valid[],
+    heartbeat?: () => Promise<void>,
+  ): Promise<void> {
     const state = this.#o.state;
     const ids = state.need(partition, valid);
     if (ids.length === 0) return;
     const epoch = state.epoch;
-    await this.#lock.run(async () => {
-      const docs = await sink.load(ids, heartbeat);
-      state.applyLoaded(partition, ids, docs, { owned: this.#o.owns, epoch });
-    });
+    const sensor = ids.filter((id) => state.get(id)?.key.kind === "sensor");
+    const shared = ids.filter((id) => state.get(id)?.key.kind !== "sensor");
+    const apply = (part: string[]) => async () => {
+      const docs = await sink.load(part, heartbeat);
+      state.applyLoaded(partition, part, docs, { owned: this.#o.owns, epoch });
+    };
+    await Promise.all([
+      sensor.length ? apply(sensor)() : undefined,
+      shared.length ? this.#lock.run(apply(shared)) : undefined,
+    ]);
   }
 
   /**

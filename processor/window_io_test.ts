@@ -164,3 +164,27 @@ Deno.test("a window revoked between chunks is not written from what is left of i
   assert.equal(state.size, 0);
   assert.equal(store.written.flat().length, 1 + SENSOR_CHUNK);
 });
+
+Deno.test("a per-sensor window's load does not wait for a write in progress; a shared window's does", async () => {
+  const { state, store, io } = setup();
+  const first = fleet(3);
+  await io.load(store, 0, first);
+  state.fold(0, first);
+  const release = Promise.withResolvers<void>();
+  store.onWrite = () => release.promise; // the full write's first write hangs
+  const writing = io.write(store);
+  await Promise.resolve();
+  const loaded: string[] = [];
+  // A new sensor of a location already in memory: only its sensor window is loaded.
+  await io.load(store, 0, [testValid("sensor_0100", 50, 1, "sensor_0001")]);
+  loaded.push("sensor");
+  // A reading of another location needs a new shared window: that load waits for the write.
+  const other = testValid("sensor_0200", 60, 1, "sensor_0007");
+  assert.notEqual(other.reading.location, first[0].reading.location);
+  const shared = io.load(store, 0, [other]).then(() => loaded.push("shared"));
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(loaded, ["sensor"], "the shared load is still waiting");
+  release.resolve();
+  await Promise.all([writing, shared]);
+  assert.deepEqual(loaded, ["sensor", "shared"]);
+});
