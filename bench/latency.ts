@@ -15,7 +15,8 @@
  * polling MongoDB every 5 ms (the window, and the raw readings by `_id`) and
  * from the frames of a WebSocket client of the dashboard subscribed to that
  * location. Processor, web and producer run as separate processes; their CPU
- * use is reported per 10k msg/s.
+ * use is reported per 10k msg/s. Probes start after a warm-up (`WARM_UP_MS`):
+ * what is measured is a running stack, not its first seconds.
  *
  * MongoDB is always a fresh in-memory stand-in (mongo-java-server with our
  * oplog, `dev/java/StreamOplog.java`); see the README's benchmark section for
@@ -82,6 +83,8 @@ const PROBE = "sensor_9999";
 export const PROBE_LOCATION = "bench-probe";
 const PROBE_EVERY_MS = 20;
 const WINDOW_MS = 10_000;
+/** Time between the start of the stack and the first probe. */
+export const WARM_UP_MS = 20_000;
 
 /** Tracks which probe readings became visible, from a window's count. */
 class ProbeTracker {
@@ -174,7 +177,15 @@ async function measureRate(
     const producer = await startProgram({
       name: "producer",
       script: "producer/main.ts",
-      args: ["--rate", String(rate), "--sensors", "1000", "--duration", String(duration + 15), "--quiet"],
+      args: [
+        "--rate",
+        String(rate),
+        "--sensors",
+        "1000",
+        "--duration",
+        String(duration + WARM_UP_MS / 1000 + 10),
+        "--quiet",
+      ],
       env,
     });
     procs.push(producer);
@@ -199,8 +210,9 @@ async function measureRate(
       }
     };
 
-    // Warm-up: let the producer reach its rate and the processor catch up.
-    await new Promise((r) => setTimeout(r, 5000));
+    // Warm-up: the producer reaches its rate, the processor catches up, and the JVMs (a fresh stand-in per
+    // rate) compile their hot paths; until then a probe waits up to a second. Measured is the steady state.
+    await new Promise((r) => setTimeout(r, WARM_UP_MS));
     const meter = new CpuMeter({
       producer: producer.pid,
       processor: procs[0].pid,
