@@ -11,7 +11,8 @@ Deno.test("KafkaMonitor reads high watermarks, committed offsets and the produce
   const broker = await useKafka();
   const kafka = await createKafka({ brokers: broker.brokers, clientId: "web-test" }, { role: "test", logger });
   const admin = kafka.admin();
-  const producer = kafka.producer();
+  // Idempotent: a send retried after a lost reply (a loaded machine) must not write its records twice.
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   const topic = uniqueName("web-lag");
   const group = uniqueName("web-group");
   const monitor = new KafkaMonitor({
