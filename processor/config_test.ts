@@ -13,7 +13,7 @@ Deno.test("processor config reads the documented variables, flags override them"
   }, { group: "g2", brokers: "h:1", metricsPort: 0 });
   assert.equal(c.liveFlushIntervalMs, 250);
   assert.equal(loadProcessorConfig({}).liveFlushIntervalMs, 100, "the documented default");
-  assert.equal(loadProcessorConfig({}).flushIntervalMs, 1000);
+  assert.equal(loadProcessorConfig({}).flushIntervalMs, 2000, "the documented default");
   assert.equal(c.fetchWaitMs, 40);
   assert.equal(loadProcessorConfig({}).fetchWaitMs, 25, "the documented default");
   assert.deepEqual(c.windowsS, [10, 60]);

@@ -179,8 +179,8 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
   },
   {
     name: "PROCESSOR_FLUSH_MS",
-    default: "1000",
-    description: "How often windows and alerts are written and offsets committed (dashboard latency vs. write load)",
+    default: "2000",
+    description: "How often per-sensor windows and alerts are written and offsets committed (freshness vs. load)",
     used_by: "processor",
   },
   {
