@@ -520,7 +520,7 @@ export class Processor {
    * while MongoDB fails or the previous one runs, and while other instances
    * share the topic: a shared window of several writers takes several round
    * trips to settle, and two instances doing that every 100 ms cost more than
-   * they give; the full flush still writes them every second).
+   * they give; the full flush still writes them, every `PROCESSOR_FLUSH_MS`).
    */
   async #flushDue(heartbeat?: () => Promise<void>): Promise<void> {
     // A full flush still writing holds the next one back; live ones go on.
