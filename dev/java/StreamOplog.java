@@ -1,5 +1,7 @@
+import java.lang.reflect.Field;
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -19,8 +21,12 @@ import de.bwaldvogel.mongo.MongoDatabase;
 import de.bwaldvogel.mongo.backend.AbstractCursor;
 import de.bwaldvogel.mongo.backend.Cursor;
 import de.bwaldvogel.mongo.backend.CursorRegistry;
+import de.bwaldvogel.mongo.backend.DefaultQueryMatcher;
+import de.bwaldvogel.mongo.backend.QueryMatcher;
 import de.bwaldvogel.mongo.backend.Utils;
 import de.bwaldvogel.mongo.backend.aggregation.Aggregation;
+import de.bwaldvogel.mongo.backend.aggregation.stage.AggregationStage;
+import de.bwaldvogel.mongo.backend.aggregation.stage.MatchStage;
 import de.bwaldvogel.mongo.bson.BsonTimestamp;
 import de.bwaldvogel.mongo.bson.Document;
 import de.bwaldvogel.mongo.oplog.Oplog;
@@ -36,7 +42,9 @@ import de.bwaldvogel.mongo.oplog.Oplog;
  * - Each namespace keeps its entries in a skip list ordered by timestamp, so a
  *   cursor's getMore reads only the entries after its position: O(log n + new).
  * - updateLookup reads the document by `_id` through the collection's unique
- *   `_id` index.
+ *   `_id` index, and only for events that pass the pipeline's leading
+ *   `$match` stages that do not read `fullDocument` (as MongoDB moves such a
+ *   `$match` ahead of its post-image lookup).
  * - Entries older than the retention, or beyond the per-namespace cap, are
  *   trimmed every second, so memory stays bounded.
  *
@@ -194,7 +202,7 @@ public class StreamOplog implements Oplog {
     }
     boolean lookup = "updateLookup".equals(changeStreamDocument.get("fullDocument"));
     StreamCursor cursor = new StreamCursor(cursorRegistry.generateCursorId(), log, aggregation, lookup, position,
-        inclusive);
+        inclusive, lookup ? keyMatches(aggregation) : List.of());
     cursorRegistry.add(cursor);
     return cursor;
   }
@@ -237,6 +245,15 @@ public class StreamOplog implements Oplog {
     }
   }
 
+  /** An update's event without `fullDocument`: enough for a query that does not read it. */
+  private Document keyOnlyEvent(Entry e) {
+    return new Document(ID, token(e.ts)).append("operationType", "update")
+        .append("ns", new Document("db", Utils.getDatabaseNameFromFullName(e.ns))
+            .append("coll", Utils.getCollectionNameFromFullName(e.ns)))
+        .append("documentKey", new Document(ID, e.id))
+        .append("clusterTime", new BsonTimestamp(e.ts));
+  }
+
   /** The current document by `_id`, through the collection's `_id` index; the update's fields when it is gone. */
   private Document lookUp(String db, String coll, Object id, Document update) {
     lookups.incrementAndGet();
@@ -258,21 +275,71 @@ public class StreamOplog implements Oplog {
     return delta;
   }
 
+  /** The queries of the pipeline's leading `$match` stages that do not read `fullDocument`. */
+  private static List<Document> keyMatches(Aggregation aggregation) {
+    List<Document> queries = new ArrayList<>();
+    for (AggregationStage stage : aggregation.getStages()) {
+      Document query = stage instanceof MatchStage ? matchQuery((MatchStage) stage) : null;
+      if (query == null || readsFullDocument(query)) break;
+      queries.add(query);
+    }
+    return queries;
+  }
+
+  /** A `$match` stage's query (the library keeps it private); null if it cannot be read. */
+  private static Document matchQuery(MatchStage stage) {
+    try {
+      Field query = MatchStage.class.getDeclaredField("query");
+      query.setAccessible(true);
+      return (Document) query.get(stage);
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  /** Whether a query may read `fullDocument` (or anything an expression could name). */
+  private static boolean readsFullDocument(Object query) {
+    if (query instanceof Document) {
+      for (Map.Entry<String, Object> e : ((Document) query).entrySet()) {
+        String key = e.getKey();
+        if (key.equals("fullDocument") || key.startsWith("fullDocument.")) return true;
+        if (key.equals("$expr") || key.equals("$where") || key.equals("$jsonSchema")) return true;
+        if (readsFullDocument(e.getValue())) return true;
+      }
+    } else if (query instanceof Collection) {
+      for (Object o : (Collection<?>) query) if (readsFullDocument(o)) return true;
+    }
+    return false;
+  }
+
   /** A change stream's cursor: each batch reads only the entries after its position. */
   final class StreamCursor extends AbstractCursor {
     private final NamespaceLog log;
     private final Aggregation aggregation;
     private final boolean lookup;
+    /** Queries an event must match before it is looked up (the whole pipeline still runs after). */
+    private final List<Document> keyMatches;
+    private final QueryMatcher matcher = new DefaultQueryMatcher();
     private long position;
     private boolean inclusive;
 
-    StreamCursor(long id, NamespaceLog log, Aggregation aggregation, boolean lookup, long position, boolean inclusive) {
+    StreamCursor(long id, NamespaceLog log, Aggregation aggregation, boolean lookup, long position, boolean inclusive,
+        List<Document> keyMatches) {
       super(id);
       this.log = log;
       this.aggregation = aggregation;
       this.lookup = lookup;
       this.position = position;
       this.inclusive = inclusive;
+      this.keyMatches = keyMatches;
+    }
+
+    /** Whether the event of `e` passes the key matches (decided without looking the document up). */
+    private boolean passesKeyMatches(Entry e) {
+      if (keyMatches.isEmpty() || e.op != 'u') return true;
+      Document event = keyOnlyEvent(e);
+      for (Document q : keyMatches) if (!matcher.matches(event, q)) return false;
+      return true;
     }
 
     @Override
@@ -302,7 +369,9 @@ public class StreamOplog implements Oplog {
         }
       };
       Stream<Document> events = StreamSupport.stream(
-          ((Iterable<Entry>) () -> counting).spliterator(), false).map(e -> toEvent(e, lookup));
+          ((Iterable<Entry>) () -> counting).spliterator(), false)
+          .filter(this::passesKeyMatches)
+          .map(e -> toEvent(e, lookup));
       List<Document> out = new ArrayList<>();
       aggregation.runStagesAsStream(events).limit(limit).forEachOrdered(out::add);
       if (out.size() < limit) {

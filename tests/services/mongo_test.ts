@@ -156,6 +156,41 @@ Deno.test("a change stream's batches read only new entries, however large the op
   }
 });
 
+Deno.test("updateLookup reads only the events that pass a leading $match on the key", opts, async () => {
+  const local = new LocalMongo({ engine: "java" });
+  await local.start();
+  const client = new MongoClient(local.url);
+  try {
+    const col = client.db("prefilter").collection<{ _id: string; tag: string; v: number }>("windows");
+    const byKey = col.watch([{
+      $match: { operationType: { $in: ["insert", "update"] }, "documentKey._id": { $regex: "^a\\|" } },
+    }], { fullDocument: "updateLookup" });
+    const byDocument = col.watch([{ $match: { "fullDocument.tag": "a" } }], { fullDocument: "updateLookup" });
+    await byKey.tryNext();
+    await byDocument.tryNext();
+    await local.oplogStats(true);
+    const ids = [..."0123456789"].flatMap((i) => [`a|${i}`, `b|${i}`]);
+    await col.insertMany(ids.map((_id) => ({ _id, tag: _id[0], v: 0 })));
+    for (const _id of ids) await col.updateOne({ _id }, { $set: { v: 1 } });
+    const [keyed, documented] = [await nextEvents(byKey, 20), await nextEvents(byDocument, 20)];
+    const stats = await local.oplogStats();
+    await Promise.all([byKey.close(), byDocument.close()]);
+    for (const events of [keyed, documented]) {
+      const seen = events.map((e) =>
+        `${e.operationType} ${(e as { documentKey?: { _id: unknown } }).documentKey?._id}`
+      );
+      const a = ids.filter((id) => id.startsWith("a|"));
+      assert.deepEqual(seen, [...a.map((id) => `insert ${id}`), ...a.map((id) => `update ${id}`)]);
+      for (const e of events.slice(10)) assert.equal((e as { fullDocument?: { v: number } }).fullDocument?.v, 1);
+    }
+    // The key match needs no lookup for the 10 b updates; the fullDocument match needs all 20.
+    assert.equal(stats.lookups, 10 + 20);
+  } finally {
+    await client.close(true);
+    await local.dispose();
+  }
+});
+
 Deno.test("the stand-in deletes raw readings older than its raw retention, in every database", opts, async () => {
   const messages: string[] = [];
   const local = new LocalMongo({ engine: "java", rawRetentionSeconds: 60, log: (m) => messages.push(m) });
