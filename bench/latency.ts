@@ -35,10 +35,11 @@ import {
   SENSOR_RANGES,
   sensorProfile,
   UsageError,
+  windowId,
 } from "@iot/shared";
 import type { SensorReading } from "@iot/shared";
 import { LogHistogram, type Percentiles } from "@iot/producer";
-import { windowId, windowStart } from "../processor/stages/windows.ts";
+import { windowStart } from "../processor/stages/windows.ts";
 import { LocalKafka } from "../dev/kafka.ts";
 import { LocalMongo } from "../dev/mongo.ts";
 import { freePort, type ManagedProcess } from "../dev/process.ts";

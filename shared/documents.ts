@@ -24,6 +24,16 @@ export interface ReadingDoc {
 /** Window grouping: by sensor type and location, or by single sensor. */
 export type WindowKind = "type_location" | "sensor";
 
+/** The `_id` of a window document: `kind|group|window_start_ms|size_s`. */
+export function windowId(kind: WindowKind, group: string, start: number, sizeMs: number): string {
+  return `${windowIdPrefix(kind)}${group}|${start}|${Math.round(sizeMs / 1000)}`;
+}
+
+/** What the `_id` of every window of a kind starts with (a feed of one kind matches on it). */
+export function windowIdPrefix(kind: WindowKind): string {
+  return `${kind}|`;
+}
+
 /** An event-time tumbling window as stored in `windowed_metrics`. */
 export interface WindowDoc {
   /** `kind|group|window_start_ms|size_s`: one document per window. */

@@ -6,12 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { type CommandStartedEvent, MongoClient } from "mongodb";
-import { COLLECTIONS, createLogger, sensorProfile } from "@iot/shared";
+import { COLLECTIONS, createLogger, sensorProfile, windowId } from "@iot/shared";
 import { useMongo } from "../../dev/testing.ts";
 import type { Valid } from "../stages/decode.ts";
 import { T, testValid } from "../stages/testing.ts";
 import { WindowState } from "../stages/window_state.ts";
-import { type StoredWindowDoc, windowId } from "../stages/windows.ts";
+import type { StoredWindowDoc } from "../stages/windows.ts";
 import type { Retrier } from "./retrying.ts";
 import { WindowSink } from "./windows.ts";
 

@@ -31,7 +31,7 @@
  * Windows are flushed before offsets are committed, so the committed offset is
  * never ahead of the parts' offsets.
  */
-import type { Location, SensorReading, WindowDoc, WindowKind } from "@iot/shared";
+import { type Location, type SensorReading, type WindowDoc, windowId, type WindowKind } from "@iot/shared";
 
 /** The partial aggregate of one window from one source partition. */
 export interface WindowPart {
@@ -73,11 +73,6 @@ export interface StoredWindowDoc extends WindowDoc {
 /** Start of the tumbling window of `sizeMs` containing event time `t` (epoch ms). */
 export function windowStart(t: number, sizeMs: number): number {
   return Math.floor(t / sizeMs) * sizeMs;
-}
-
-/** The `_id` of a window document: `kind|group|window_start_ms|size_s`. */
-export function windowId(kind: WindowKind, group: string, start: number, sizeMs: number): string {
-  return `${kind}|${group}|${start}|${Math.round(sizeMs / 1000)}`;
 }
 
 /** The windows (every kind and size) a reading belongs to. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { SensorReading } from "@iot/shared";
+import { type SensorReading, windowId } from "@iot/shared";
 import {
   assignWindows,
   emptyPart,
@@ -7,7 +7,6 @@ import {
   loadedPart,
   mergeParts,
   storablePart,
-  windowId,
   windowStart,
   windowTotals,
 } from "./windows.ts";

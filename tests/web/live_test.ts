@@ -10,7 +10,7 @@ import { useMongo, waitFor } from "../../dev/testing.ts";
 import { startWeb, type WebHandle } from "../../web/mod.ts";
 import { type ClientSocket, LiveHub } from "../../web/live/hub.ts";
 import { sensorFeed } from "../../web/live/sensor_feed.ts";
-import { ChangeStreamSource, CollectionFeed, type FeedMode } from "../../web/live/source.ts";
+import { ChangeStreamSource, CollectionFeed, type FeedMode, PollingSource } from "../../web/live/source.ts";
 import type { Frame } from "../../web/lib/wire.ts";
 import { alertDoc, windowDoc } from "./fixtures.ts";
 
@@ -274,6 +274,47 @@ Deno.test(
       await waitFor(() => polled.filter((x) => x === "four").length === 2, { what: "polled update" });
       await feed.stop();
       assert.deepEqual(modes, ["change-stream", "polling"]);
+    } finally {
+      await mongo.close();
+    }
+  },
+);
+
+Deno.test(
+  "a feed of one _id prefix sees only those documents, on the change stream and when polling",
+  opts,
+  async () => {
+    const mongo = await useMongo();
+    try {
+      const col = mongo.client.db(mongo.dbName).collection<Document>("filtered");
+      const idPrefix = "type_location|a.b";
+      const streamed: string[] = [];
+      const polled: string[] = [];
+      const abort = new AbortController();
+      const stream = new ChangeStreamSource(col, { logger, idleMs: 20, idPrefix });
+      const run1 = stream.run(abort.signal, (docs) => streamed.push(...docs.map((d) => String(d._id))));
+      const poll = new PollingSource(col, {
+        field: "updated_at",
+        intervalMs: 50,
+        since: new Date(0),
+        idPrefix,
+        logger,
+      });
+      const run2 = poll.run(abort.signal, (docs) => polled.push(...docs.map((d) => String(d._id))));
+      await new Promise((r) => setTimeout(r, 300));
+      const at = new Date();
+      // "." is a literal: "type_location|aXb|1" does not match.
+      const ids = ["sensor|a.b|1", "type_location|aXb|1", "type_location|a.b|1"];
+      await col.insertMany(ids.map((_id) => ({ _id: _id as never, updated_at: at })));
+      for (const _id of ids) {
+        await col.updateOne({ _id: _id as never }, { $set: { n: 1, updated_at: new Date(at.getTime() + 1) } });
+      }
+      await waitFor(() => streamed.length >= 2 && polled.length >= 1, { what: "the prefixed document's changes" });
+      await new Promise((r) => setTimeout(r, 200));
+      abort.abort();
+      await Promise.all([run1, run2]);
+      assert.deepEqual(streamed, ["type_location|a.b|1", "type_location|a.b|1"], "its insert and its update");
+      assert.deepEqual([...new Set(polled)], ["type_location|a.b|1"]);
     } finally {
       await mongo.close();
     }

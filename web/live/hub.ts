@@ -24,11 +24,22 @@ export interface ClientSocket {
 }
 
 /** A watched collection: its documents go to clients under `key` in batch frames. */
-export interface FeedCollection {
+export interface FeedCollection<S = unknown> {
   key: string;
   collection: string;
   /** The field that grows on every write (for the polling fallback). */
   pollField: string;
+  /**
+   * Only documents whose `_id` starts with this (e.g. one kind of window). It is matched on the change
+   * event's key, so the server drops the others before it looks them up.
+   */
+  idPrefix?: string;
+  /**
+   * Whether a subscription needs this feed. Without it the feed runs while any client is connected; with
+   * it, only while a connected client's subscription needs it, so that no stream reads, and no server
+   * sends, thousands of documents a second that nobody watches.
+   */
+  wanted?(subscription: S): boolean;
 }
 
 /** A changed document in the form clients receive. */
@@ -55,7 +66,7 @@ export interface HubTuning {
 
 /** What a hub serves: which collections, what clients subscribe to, and what each of them receives. */
 export interface HubFeed<S> {
-  collections: readonly FeedCollection[];
+  collections: readonly FeedCollection<S>[];
   /** The subscription of a newly connected client; undefined: nothing is sent until it subscribes. */
   initial?: S;
   /** Reads a client message: a new subscription, or why the client is disconnected. */
@@ -110,7 +121,10 @@ interface HubMetrics {
 export class LiveHub<S> {
   /** Live mode per collection key. */
   readonly modes: Record<string, FeedMode> = {};
-  #feeds: CollectionFeed[] = [];
+  /** The running feeds, by the collection entry they serve. */
+  #feeds = new Map<FeedCollection<S>, CollectionFeed>();
+  /** The mode each running feed last reported. */
+  #feedModes = new Map<FeedCollection<S>, FeedMode>();
   #clients = new Set<LiveClient<S>>();
   #timer?: ReturnType<typeof setTimeout>;
   #lastFlush = -Infinity;
@@ -146,30 +160,61 @@ export class LiveHub<S> {
     return this.#clients.size;
   }
 
-  /** Starts the collection feeds (done automatically with the first client). */
+  /** Starts the collection feeds that are wanted (done automatically with the first client). */
   start(): void {
-    if (this.#feeds.length || this.#stopped) return;
-    const o = this.options;
-    for (const spec of o.feed.collections) {
-      const feed = new CollectionFeed({
-        collection: o.db.collection(spec.collection),
-        pollField: spec.pollField,
-        prefer: o.prefer,
-        pollIntervalMs: o.pollIntervalMs,
-        logger: o.logger,
-        onDocs: (docs) => this.#onDocs(spec.key, docs),
-        onMode: (mode) => {
-          this.modes[spec.key] = mode;
-          for (const m of ["change-stream", "polling", "starting"]) {
-            this.#metrics?.mode.set(m === mode ? 1 : 0, { collection: spec.collection, mode: m });
-          }
-          const frame = o.feed.modeFrame?.({ ...this.modes });
-          if (frame) { for (const client of this.#clients) this.#send(client, frame); }
-        },
-      });
-      this.#feeds.push(feed);
-      feed.start();
+    this.#syncFeeds();
+  }
+
+  /** Starts the feeds that are wanted and not running; stops the conditional ones no subscription wants. */
+  #syncFeeds(): void {
+    if (this.#stopped) return;
+    const subscriptions = [...this.#clients].flatMap((c) => c.subscription === undefined ? [] : [c.subscription]);
+    for (const spec of this.options.feed.collections) {
+      const wanted = !spec.wanted || subscriptions.some((s) => spec.wanted!(s));
+      const running = this.#feeds.get(spec);
+      if (wanted && !running) this.#startFeed(spec);
+      if (!wanted && running) {
+        this.#feeds.delete(spec);
+        this.#feedModes.delete(spec);
+        running.stop().catch(() => {});
+        this.#announceMode(spec);
+      }
     }
+  }
+
+  #startFeed(spec: FeedCollection<S>): void {
+    const o = this.options;
+    const feed = new CollectionFeed({
+      collection: o.db.collection(spec.collection),
+      pollField: spec.pollField,
+      idPrefix: spec.idPrefix,
+      prefer: o.prefer,
+      pollIntervalMs: o.pollIntervalMs,
+      logger: o.logger,
+      onDocs: (docs) => this.#onDocs(spec.key, docs),
+      onMode: (mode) => {
+        if (this.#feeds.get(spec) !== feed) return;
+        this.#feedModes.set(spec, mode);
+        this.#announceMode(spec);
+      },
+    });
+    this.#feeds.set(spec, feed);
+    feed.start();
+  }
+
+  /**
+   * Sets and announces the mode of `spec`'s key (and its metric): of the running feeds under that key, the
+   * least live one's, since one key may be served by several feeds.
+   */
+  #announceMode(spec: FeedCollection<S>): void {
+    const order: FeedMode[] = ["polling", "starting", "change-stream"];
+    const modes = [...this.#feedModes].filter(([s]) => s.key === spec.key).map(([, m]) => m);
+    const mode = order.find((m) => modes.includes(m)) ?? "starting";
+    if (this.modes[spec.key] === mode) return;
+    this.modes[spec.key] = mode;
+    for (const m of order) this.#metrics?.mode.set(m === mode ? 1 : 0, { collection: spec.collection, mode: m });
+    const frame = this.options.feed.modeFrame?.({ ...this.modes });
+    if (frame) { for (const client of this.#clients) this.#send(client, frame); }
   }
 
   /** Schedules the next push: at once if none was pushed in the last `flushMs`. */
@@ -205,11 +250,13 @@ export class LiveHub<S> {
     const parsed = this.options.feed.parse(data);
     if (!parsed.ok) return this.#kick(client, 1008, parsed.reason);
     client.subscription = parsed.subscription;
+    this.#syncFeeds();
   }
 
   #remove(client: LiveClient<S>): void {
     if (!this.#clients.delete(client)) return;
     this.#metrics?.clients.set(this.#clients.size);
+    if (this.#clients.size > 0) this.#syncFeeds();
     if (this.#clients.size === 0 && !this.#stopped) {
       clearTimeout(this.#idleTimer);
       this.#idleTimer = setTimeout(() => this.#stopFeeds(), this.#tuning.idleStopMs);
@@ -217,9 +264,10 @@ export class LiveHub<S> {
   }
 
   async #stopFeeds(): Promise<void> {
-    if (this.#clients.size > 0 || this.#feeds.length === 0) return;
-    const feeds = this.#feeds;
-    this.#feeds = [];
+    if (this.#clients.size > 0 || this.#feeds.size === 0) return;
+    const feeds = [...this.#feeds.values()];
+    this.#feeds.clear();
+    this.#feedModes.clear();
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.options.logger.info("no live clients, feeds stopped");
@@ -299,8 +347,8 @@ export class LiveHub<S> {
     }
     this.#clients.clear();
     this.#metrics?.clients.set(0);
-    const feeds = this.#feeds;
-    this.#feeds = [];
+    const feeds = [...this.#feeds.values()];
+    this.#feeds.clear();
     await Promise.all(feeds.map((f) => f.stop()));
   }
 }

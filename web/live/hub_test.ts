@@ -108,3 +108,53 @@ Deno.test("LiveHub: polled documents reach matching subscribers, latest version 
   }
   assert.equal(all.closedWith, 1001);
 });
+
+Deno.test("LiveHub: a conditional feed runs only while a subscription wants it, with its key prefix", async () => {
+  const watched: { name: string; pipeline: Document[] }[] = [];
+  const closed: string[] = [];
+  const db = {
+    collection: (name: string) => ({
+      collectionName: name,
+      watch: (pipeline: Document[]) => {
+        watched.push({ name, pipeline });
+        return { tryNext: () => Promise.resolve(null), close: () => Promise.resolve(void closed.push(name)) };
+      },
+    }),
+  } as unknown as Db;
+  const conditional: HubFeed<Sub> = {
+    ...feed,
+    collections: [
+      { key: "things", collection: "all", pollField: "updated_at" },
+      {
+        key: "things",
+        collection: "red",
+        pollField: "updated_at",
+        idPrefix: "red|",
+        wanted: (s) => s.color === "red",
+      },
+    ],
+  };
+  const hub = new LiveHub({ feed: conditional, db, logger, flushMs: 10 });
+  const tick = () => new Promise((r) => setTimeout(r, 30));
+  try {
+    const client = hub.connect(socket());
+    await tick();
+    assert.deepEqual(watched.map((w) => w.name), ["all"], "without a subscription, only the unconditional feed");
+    client.onMessage(JSON.stringify({ color: "red" }));
+    await tick();
+    assert.deepEqual(watched.map((w) => w.name), ["all", "red"]);
+    assert.deepEqual(
+      watched[1].pipeline[0].$match["documentKey._id"],
+      /^red\|/,
+      "the stream matches the key, so the server need not look the others up",
+    );
+    client.onMessage(JSON.stringify({ color: "red" }));
+    await tick();
+    assert.equal(watched.length, 2, "a subscription that still wants it does not reopen it");
+    client.onMessage(JSON.stringify({ color: "blue" }));
+    await tick();
+    assert.deepEqual([...new Set(closed)], ["red"], "no subscription wants it any more: its stream is closed");
+  } finally {
+    await hub.stop();
+  }
+});

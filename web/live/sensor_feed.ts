@@ -12,6 +12,7 @@ import {
   isVocabularyName,
   type PipelineStatsDoc,
   type WindowDoc,
+  windowIdPrefix,
 } from "@iot/shared";
 import type { HubFeed, WireItem } from "./hub.ts";
 import {
@@ -73,7 +74,21 @@ function matchesSensor(f: SensorSubscription, doc: { sensor_type: string; locati
 /** The sensor dashboard's feed. */
 export const sensorFeed: HubFeed<SensorSubscription> = {
   collections: [
-    { key: "windows", collection: COLLECTIONS.windows, pollField: "updated_at" },
+    // The type × location windows (written every 100 ms) have a stream of their own; the per-sensor ones
+    // (thousands at each flush) are read only while a client follows a sensor.
+    {
+      key: "windows",
+      collection: COLLECTIONS.windows,
+      pollField: "updated_at",
+      idPrefix: windowIdPrefix("type_location"),
+    },
+    {
+      key: "windows",
+      collection: COLLECTIONS.windows,
+      pollField: "updated_at",
+      idPrefix: windowIdPrefix("sensor"),
+      wanted: (s) => s.kind === "sensor",
+    },
     { key: "alerts", collection: COLLECTIONS.incidents, pollField: "updated_at" },
     { key: "stats", collection: COLLECTIONS.pipelineStats, pollField: "updated_at" },
     { key: "deadLetters", collection: COLLECTIONS.deadLetters, pollField: "failed_at" },

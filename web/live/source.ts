@@ -34,6 +34,8 @@ export interface ChangeStreamOptions {
   idleMs?: number;
   /** Consecutive failures after which the source gives up (the feed then polls). */
   maxFailures?: number;
+  /** Only documents whose `_id` starts with this (matched on the event's `documentKey`, before any lookup). */
+  idPrefix?: string;
   logger: Logger;
 }
 
@@ -58,7 +60,12 @@ export class ChangeStreamSource implements LiveSource {
       signal.addEventListener("abort", closeOnAbort, { once: true });
       try {
         stream = this.collection.watch(
-          [{ $match: { operationType: { $in: ["insert", "update", "replace"] } } }],
+          [{
+            $match: {
+              operationType: { $in: ["insert", "update", "replace"] },
+              ...prefixFilter("documentKey._id", this.options.idPrefix),
+            },
+          }],
           {
             fullDocument: "updateLookup",
             maxAwaitTimeMS: idle,
@@ -102,6 +109,14 @@ export class ChangeStreamSource implements LiveSource {
   }
 }
 
+/** A query on `field` starting with `prefix`; none without a prefix. */
+function prefixFilter(field: string, prefix: string | undefined): Document {
+  if (prefix === undefined) return {};
+  const literal = prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  // A BSON regular expression rather than a `$regex` string: the server compiles it once per query.
+  return { [field]: new RegExp("^" + literal) };
+}
+
 /** Options of `PollingSource`. */
 export interface PollingOptions {
   /** The document field that grows on every write (e.g. `updated_at`). */
@@ -109,6 +124,8 @@ export interface PollingOptions {
   intervalMs?: number;
   /** Start from this time (default: now, only changes from here on). */
   since?: Date;
+  /** Only documents whose `_id` starts with this. */
+  idPrefix?: string;
   logger: Logger;
 }
 
@@ -127,7 +144,11 @@ export class PollingSource implements LiveSource {
     let warned = false;
     while (!signal.aborted) {
       try {
-        const docs = await this.collection.find({ [field]: { $gte: this.#since } }).sort({ [field]: 1 }).limit(1000)
+        const docs = await this.collection.find({
+          ...prefixFilter("_id", this.options.idPrefix),
+          [field]: { $gte: this.#since },
+        })
+          .sort({ [field]: 1 }).limit(1000)
           .toArray();
         const fresh = docs.filter((d) => {
           const t = new Date(d[field]).getTime();
@@ -163,6 +184,8 @@ export interface FeedOptions {
   collection: Collection;
   /** Field for the polling fallback. */
   pollField: string;
+  /** Only documents whose `_id` starts with this (`FeedCollection.idPrefix`). */
+  idPrefix?: string;
   /** "auto": change stream, then polling on failure; "polling": polling only. */
   prefer?: "auto" | "polling";
   pollIntervalMs?: number;
@@ -191,7 +214,7 @@ export class CollectionFeed {
     const name = o.collection.collectionName;
     const since = new Date();
     if (o.prefer !== "polling") {
-      const cs = new ChangeStreamSource(o.collection, { idleMs: o.idleMs, logger: o.logger });
+      const cs = new ChangeStreamSource(o.collection, { idleMs: o.idleMs, idPrefix: o.idPrefix, logger: o.logger });
       this.#setMode("change-stream");
       try {
         await cs.run(signal, o.onDocs);
@@ -206,6 +229,7 @@ export class CollectionFeed {
       field: o.pollField,
       intervalMs: o.pollIntervalMs,
       since,
+      idPrefix: o.idPrefix,
       logger: o.logger,
     });
     await poll.run(signal, o.onDocs);
