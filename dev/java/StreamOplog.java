@@ -245,15 +245,6 @@ public class StreamOplog implements Oplog {
     }
   }
 
-  /** An update's event without `fullDocument`: enough for a query that does not read it. */
-  private Document keyOnlyEvent(Entry e) {
-    return new Document(ID, token(e.ts)).append("operationType", "update")
-        .append("ns", new Document("db", Utils.getDatabaseNameFromFullName(e.ns))
-            .append("coll", Utils.getCollectionNameFromFullName(e.ns)))
-        .append("documentKey", new Document(ID, e.id))
-        .append("clusterTime", new BsonTimestamp(e.ts));
-  }
-
   /** The current document by `_id`, through the collection's `_id` index; the update's fields when it is gone. */
   private Document lookUp(String db, String coll, Object id, Document update) {
     lookups.incrementAndGet();
@@ -337,7 +328,7 @@ public class StreamOplog implements Oplog {
     /** Whether the event of `e` passes the key matches (decided without looking the document up). */
     private boolean passesKeyMatches(Entry e) {
       if (keyMatches.isEmpty() || e.op != 'u') return true;
-      Document event = keyOnlyEvent(e);
+      Document event = toEvent(e, false); // its fullDocument is the update's fields, which the queries do not read
       for (Document q : keyMatches) if (!matcher.matches(event, q)) return false;
       return true;
     }

@@ -349,6 +349,7 @@ export class LiveHub<S> {
     this.#metrics?.clients.set(0);
     const feeds = [...this.#feeds.values()];
     this.#feeds.clear();
+    this.#feedModes.clear();
     await Promise.all(feeds.map((f) => f.stop()));
   }
 }
