@@ -30,6 +30,10 @@ import de.bwaldvogel.mongo.backend.aggregation.stage.MatchStage;
 import de.bwaldvogel.mongo.bson.BsonTimestamp;
 import de.bwaldvogel.mongo.bson.Document;
 import de.bwaldvogel.mongo.oplog.Oplog;
+import de.bwaldvogel.mongo.wire.bson.BsonDecoder;
+import de.bwaldvogel.mongo.wire.bson.BsonEncoder;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 
 /**
  * An oplog for mongo-java-server's change streams whose cost does not grow
@@ -58,23 +62,46 @@ public class StreamOplog implements Oplog {
   /** Most change events returned by one batch (a getMore without batchSize would otherwise take all). */
   static final int MAX_BATCH = 1000;
 
-  /** One recorded change. */
+  /**
+   * One recorded change. Its body is kept as BSON bytes: a decoded document is
+   * a tree of maps, strings and boxed numbers (tens of objects per entry, and
+   * the oplog holds up to `maxEntries` of them per namespace), which every
+   * young collection must trace and copy; one byte array is cheap to keep.
+   */
   static final class Entry {
     final long ts;
     final long wallMillis;
     final char op; // i, u, d, c (drop)
     final String ns;
     final Object id;
-    /** insert: the document as inserted; update: the update; drop: null. */
-    final Document body;
+    /** insert: the document as inserted; update: the update; delete and drop: null. As BSON. */
+    private final byte[] bson;
 
-    Entry(long ts, long wallMillis, char op, String ns, Object id, Document body) {
+    Entry(long ts, long wallMillis, char op, String ns, Object id, byte[] bson) {
       this.ts = ts;
       this.wallMillis = wallMillis;
       this.op = op;
       this.ns = ns;
       this.id = id;
-      this.body = body;
+      this.bson = bson;
+    }
+
+    /** The body, decoded (a new document on every call). */
+    Document body() {
+      return bson == null ? null : BsonDecoder.decodeBson(Unpooled.wrappedBuffer(bson));
+    }
+  }
+
+  /** A document as BSON bytes (a deep copy, as the caller may change the document afterwards). */
+  static byte[] toBson(Document document) {
+    ByteBuf buffer = Unpooled.buffer(256);
+    try {
+      BsonEncoder.encodeDocument(document, buffer);
+      byte[] bytes = new byte[buffer.readableBytes()];
+      buffer.readBytes(bytes);
+      return bytes;
+    } finally {
+      buffer.release();
     }
   }
 
@@ -113,7 +140,7 @@ public class StreamOplog implements Oplog {
 
   // --- recording ---
 
-  private void append(String namespace, char op, List<Object> ids, List<Document> bodies) {
+  private void append(String namespace, char op, List<Object> ids, List<byte[]> bodies) {
     NamespaceLog log = logs.get(namespace);
     if (log == null) return; // nobody watches it
     synchronized (appendLock) {
@@ -133,10 +160,10 @@ public class StreamOplog implements Oplog {
   public void handleInsert(String namespace, List<Document> documents) {
     if (!logs.containsKey(namespace)) return;
     List<Object> ids = new ArrayList<>(documents.size());
-    List<Document> copies = new ArrayList<>(documents.size());
+    List<byte[]> copies = new ArrayList<>(documents.size());
     for (Document d : documents) {
       ids.add(d.get(ID));
-      copies.add(d.cloneDeeply());
+      copies.add(toBson(d));
     }
     append(namespace, 'i', ids, copies);
   }
@@ -144,8 +171,9 @@ public class StreamOplog implements Oplog {
   @Override
   public void handleUpdate(String namespace, Document selector, Document query, List<Object> modifiedIds) {
     if (!logs.containsKey(namespace)) return;
-    List<Document> bodies = new ArrayList<>(modifiedIds.size());
-    for (int i = 0; i < modifiedIds.size(); i++) bodies.add(query);
+    List<byte[]> bodies = new ArrayList<>(modifiedIds.size());
+    byte[] body = toBson(query);
+    for (int i = 0; i < modifiedIds.size(); i++) bodies.add(body);
     append(namespace, 'u', modifiedIds, bodies);
   }
 
@@ -215,20 +243,31 @@ public class StreamOplog implements Oplog {
     return new Document(DATA, Long.toHexString(ts));
   }
 
-  private Document toEvent(Entry e, boolean lookup) {
+  /** What an update event's `fullDocument` holds. */
+  enum UpdateBody {
+    /** The document as it is now (`fullDocument: "updateLookup"`). */
+    LOOKUP,
+    /** The update's `$set` and `$unset` fields. */
+    DELTA,
+    /** Nothing (for matching on the event's other fields only). */
+    NONE
+  }
+
+  private Document toEvent(Entry e, UpdateBody updateBody) {
     String db = Utils.getDatabaseNameFromFullName(e.ns);
     String coll = Utils.getCollectionNameFromFullName(e.ns);
     Document event = new Document().append(ID, token(e.ts));
     switch (e.op) {
       case 'i':
         return event.append("operationType", "insert")
-            .append("fullDocument", e.body)
+            .append("fullDocument", e.body())
             .append("ns", new Document("db", db).append("coll", coll))
             .append("documentKey", new Document(ID, e.id))
             .append("clusterTime", new BsonTimestamp(e.ts));
       case 'u':
         return event.append("operationType", "update")
-            .append("fullDocument", lookup ? lookUp(db, coll, e.id, e.body) : delta(e.body))
+            .append("fullDocument", updateBody == UpdateBody.LOOKUP ? lookUp(db, coll, e)
+                : updateBody == UpdateBody.DELTA ? delta(e.body()) : null)
             .append("ns", new Document("db", db).append("coll", coll))
             .append("documentKey", new Document(ID, e.id))
             .append("clusterTime", new BsonTimestamp(e.ts));
@@ -246,16 +285,16 @@ public class StreamOplog implements Oplog {
   }
 
   /** The current document by `_id`, through the collection's `_id` index; the update's fields when it is gone. */
-  private Document lookUp(String db, String coll, Object id, Document update) {
+  private Document lookUp(String db, String coll, Entry e) {
     lookups.incrementAndGet();
     MongoDatabase database = backend.resolveDatabase(db);
     @SuppressWarnings("unchecked")
     MongoCollection<Object> collection = (MongoCollection<Object>) database.resolveCollection(coll, false);
     if (collection != null) {
-      Iterator<Document> found = collection.handleQuery(new Document(ID, id), 0, 1).iterator();
+      Iterator<Document> found = collection.handleQuery(new Document(ID, e.id), 0, 1).iterator();
       if (found.hasNext()) return found.next();
     }
-    return delta(update);
+    return delta(e.body());
   }
 
   private static Document delta(Document update) {
@@ -328,7 +367,7 @@ public class StreamOplog implements Oplog {
     /** Whether the event of `e` passes the key matches (decided without looking the document up). */
     private boolean passesKeyMatches(Entry e) {
       if (keyMatches.isEmpty() || e.op != 'u') return true;
-      Document event = toEvent(e, false); // its fullDocument is the update's fields, which the queries do not read
+      Document event = toEvent(e, UpdateBody.NONE); // the queries do not read fullDocument
       for (Document q : keyMatches) if (!matcher.matches(event, q)) return false;
       return true;
     }
@@ -362,7 +401,7 @@ public class StreamOplog implements Oplog {
       Stream<Document> events = StreamSupport.stream(
           ((Iterable<Entry>) () -> counting).spliterator(), false)
           .filter(this::passesKeyMatches)
-          .map(e -> toEvent(e, lookup));
+          .map(e -> toEvent(e, lookup ? UpdateBody.LOOKUP : UpdateBody.DELTA));
       List<Document> out = new ArrayList<>();
       aggregation.runStagesAsStream(events).limit(limit).forEachOrdered(out::add);
       if (out.size() < limit) {

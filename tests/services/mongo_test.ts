@@ -191,6 +191,46 @@ Deno.test("updateLookup reads only the events that pass a leading $match on the 
   }
 });
 
+Deno.test("change events carry each write as it was made, whatever happened to the document since", opts, async () => {
+  const local = new LocalMongo({ engine: "java" });
+  await local.start();
+  const client = new MongoClient(local.url);
+  try {
+    const col = client.db("bodies").collection<{ _id: string }>("docs");
+    const plain = col.watch(); // update events: the update's $set and $unset fields
+    const lookup = col.watch([], { fullDocument: "updateLookup" });
+    await plain.tryNext();
+    await lookup.tryNext();
+    const at = new Date("2026-12-02T10:00:00.500Z");
+    const doc = {
+      _id: "d1",
+      n: 1,
+      x: 2.5,
+      big: 2 ** 40,
+      s: "é|x",
+      at,
+      tags: ["a", "b"],
+      meta: { unit: "°C", deep: { ok: true, none: null } },
+    };
+    await col.insertOne(doc);
+    await col.updateOne({ _id: "d1" }, { $set: { n: 2, "meta.unit": "K" }, $unset: { tags: "" } });
+    await col.deleteOne({ _id: "d1" });
+    const [p, l] = [await nextEvents(plain, 3), await nextEvents(lookup, 3)];
+    await Promise.all([plain.close(), lookup.close()]);
+    for (const events of [p, l]) {
+      assert.deepEqual(events.map((e) => e.operationType), ["insert", "update", "delete"]);
+      // The insert as inserted, not as the document became later.
+      assert.deepEqual((events[0] as { fullDocument?: unknown }).fullDocument, doc);
+      assert.deepEqual((events[2] as { documentKey?: unknown }).documentKey, { _id: "d1" });
+    }
+    // Without a lookup: the fields the update set or unset.
+    assert.deepEqual((p[1] as { fullDocument?: unknown }).fullDocument, { n: 2, "meta.unit": "K", tags: "" });
+  } finally {
+    await client.close(true);
+    await local.dispose();
+  }
+});
+
 Deno.test("the stand-in deletes raw readings older than its raw retention, in every database", opts, async () => {
   const messages: string[] = [];
   const local = new LocalMongo({ engine: "java", rawRetentionSeconds: 60, log: (m) => messages.push(m) });
