@@ -15,8 +15,10 @@
  * polling MongoDB every 5 ms (the window, and the raw readings by `_id`) and
  * from the frames of a WebSocket client of the dashboard subscribed to that
  * location. Processor, web and producer run as separate processes; their CPU
- * use is reported per 10k msg/s. Probes start after a warm-up (`WARM_UP_MS`):
- * what is measured is a running stack, not its first seconds.
+ * use is reported per 10k msg/s. Probes start after a warm-up (`WARM_UP_MS`),
+ * during which the probe producer sends a reading every 500 ms to a location
+ * of its own: what is measured is a running stack, not its first seconds.
+ * `--trace FILE` writes every probe seen (rate, event time, where, latency).
  *
  * MongoDB is always a fresh in-memory stand-in (mongo-java-server with our
  * oplog, `dev/java/StreamOplog.java`); see the README's benchmark section for
@@ -61,6 +63,8 @@ export interface BenchLatencyOptions {
   brokers?: string[];
   /** Process id of the broker given in `brokers`, for its CPU figure. */
   kafkaPid?: number;
+  /** A CSV file that gets one row per probe seen: rate, event time, where seen, latency (ms). */
+  traceFile?: string;
   log?: (line: string) => void;
 }
 
@@ -95,6 +99,8 @@ class ProbeTracker {
   readonly hist = { mongo: new LogHistogram(), ws: new LogHistogram(), raw: new LogHistogram() };
   /** Raw readings not seen stored yet: `_id` → event time. */
   readonly unstored = new Map<string, number>();
+  /** Every probe seen: event time, where, latency. */
+  readonly trace: [number, string, number][] = [];
 
   /** Records a sent probe reading. */
   add(reading: SensorReading, eventTime: number): void {
@@ -111,6 +117,7 @@ class ProbeTracker {
       const t = this.unstored.get(id);
       if (t === undefined) continue;
       this.hist.raw.record(now - t);
+      this.trace.push([t, "raw", now - t]);
       this.unstored.delete(id);
     }
   }
@@ -122,7 +129,10 @@ class ProbeTracker {
     const before = seen.get(start) ?? 0;
     if (count <= before) return;
     const times = this.sent.get(start) ?? [];
-    for (let i = before; i < Math.min(count, times.length); i++) this.hist[via].record(now - times[i]);
+    for (let i = before; i < Math.min(count, times.length); i++) {
+      this.hist[via].record(now - times[i]);
+      this.trace.push([times[i], via, now - times[i]]);
+    }
     seen.set(start, count);
   }
 }
@@ -213,7 +223,30 @@ async function measureRate(
 
     // Warm-up: the producer reaches its rate, the processor catches up, and the JVMs (a fresh stand-in per
     // rate) compile their hot paths; until then a probe waits up to a second. Measured is the steady state.
-    await new Promise((r) => setTimeout(r, WARM_UP_MS));
+    // The probe producer warms up too (metadata, connection): its readings go to a location of their own, so
+    // that they count in no probe window.
+    const profile = sensorProfile(PROBE);
+    let seq = 0;
+    const probeReading = (t: number, location: string): SensorReading => ({
+      sensor_id: PROBE,
+      sensor_type: profile.sensorType,
+      value: (SENSOR_RANGES[profile.sensorType].normalMin + SENSOR_RANGES[profile.sensorType].normalMax) / 2,
+      location,
+      timestamp: new Date(t).toISOString(),
+      status: "normal",
+      seq: seq++,
+      metadata: { unit: profile.unit, sensor_model: profile.model, battery_level: 100 },
+    });
+    const send = (reading: SensorReading) =>
+      probeProducer.send({
+        topic: env.KAFKA_TOPIC,
+        acks: -1,
+        messages: [{ key: PROBE, value: JSON.stringify(reading) }],
+      });
+    for (const warmUpEnd = Date.now() + WARM_UP_MS; Date.now() < warmUpEnd;) {
+      await send(probeReading(Date.now(), `${PROBE_LOCATION}-warm-up`)).catch(() => {});
+      await new Promise((r) => setTimeout(r, 500));
+    }
     const meter = new CpuMeter({
       producer: producer.pid,
       processor: procs[0].pid,
@@ -224,8 +257,7 @@ async function measureRate(
     });
     await meter.start();
 
-    const profile = sensorProfile(PROBE);
-    let seq = 0;
+    let probes = 0;
     let sendFailures = 0;
     let probing = true;
     const windows = client.db("bench").collection(COLLECTIONS.windows);
@@ -257,23 +289,10 @@ async function measureRate(
     const until = Date.now() + duration * 1000;
     while (Date.now() < until) {
       const t = Date.now();
-      const reading: SensorReading = {
-        sensor_id: PROBE,
-        sensor_type: profile.sensorType,
-        value: (SENSOR_RANGES[profile.sensorType].normalMin + SENSOR_RANGES[profile.sensorType].normalMax) / 2,
-        location: PROBE_LOCATION,
-        timestamp: new Date(t).toISOString(),
-        status: "normal",
-        seq: seq++,
-        metadata: { unit: profile.unit, sensor_model: profile.model, battery_level: 100 },
-      };
+      const reading = probeReading(t, PROBE_LOCATION);
       tracker.add(reading, t);
-      probeProducer.send({
-        topic: env.KAFKA_TOPIC,
-        acks: -1,
-        messages: [{ key: PROBE, value: JSON.stringify(reading) }],
-      })
-        .catch(() => sendFailures++);
+      probes++;
+      send(reading).catch(() => sendFailures++);
       await new Promise((r) => setTimeout(r, Math.max(0, PROBE_EVERY_MS - (Date.now() - t))));
     }
     // Let the last probes become visible.
@@ -281,13 +300,17 @@ async function measureRate(
     probing = false;
     await poller;
     const cpu = await meter.stop();
+    if (options.traceFile) {
+      const rows = tracker.trace.map(([t, via, ms]) => `${rate},${t},${via},${ms}\n`).join("");
+      await Deno.writeTextFile(options.traceFile, rows, { append: true });
+    }
     const run: LatencyRun = {
       rate,
       mongo: tracker.hist.mongo.summary(),
       ws: tracker.hist.ws.summary(),
       raw: tracker.hist.raw.summary(),
       cpu,
-      probes: seq - sendFailures,
+      probes: probes - sendFailures,
     };
     const line = (name: string, p: Percentiles) =>
       `${name} p50 ${round(p.p50)} p95 ${round(p.p95)} p99 ${round(p.p99)} ms (${p.count}/${run.probes} seen)`;
@@ -415,6 +438,7 @@ if (import.meta.main) {
       duration: { type: "number", default: 30, min: 5, max: 300, help: "Seconds measured per rate" },
       "flush-ms": { type: "number", min: 10, max: 60_000, integer: true, help: "Processor flush interval" },
       "live-flush-ms": { type: "number", min: 0, max: 60_000, integer: true, help: "Processor live flush interval" },
+      trace: { type: "string", help: "CSV file for every probe seen (rate, event ms, where, latency ms)" },
     });
     const rates = flags.rates.split(",").map(Number);
     if (rates.some((r) => !(r > 0))) throw new UsageError("Flag --rates must be positive numbers");
@@ -423,6 +447,7 @@ if (import.meta.main) {
       durationS: flags.duration,
       flushMs: flags["flush-ms"],
       liveFlushMs: flags["live-flush-ms"],
+      traceFile: flags.trace,
     });
     for (const r of results) console.log(JSON.stringify(r));
   });
