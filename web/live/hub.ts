@@ -176,7 +176,9 @@ export class LiveHub<S> {
       if (!wanted && running) {
         this.#feeds.delete(spec);
         this.#feedModes.delete(spec);
-        running.stop().catch(() => {});
+        running.stop().catch((e) =>
+          this.options.logger.warn("live feed stop failed", { collection: spec.collection, error: e as Error })
+        );
         this.#announceMode(spec);
       }
     }
