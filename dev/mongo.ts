@@ -205,6 +205,11 @@ export class LocalMongo {
         args: [
           `-Xmx${heap}`,
           "-XX:+UseG1GC",
+          // What survives one young collection is stored data (documents, oplog entries) and lives on:
+          // promoted at once instead of copied between survivor spaces up to 15 times. At 1k msg/s in
+          // the latency bench (2 runs each): young pauses 1.26 s in all instead of 1.61 s, longest 53–92 ms
+          // instead of 85–131 ms.
+          "-XX:MaxTenuringThreshold=1",
           "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
           // Expected conditions, not warnings: "Closing N clients" at shutdown, and "adding secondary
           // index ... is not yet implemented" for every index (the stand-in's documented limitation;
