@@ -72,7 +72,9 @@ async function sourceHash(files: string[]): Promise<string> {
 /** Compiles `dev/java/*.java` against the MongoDB jars (once per source version) and returns the classes dir. */
 export function ensureHelperClasses(): Promise<string> {
   compiled ??= (async () => {
-    const sources = ["ParentWatch", "MongoLauncher", "StreamOplog"].map((c) => devFile(`java/${c}.java`));
+    const sources = ["ParentWatch", "MongoLauncher", "StreamOplog", "CompactCollection"].map((c) =>
+      devFile(`java/${c}.java`)
+    );
     const libs = await ensureJars("mongo");
     const out = `${cacheDir()}/classes-${await sourceHash(sources)}`;
     if (await exists(`${out}/.complete`)) return out;

@@ -2,10 +2,20 @@
  * Spike: the mongodb driver under Deno against the MongoDB-protocol server —
  * unordered bulk upserts (idempotent on replay) and a change-stream event;
  * and the stand-in's bounds: oplog trim, raw retention, cheap change streams,
- * quiet expected errors.
+ * quiet expected errors, raw readings kept as BSON bytes.
  */
 import assert from "node:assert/strict";
-import { type ChangeStream, type ChangeStreamDocument, MongoClient } from "mongodb";
+import {
+  Binary,
+  type ChangeStream,
+  type ChangeStreamDocument,
+  Decimal128,
+  type Document,
+  type Filter,
+  Long,
+  MongoClient,
+  ObjectId,
+} from "mongodb";
 import { COLLECTIONS, ensureSchema, indexSpecs } from "@iot/shared";
 import { LocalMongo } from "../../dev/mongo.ts";
 import { useMongo, waitFor } from "../../dev/testing.ts";
@@ -279,6 +289,106 @@ Deno.test("expected errors such as an existing collection print no stack trace",
     assert.deepEqual(noise, [], "nothing logged for expected conditions at start, use and stop");
   } finally {
     await client.close(true).catch(() => {});
+    await local.dispose();
+  }
+});
+
+interface Raw extends Document {
+  _id: string;
+  tags?: string[];
+}
+
+Deno.test("raw readings kept as BSON bytes answer as the library's memory collections do", opts, async () => {
+  const messages: string[] = [];
+  const local = new LocalMongo({ engine: "java", onLine: (l) => messages.push(l) });
+  await local.start();
+  const client = new MongoClient(local.url);
+  try {
+    assert.match(messages.join("\n"), new RegExp(`kept as BSON bytes: ${COLLECTIONS.readings}\\b`));
+    const db = client.db("compact");
+    // The same writes to the compact collection and to one of the library's own memory collections.
+    const compact = db.collection<Raw>(COLLECTIONS.readings, { promoteLongs: false });
+    const plain = db.collection<Raw>("plain", { promoteLongs: false });
+    const docs = Array.from({ length: 60 }, (_, i) => ({
+      _id: `s${i % 6}:${i}`,
+      sensor_id: `s${i % 6}`,
+      value: i % 7 === 0 ? Long.fromNumber(2 ** 40 + i) : i * 1.5,
+      timestamp: new Date(Date.UTC(2026, 11, 3, 10, 0, i)),
+      tags: i % 2 ? ["even", `t${i % 4}`] : [],
+      points: [{ k: i % 3 }, { k: 10 + i }],
+      metadata: i % 5 ? { unit: "°C", firmware: { v: i } } : { unit: null },
+      flag: i % 3 === 0,
+      none: null,
+      oid: new ObjectId(i.toString(16).padStart(24, "0")),
+      bin: new Binary(new Uint8Array([i, 0, 255])),
+      dec: Decimal128.fromString(`${i}.25`),
+      text: "é|x\u0000y".repeat(i % 3),
+    }));
+    for (const col of [compact, plain]) await col.insertMany(docs);
+
+    const filters: Filter<Raw>[] = [
+      {},
+      { sensor_id: "s2" },
+      { "metadata.unit": { $type: "string" } },
+      { "metadata.firmware.v": { $gte: 40 } },
+      { "points.k": 2 },
+      { tags: "t3" },
+      { tags: { $size: 0 } },
+      { none: null, flag: true },
+      { missing: { $exists: false }, value: { $gt: 80 } },
+      { $or: [{ sensor_id: "s1" }, { value: { $lt: 3 } }] },
+      { $and: [{ sensor_id: "s4" }, { $nor: [{ flag: true }] }] },
+      { $expr: { $gt: ["$value", 60] } },
+      { bin: new Binary(new Uint8Array([7, 0, 255])) },
+      { text: { $regex: "^é" } },
+    ];
+    const read = (col: typeof compact, f: Filter<Raw>) =>
+      Promise.all([
+        col.find(f).sort({ _id: 1 }).toArray(),
+        col.find(f).sort({ timestamp: -1 }).skip(1).limit(3).project({ value: 1, "metadata.unit": 1 }).toArray(),
+        col.find(f, { sort: { $natural: -1 }, limit: 2 }).toArray(),
+        col.countDocuments(f),
+        col.distinct("sensor_id", f),
+      ]);
+    const check = async (what: string) => {
+      for (const f of filters) {
+        const [a, b] = await Promise.all([read(compact, f), read(plain, f)]);
+        assert.deepEqual(a, b, `${what}: ${JSON.stringify(f)}`);
+      }
+      return (await compact.find({}).sort({ _id: 1 }).toArray());
+    };
+    assert.deepEqual(await check("as inserted"), [...docs].sort((x, y) => x._id < y._id ? -1 : 1));
+    assert.equal((await compact.find({ sensor_id: "s2" }).toArray()).length, 10, "a filter matches");
+
+    for (const col of [compact, plain]) {
+      await col.updateOne({ _id: "s1:1" }, { $set: { "metadata.unit": "K", extra: [1, 2] }, $unset: { tags: "" } });
+      await col.updateMany({ sensor_id: "s3" }, { $inc: { value: 1000 } });
+      await col.replaceOne({ _id: "s4:4" }, { sensor_id: "s4", value: -1, timestamp: new Date(0) });
+      await col.findOneAndUpdate({ _id: "s5:5" }, { $set: { "points.1.k": -5, flag: "changed" } });
+      await col.updateOne({ _id: "new:1" }, { $setOnInsert: { sensor_id: "s9", value: 7 } }, { upsert: true });
+      await col.deleteMany({
+        timestamp: { $lt: new Date(Date.UTC(2026, 11, 3, 10, 0, 20)) },
+        sensor_id: { $ne: "s4" },
+      });
+      // Positions freed by the deletes are taken again.
+      await col.insertMany([{ _id: "again:1", sensor_id: "s1", value: 1 }, { _id: "again:2", sensor_id: "s2" }]);
+      await assert.rejects(col.insertOne({ _id: "s2:20" }), /duplicate key/i, "the _id stays unique");
+    }
+    const after = await check("after changes");
+    const byId = new Map(after.map((d) => [d._id, d]));
+    assert.equal(after.length, 60 - 17 + 3, "17 deleted, 1 upserted, 2 inserted");
+    assert.equal(byId.get("s1:1"), undefined, "deleted");
+    assert.equal(byId.get("s3:27")?.value, 27 * 1.5 + 1000);
+    assert.deepEqual(byId.get("s4:4"), { _id: "s4:4", sensor_id: "s4", value: -1, timestamp: new Date(0) });
+    assert.deepEqual(byId.get("new:1"), { _id: "new:1", sensor_id: "s9", value: 7 });
+    assert.deepEqual((await compact.findOne({ _id: "s5:23" }))?.tags, ["even", "t3"]);
+    await compact.updateOne({ _id: "s5:23" }, { $set: { "metadata.unit": "K" }, $unset: { tags: "" } });
+    const changed = await compact.findOne({ _id: "s5:23" });
+    assert.deepEqual(changed?.metadata, { unit: "K", firmware: { v: 23 } });
+    assert.equal("tags" in (changed ?? {}), false);
+    assert.equal(await compact.estimatedDocumentCount(), 46);
+  } finally {
+    await client.close(true);
     await local.dispose();
   }
 });
