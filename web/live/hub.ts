@@ -267,9 +267,7 @@ export class LiveHub<S> {
 
   async #stopFeeds(): Promise<void> {
     if (this.#clients.size > 0 || this.#feeds.size === 0) return;
-    const feeds = [...this.#feeds.values()];
-    this.#feeds.clear();
-    this.#feedModes.clear();
+    const feeds = this.#takeFeeds();
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.options.logger.info("no live clients, feeds stopped");
@@ -349,9 +347,14 @@ export class LiveHub<S> {
     }
     this.#clients.clear();
     this.#metrics?.clients.set(0);
+    await Promise.all(this.#takeFeeds().map((f) => f.stop()));
+  }
+
+  /** The running feeds, forgotten by the hub (the caller stops them). */
+  #takeFeeds(): CollectionFeed[] {
     const feeds = [...this.#feeds.values()];
     this.#feeds.clear();
     this.#feedModes.clear();
-    await Promise.all(feeds.map((f) => f.stop()));
+    return feeds;
   }
 }
