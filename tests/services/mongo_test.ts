@@ -309,11 +309,12 @@ Deno.test("raw readings kept as BSON bytes answer as the library's memory collec
     // The same writes to the compact collection and to one of the library's own memory collections.
     const compact = db.collection<Raw>(COLLECTIONS.readings, { promoteLongs: false });
     const plain = db.collection<Raw>("plain", { promoteLongs: false });
+    const at = (second: number) => new Date(Date.UTC(2026, 11, 3, 10, 0, second));
     const docs = Array.from({ length: 60 }, (_, i) => ({
       _id: `s${i % 6}:${i}`,
       sensor_id: `s${i % 6}`,
       value: i % 7 === 0 ? Long.fromNumber(2 ** 40 + i) : i * 1.5,
-      timestamp: new Date(Date.UTC(2026, 11, 3, 10, 0, i)),
+      timestamp: at(i),
       tags: i % 2 ? ["even", `t${i % 4}`] : [],
       points: [{ k: i % 3 }, { k: 10 + i }],
       metadata: i % 5 ? { unit: "°C", firmware: { v: i } } : { unit: null },
@@ -324,7 +325,12 @@ Deno.test("raw readings kept as BSON bytes answer as the library's memory collec
       dec: Decimal128.fromString(`${i}.25`),
       text: "é|x\u0000y".repeat(i % 3),
     }));
-    for (const col of [compact, plain]) await col.insertMany(docs);
+    // Fields of other types than the quick tests expect: an array of strings, an array of dates, a number, a string.
+    const odd = [
+      { _id: "odd:1", sensor_id: ["s1", "x"], timestamp: [at(12)] },
+      { _id: "odd:2", sensor_id: 7, timestamp: at(12).toISOString() },
+    ];
+    for (const col of [compact, plain]) await col.insertMany([...docs, ...odd]);
 
     const filters: Filter<Raw>[] = [
       {},
@@ -341,6 +347,13 @@ Deno.test("raw readings kept as BSON bytes answer as the library's memory collec
       { $expr: { $gt: ["$value", 60] } },
       { bin: new Binary(new Uint8Array([7, 0, 255])) },
       { text: { $regex: "^é" } },
+      { timestamp: { $lt: at(20) } },
+      { timestamp: { $gte: at(10), $lt: at(30) } },
+      { timestamp: { $gt: at(5), $lte: at(40), $lt: at(45) }, sensor_id: "s1" },
+      { sensor_id: "s1", "metadata.unit": { $type: "string" } },
+      { sensor_id: { $in: ["s1", "s2"] }, timestamp: { $ne: at(8) } },
+      { sensor_id: "x" },
+      { sensor_id: 7 },
     ];
     const read = (col: typeof compact, f: Filter<Raw>) =>
       Promise.all([
@@ -357,7 +370,7 @@ Deno.test("raw readings kept as BSON bytes answer as the library's memory collec
       }
       return (await compact.find({}).sort({ _id: 1 }).toArray());
     };
-    assert.deepEqual(await check("as inserted"), [...docs].sort((x, y) => x._id < y._id ? -1 : 1));
+    assert.deepEqual(await check("as inserted"), [...docs, ...odd].sort((x, y) => x._id < y._id ? -1 : 1));
     assert.equal((await compact.find({ sensor_id: "s2" }).toArray()).length, 10, "a filter matches");
 
     for (const col of [compact, plain]) {
@@ -376,7 +389,8 @@ Deno.test("raw readings kept as BSON bytes answer as the library's memory collec
     }
     const after = await check("after changes");
     const byId = new Map(after.map((d) => [d._id, d]));
-    assert.equal(after.length, 60 - 17 + 3, "17 deleted, 1 upserted, 2 inserted");
+    // 18 deleted (odd:1's timestamps include an earlier one; odd:2's is a string, which no date range matches).
+    assert.equal(after.length, 62 - 18 + 3, "18 deleted, 1 upserted, 2 inserted");
     assert.equal(byId.get("s1:1"), undefined, "deleted");
     assert.equal(byId.get("s3:27")?.value, 27 * 1.5 + 1000);
     assert.deepEqual(byId.get("s4:4"), { _id: "s4:4", sensor_id: "s4", value: -1, timestamp: new Date(0) });
@@ -386,7 +400,7 @@ Deno.test("raw readings kept as BSON bytes answer as the library's memory collec
     const changed = await compact.findOne({ _id: "s5:23" });
     assert.deepEqual(changed?.metadata, { unit: "K", firmware: { v: 23 } });
     assert.equal("tags" in (changed ?? {}), false);
-    assert.equal(await compact.estimatedDocumentCount(), 46);
+    assert.equal(await compact.estimatedDocumentCount(), 47);
   } finally {
     await client.close(true);
     await local.dispose();
