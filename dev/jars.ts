@@ -72,8 +72,8 @@ async function sourceHash(files: string[]): Promise<string> {
 /** Compiles `dev/java/*.java` against the MongoDB jars (once per source version) and returns the classes dir. */
 export function ensureHelperClasses(): Promise<string> {
   compiled ??= (async () => {
-    const sources = ["ParentWatch", "MongoLauncher", "StreamOplog", "CompactCollection", "BsonFilter"].map((c) =>
-      devFile(`java/${c}.java`)
+    const sources = ["ParentWatch", "MongoLauncher", "StreamOplog", "CompactCollection", "BsonFilter", "BsonBytes"].map(
+      (c) => devFile(`java/${c}.java`),
     );
     const libs = await ensureJars("mongo");
     const out = `${cacheDir()}/classes-${await sourceHash(sources)}`;

@@ -98,7 +98,7 @@ final class BsonFilter {
           if (verdict == 0) undecided = true;
         }
         i = skip(type, bson, i);
-        if (i < 0) return matcher.test(CompactCollection.decode(bson));
+        if (i < 0) return matcher.test(BsonBytes.decode(bson));
       }
       for (boolean s : seen) {
         if (!s) return false; // An equality to a string or a date range never matches a missing field.
@@ -124,7 +124,7 @@ final class BsonFilter {
         i += value.readerIndex();
       } else {
         i = skip(type, bson, i);
-        if (i < 0) return CompactCollection.decode(bson);
+        if (i < 0) return BsonBytes.decode(bson);
       }
     }
     return partial;

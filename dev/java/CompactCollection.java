@@ -12,9 +12,6 @@ import de.bwaldvogel.mongo.backend.DocumentWithPosition;
 import de.bwaldvogel.mongo.backend.QueryResult;
 import de.bwaldvogel.mongo.backend.memory.MemoryCollection;
 import de.bwaldvogel.mongo.bson.Document;
-import de.bwaldvogel.mongo.wire.bson.BsonDecoder;
-
-import io.netty.buffer.Unpooled;
 
 /**
  * A memory collection that keeps each document as its BSON bytes instead of a
@@ -53,7 +50,7 @@ final class CompactCollection extends MemoryCollection {
 
   @Override
   protected Integer addDocumentInternal(Document document) {
-    byte[] bson = StreamOplog.toBson(document);
+    byte[] bson = BsonBytes.encode(document);
     Integer position = freePositions.poll();
     if (position == null) {
       documents.add(bson);
@@ -65,12 +62,12 @@ final class CompactCollection extends MemoryCollection {
 
   @Override
   protected Document getDocument(Integer position) {
-    return decode(documents.get(position.intValue()));
+    return BsonBytes.decode(documents.get(position.intValue()));
   }
 
   @Override
   protected void handleUpdate(Integer position, Document oldDocument, Document newDocument) {
-    documents.set(position.intValue(), StreamOplog.toBson(newDocument));
+    documents.set(position.intValue(), BsonBytes.encode(newDocument));
   }
 
   @Override
@@ -102,7 +99,7 @@ final class CompactCollection extends MemoryCollection {
   protected Stream<DocumentWithPosition<Integer>> streamAllDocumentsWithPosition() {
     return IntStream.range(0, documents.size())
         .filter(position -> documents.get(position) != null)
-        .mapToObj(position -> new DocumentWithPosition<>(decode(documents.get(position)), Integer.valueOf(position)));
+        .mapToObj(position -> new DocumentWithPosition<>(BsonBytes.decode(documents.get(position)), Integer.valueOf(position)));
   }
 
   @Override
@@ -117,11 +114,7 @@ final class CompactCollection extends MemoryCollection {
     Stream<Document> matches = positions
         .mapToObj(documents::get)
         .filter(bson -> bson != null && (filter == null || filter.mayMatch(bson, matcher)))
-        .map(CompactCollection::decode);
+        .map(BsonBytes::decode);
     return matchDocumentsFromStream(matches, query, orderBy, numberToSkip, limit, batchSize, fieldSelector);
-  }
-
-  static Document decode(byte[] bson) {
-    return BsonDecoder.decodeBson(Unpooled.wrappedBuffer(bson));
   }
 }

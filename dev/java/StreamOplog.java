@@ -30,10 +30,6 @@ import de.bwaldvogel.mongo.backend.aggregation.stage.MatchStage;
 import de.bwaldvogel.mongo.bson.BsonTimestamp;
 import de.bwaldvogel.mongo.bson.Document;
 import de.bwaldvogel.mongo.oplog.Oplog;
-import de.bwaldvogel.mongo.wire.bson.BsonDecoder;
-import de.bwaldvogel.mongo.wire.bson.BsonEncoder;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 
 /**
  * An oplog for mongo-java-server's change streams whose cost does not grow
@@ -88,20 +84,7 @@ public class StreamOplog implements Oplog {
 
     /** The body, decoded (a new document on every call). */
     Document body() {
-      return bson == null ? null : BsonDecoder.decodeBson(Unpooled.wrappedBuffer(bson));
-    }
-  }
-
-  /** A document as BSON bytes (a deep copy, as the caller may change the document afterwards). */
-  static byte[] toBson(Document document) {
-    ByteBuf buffer = Unpooled.buffer(256);
-    try {
-      BsonEncoder.encodeDocument(document, buffer);
-      byte[] bytes = new byte[buffer.readableBytes()];
-      buffer.readBytes(bytes);
-      return bytes;
-    } finally {
-      buffer.release();
+      return bson == null ? null : BsonBytes.decode(bson);
     }
   }
 
@@ -163,7 +146,7 @@ public class StreamOplog implements Oplog {
     List<byte[]> copies = new ArrayList<>(documents.size());
     for (Document d : documents) {
       ids.add(d.get(ID));
-      copies.add(toBson(d));
+      copies.add(BsonBytes.encode(d));
     }
     append(namespace, 'i', ids, copies);
   }
@@ -172,7 +155,7 @@ public class StreamOplog implements Oplog {
   public void handleUpdate(String namespace, Document selector, Document query, List<Object> modifiedIds) {
     if (!logs.containsKey(namespace)) return;
     List<byte[]> bodies = new ArrayList<>(modifiedIds.size());
-    byte[] body = toBson(query);
+    byte[] body = BsonBytes.encode(query);
     for (int i = 0; i < modifiedIds.size(); i++) bodies.add(body);
     append(namespace, 'u', modifiedIds, bodies);
   }
