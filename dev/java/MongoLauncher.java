@@ -54,7 +54,7 @@ import de.bwaldvogel.mongo.wire.MongoExceptionHandler;
  *
  * The collections named in the system property iot.compactCollections (comma-separated, in
  * any database) keep each document as its BSON bytes (CompactCollection): the raw readings,
- * which are most of what the stand-in holds, take about a fifth of the heap that way.
+ * which are most of what the stand-in holds, take about a quarter of the heap that way.
  */
 public class MongoLauncher {
   private static final Logger log = LoggerFactory.getLogger(MongoLauncher.class);
