@@ -267,7 +267,7 @@ public class StreamOplog implements Oplog {
     }
   }
 
-  /** The current document by `_id`, through the collection's `_id` index; the update's fields when it is gone. */
+  /** The current document by `_id`, through the collection's `_id` index; null when it is gone, as on MongoDB. */
   private Document lookUp(String db, String coll, Entry e) {
     lookups.incrementAndGet();
     MongoDatabase database = backend.resolveDatabase(db);
@@ -277,7 +277,7 @@ public class StreamOplog implements Oplog {
       Iterator<Document> found = collection.handleQuery(new Document(ID, e.id), 0, 1).iterator();
       if (found.hasNext()) return found.next();
     }
-    return delta(e.body());
+    return null;
   }
 
   private static Document delta(Document update) {

@@ -233,6 +233,8 @@ Deno.test("change events carry each write as it was made, whatever happened to t
       assert.deepEqual((events[0] as { fullDocument?: unknown }).fullDocument, doc);
       assert.deepEqual((events[2] as { documentKey?: unknown }).documentKey, { _id: "d1" });
     }
+    // With a lookup, once the document is gone: null, as MongoDB answers (not the update's fields as a document).
+    assert.equal((l[1] as { fullDocument?: unknown }).fullDocument, null);
     // Without a lookup: the fields the update set or unset.
     assert.deepEqual((p[1] as { fullDocument?: unknown }).fullDocument, { n: 2, "meta.unit": "K", tags: "" });
   } finally {
