@@ -83,22 +83,16 @@ final class BsonFilter {
     boolean undecided = needsMatcher;
     if (quick.length > 0) {
       boolean[] seen = new boolean[quick.length];
-      int end = bson.length - 1;
-      int i = 4;
-      while (i < end) {
-        byte type = bson[i++];
-        int nameStart = i;
-        while (bson[i] != 0) i++;
-        int nameEnd = i++;
-        int k = indexOf(quickNames, bson, nameStart, nameEnd);
+      Elements e = new Elements(bson);
+      while (e.next()) {
+        int k = e.indexIn(quickNames);
         if (k >= 0) {
           seen[k] = true;
-          int verdict = quick[k].test(type, bson, i);
+          int verdict = quick[k].test(e.type, bson, e.at);
           if (verdict < 0) return false;
           if (verdict == 0) undecided = true;
         }
-        i = skip(type, bson, i);
-        if (i < 0) return matcher.test(BsonBytes.decode(bson));
+        if (!e.skipValue()) return matcher.test(BsonBytes.decode(bson));
       }
       for (boolean s : seen) {
         if (!s) return false; // An equality to a string or a date range never matches a missing field.
@@ -110,24 +104,59 @@ final class BsonFilter {
   /** The document of the named top-level fields; the whole document for a type it cannot skip. */
   Document partial(byte[] bson) {
     Document partial = new Document();
-    int end = bson.length - 1;
-    int i = 4;
-    while (i < end) {
-      byte type = bson[i++];
-      int nameStart = i;
-      while (bson[i] != 0) i++;
-      int nameEnd = i++;
-      if (indexOf(names, bson, nameStart, nameEnd) >= 0) {
-        ByteBuf value = Unpooled.wrappedBuffer(bson, i, bson.length - i);
-        partial.put(new String(bson, nameStart, nameEnd - nameStart, StandardCharsets.UTF_8),
-            BsonDecoder.decodeValue(type, value));
-        i += value.readerIndex();
-      } else {
-        i = skip(type, bson, i);
-        if (i < 0) return BsonBytes.decode(bson);
+    Elements e = new Elements(bson);
+    while (e.next()) {
+      if (e.indexIn(names) >= 0) {
+        ByteBuf value = Unpooled.wrappedBuffer(bson, e.at, bson.length - e.at);
+        partial.put(new String(bson, e.nameStart, e.nameEnd - e.nameStart, StandardCharsets.UTF_8),
+            BsonDecoder.decodeValue(e.type, value));
+        e.at += value.readerIndex();
+      } else if (!e.skipValue()) {
+        return BsonBytes.decode(bson);
       }
     }
     return partial;
+  }
+
+  /** A walk over a BSON document's top-level elements: each one's type, name and value's offset. */
+  private static final class Elements {
+    private final byte[] bson;
+    /** Where the current element's value starts (after `next`), or the next element (after its value). */
+    int at = 4;
+    byte type;
+    int nameStart;
+    int nameEnd;
+
+    Elements(byte[] bson) {
+      this.bson = bson;
+    }
+
+    /** Moves to the next element's value; false at the document's end. */
+    boolean next() {
+      if (at >= bson.length - 1) return false;
+      type = bson[at++];
+      nameStart = at;
+      while (bson[at] != 0) at++;
+      nameEnd = at++;
+      return true;
+    }
+
+    /** Moves past the current value; false for a type `skip` does not know. */
+    boolean skipValue() {
+      at = skip(type, bson, at);
+      return at >= 0;
+    }
+
+    /** The index of the current element's name among the names, or -1. */
+    int indexIn(byte[][] names) {
+      for (int k = 0; k < names.length; k++) {
+        byte[] name = names[k];
+        if (name.length == nameEnd - nameStart && Arrays.equals(name, 0, name.length, bson, nameStart, nameEnd)) {
+          return k;
+        }
+      }
+      return -1;
+    }
   }
 
   /**
@@ -181,14 +210,6 @@ final class BsonFilter {
       boolean in = (lowIncluded ? ms >= low : ms > low) && (highIncluded ? ms <= high : ms < high);
       return in ? 1 : -1;
     }
-  }
-
-  private static int indexOf(byte[][] names, byte[] bson, int start, int end) {
-    for (int k = 0; k < names.length; k++) {
-      byte[] name = names[k];
-      if (name.length == end - start && Arrays.equals(name, 0, name.length, bson, start, end)) return k;
-    }
-    return -1;
   }
 
   /** The index after a value of the type at i, or -1 for a type this does not know. */

@@ -87,6 +87,7 @@ final class CompactCollection extends MemoryCollection {
     return count() == 0;
   }
 
+  // The library's generic search (AbstractMongoCollection's), as MemoryCollection's own reads its private list.
   @Override
   protected Integer findDocumentPosition(Document document) {
     return streamAllDocumentsWithPosition()
