@@ -3,9 +3,10 @@
  * every `--stats-interval` seconds and at exit. SIGINT/SIGTERM stop
  * generating and flush within `--flush-timeout`, then exit 0, or 1 if any
  * record was not acknowledged (failed, refused as too large, or abandoned at
- * the deadline); a second SIGINT exits at once with 130.
+ * the deadline); a second signal exits at once with 130 (`listenForStop`: the
+ * copy of a Ctrl-C that `deno task` forwards is not a second one).
  */
-import { createLogger, EnvReader, LOG_LEVELS, runMain, stopWithParent } from "@iot/shared";
+import { createLogger, EnvReader, listenForStop, LOG_LEVELS, runMain, stopWithParent } from "@iot/shared";
 import { parseProducerArgs } from "./options.ts";
 import { startProducer } from "./producer.ts";
 import { formatStats, type StatsSnapshot } from "./stats.ts";
@@ -45,12 +46,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   });
   const controller = new AbortController();
   let current = () => ({ total: 0, sent: 0, errors: 0 });
-  const onSignal = () => {
-    if (!controller.signal.aborted) {
-      logger.info("Stopping: flushing in-flight records", { deadline_s: cli.options.flushTimeoutMs! / 1000 });
-      controller.abort();
-      return;
-    }
+  const signals = listenForStop();
+  signals.first.then(() => {
+    logger.info("Stopping: flushing in-flight records", { deadline_s: cli.options.flushTimeoutMs! / 1000 });
+    controller.abort();
+  });
+  signals.again.then(() => {
     const c = current();
     logger.error("Second signal: exiting at once", {
       acknowledged: c.total,
@@ -58,9 +59,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       abandoned: c.sent - c.total - c.errors,
     });
     Deno.exit(130);
-  };
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
+  });
   stopWithParent();
   const print = (s: StatsSnapshot) => {
     if (cli.quiet && !s.final) return;
@@ -88,8 +87,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     throw e;
   } finally {
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
+    signals.close();
     logFile?.close();
   }
 }

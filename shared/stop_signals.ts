@@ -18,7 +18,30 @@ export interface StopSignals {
 }
 
 /**
- * Listens for SIGINT and SIGTERM.
+ * A copy of the first signal that arrives within this long of it is not a second request. A Ctrl-C in a
+ * terminal signals the whole foreground process group, so a program run by `deno task` gets SIGINT from the
+ * terminal and once more forwarded by `deno task`, both within a millisecond or so.
+ */
+export const SIGNAL_COPY_WINDOW_MS = 500;
+
+/** Options of `listenForStop`; tests inject the clock and the signal registry. */
+export interface ListenForStopOptions {
+  /** How long after the first signal the same signal again counts as its copy, ms; default `SIGNAL_COPY_WINDOW_MS`. */
+  copyWindowMs?: number;
+  /** Monotonic clock in ms; default `performance.now`. */
+  now?: () => number;
+  /** Registers a handler of a signal and returns its removal; default `Deno.addSignalListener`. */
+  listen?: (signal: "SIGINT" | "SIGTERM", handler: () => void) => () => void;
+}
+
+function listenWithDeno(signal: "SIGINT" | "SIGTERM", handler: () => void): () => void {
+  Deno.addSignalListener(signal, handler);
+  return () => Deno.removeSignalListener(signal, handler);
+}
+
+/**
+ * Listens for SIGINT and SIGTERM. The first asks for an orderly stop; another one, unless it is the same signal
+ * within `copyWindowMs` of the first (the terminal's and `deno task`'s copies of one Ctrl-C), for an immediate one.
  *
  * @example
  * ```ts
@@ -27,24 +50,29 @@ export interface StopSignals {
  * signals.again.then(() => killAll()); // a second Ctrl-C: at once
  * ```
  */
-export function listenForStop(): StopSignals {
+export function listenForStop(options: ListenForStopOptions = {}): StopSignals {
+  const copyWindowMs = options.copyWindowMs ?? SIGNAL_COPY_WINDOW_MS;
+  const now = options.now ?? (() => performance.now());
+  const listen = options.listen ?? listenWithDeno;
   let received: Deno.Signal | undefined;
-  let count = 0;
+  let receivedAt = 0;
+  let repeated = false;
   let resolveFirst: (s: Deno.Signal) => void = () => {};
   let resolveAgain: (s: Deno.Signal) => void = () => {};
   const first = new Promise<Deno.Signal>((r) => (resolveFirst = r));
   const again = new Promise<Deno.Signal>((r) => (resolveAgain = r));
-  const handlers = (["SIGINT", "SIGTERM"] as const).map((sig) => {
-    const handler = () => {
-      count++;
-      if (count === 1) {
+  const removals = (["SIGINT", "SIGTERM"] as const).map((sig) =>
+    listen(sig, () => {
+      if (received === undefined) {
         received = sig;
+        receivedAt = now();
         resolveFirst(sig);
-      } else if (count === 2) resolveAgain(sig);
-    };
-    Deno.addSignalListener(sig, handler);
-    return [sig, handler] as const;
-  });
+      } else if (!repeated && !(sig === received && now() - receivedAt < copyWindowMs)) {
+        repeated = true;
+        resolveAgain(sig);
+      }
+    })
+  );
   return {
     first,
     again,
@@ -52,7 +80,7 @@ export function listenForStop(): StopSignals {
       return received;
     },
     close() {
-      for (const [sig, handler] of handlers) Deno.removeSignalListener(sig, handler);
+      for (const remove of removals) remove();
     },
   };
 }

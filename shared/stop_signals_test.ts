@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { stopWithin } from "./stop_signals.ts";
+import { listenForStop, SIGNAL_COPY_WINDOW_MS, stopWithin } from "./stop_signals.ts";
 
 /** A logger that keeps its lines, and a timer the test fires by hand. */
 function fixture() {
@@ -50,4 +50,67 @@ Deno.test("stopWithin: a second signal exits at once with 130", async () => {
   resolve();
   assert.equal(await code, 130);
   assert.deepEqual(f.lines, ["Second stop signal: exiting at once"]);
+});
+
+/** A signal registry the test raises by hand, and a clock it moves. */
+function signalFixture() {
+  const handlers = new Map<string, () => void>();
+  let t = 1000;
+  return {
+    raise: (sig: "SIGINT" | "SIGTERM") => handlers.get(sig)?.(),
+    advance: (ms: number) => void (t += ms),
+    registered: () => [...handlers.keys()],
+    options: {
+      now: () => t,
+      listen: (sig: "SIGINT" | "SIGTERM", handler: () => void) => {
+        handlers.set(sig, handler);
+        return () => void handlers.delete(sig);
+      },
+    },
+  };
+}
+
+/** Whether a promise has settled, after the microtasks queued so far. */
+async function settled(p: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  p.then(() => (done = true));
+  await new Promise((r) => setTimeout(r, 0));
+  return done;
+}
+
+Deno.test("listenForStop: a copy of the first signal within the window (Ctrl-C via deno task) is not a second", async () => {
+  const f = signalFixture();
+  const signals = listenForStop(f.options);
+  assert.deepEqual(f.registered().sort(), ["SIGINT", "SIGTERM"]);
+  assert.equal(await settled(signals.first), false);
+  f.raise("SIGINT");
+  assert.equal(await signals.first, "SIGINT");
+  assert.equal(signals.received, "SIGINT");
+  f.advance(1);
+  f.raise("SIGINT"); // the terminal's and deno task's copies of one Ctrl-C
+  f.advance(SIGNAL_COPY_WINDOW_MS - 2);
+  f.raise("SIGINT");
+  assert.equal(await settled(signals.again), false, "copies within the window are not a second request");
+  f.advance(1);
+  f.raise("SIGINT");
+  assert.equal(await signals.again, "SIGINT", "the same signal once the window has passed is");
+  signals.close();
+  assert.deepEqual(f.registered(), [], "close removes both handlers");
+});
+
+Deno.test("listenForStop: another signal within the window is a second request; so is any later one", async () => {
+  const f = signalFixture();
+  const signals = listenForStop(f.options);
+  f.raise("SIGTERM");
+  f.advance(10);
+  f.raise("SIGINT");
+  assert.equal(await signals.first, "SIGTERM");
+  assert.equal(await signals.again, "SIGINT");
+  assert.equal(signals.received, "SIGTERM", "the first signal stays the one received");
+
+  const g = signalFixture();
+  const zero = listenForStop({ ...g.options, copyWindowMs: 0 });
+  g.raise("SIGINT");
+  g.raise("SIGINT");
+  assert.equal(await zero.again, "SIGINT", "with no window every repeat counts");
 });

@@ -3,7 +3,7 @@
  * flush and exit 0, and an unreachable broker.
  */
 import assert from "node:assert/strict";
-import { createKafka, createLogger } from "@iot/shared";
+import { createKafka, createLogger, SIGNAL_COPY_WINDOW_MS } from "@iot/shared";
 import { freePort } from "../../dev/process.ts";
 import { ownKafka, uniqueName, useKafka, waitFor } from "../../dev/testing.ts";
 import { deleteTopics, readTopic } from "./helpers.ts";
@@ -224,7 +224,7 @@ Deno.test(
       await new Promise((r) => setTimeout(r, 1000));
       patient.kill("SIGINT");
       impatient.kill("SIGINT");
-      await new Promise((r) => setTimeout(r, 500));
+      await new Promise((r) => setTimeout(r, SIGNAL_COPY_WINDOW_MS + 500)); // not a copy of the first
       impatient.kill("SIGINT");
       const second = await exitWithin(impatient, 10_000, "a second SIGINT");
       assert.equal(second.code, 130, await errs[1]);

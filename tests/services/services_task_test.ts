@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { MongoClient } from "mongodb";
 import { ConfigResourceTypes } from "kafkajs";
-import { createKafka, createLogger, standardTopics, TOPICS } from "@iot/shared";
+import { createKafka, createLogger, SIGNAL_COPY_WINDOW_MS, standardTopics, TOPICS } from "@iot/shared";
 import { freePort, freePortRange } from "../../dev/process.ts";
 import { createStandardTopics } from "../../dev/stack.ts";
 import { isAlive, processTree, waitFor } from "../../dev/testing.ts";
@@ -26,26 +26,41 @@ async function portOpen(port: number): Promise<boolean> {
   }
 }
 
+/** Options of `startServicesTask`. */
+interface ServicesTaskOptions {
+  /** Environment added to the test's own. */
+  env?: Record<string, string>;
+  /** Kafka nodes; default 1. */
+  brokers?: number;
+  /**
+   * Run it as from a terminal: `deno task services` as the leader of a process group of its own (`setsid`), so
+   * that a signal to the group reaches it as a Ctrl-C does, from the terminal and forwarded by `deno task`.
+   */
+  terminal?: boolean;
+}
+
 /** Starts `deno task services` on free ports (`brokers` nodes from `kafkaPort` on) and waits for its URLs. */
-async function startServicesTask(extraEnv: Record<string, string> = {}, brokers = 1) {
+async function startServicesTask(options: ServicesTaskOptions = {}) {
+  const brokers = options.brokers ?? 1;
   const kafkaPort = brokers > 1 ? freePortRange(brokers) : freePort();
   const mongoPort = freePort();
   const env = { ...Deno.env.toObject() };
   delete env.KAFKA_BROKERS;
   delete env.MONGO_URL;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "dev/services_main.ts",
-      "--kafka-port",
-      String(kafkaPort),
-      "--mongo-port",
-      String(mongoPort),
-      ...(brokers > 1 ? ["--brokers", String(brokers)] : []),
-    ],
+  const flags = [
+    "--kafka-port",
+    String(kafkaPort),
+    "--mongo-port",
+    String(mongoPort),
+    ...(brokers > 1 ? ["--brokers", String(brokers)] : []),
+  ];
+  const [cmd, args] = options.terminal
+    ? ["setsid", [Deno.execPath(), "task", "services", ...flags]]
+    : [Deno.execPath(), ["run", "-A", "dev/services_main.ts", ...flags]];
+  const child = new Deno.Command(cmd, {
+    args,
     cwd: root,
-    env: { ...env, IOT_MONGO_ENGINE: "java", ...extraEnv },
+    env: { ...env, IOT_MONGO_ENGINE: "java", ...options.env },
     clearEnv: true,
     stdout: "piped",
     stderr: "piped",
@@ -68,20 +83,25 @@ async function startServicesTask(extraEnv: Record<string, string> = {}, brokers 
     throw new Error(`${e.message}\n${out.stderr.slice(-3000)}`);
   });
   assert.ok(!exited, `services exited during start:\n${out.stderr.slice(-3000)}`);
-  return { child, kafkaPort, mongoPort, out, readers };
+  return { child, kafkaPort, mongoPort, out, readers, terminal: options.terminal ?? false };
 }
 
-/** Sends SIGINT and checks the orderly stop: exit 0, every port closed, no JVM left, no stack trace. */
+/**
+ * Sends SIGINT (to the process group when run as from a terminal) and checks the orderly stop: exit 0, every
+ * port closed, no JVM left, no stack trace.
+ */
 async function assertStopsOnSigint(
   svc: Awaited<ReturnType<typeof startServicesTask>>,
   ports: number[],
   jvms: number[],
 ): Promise<void> {
-  svc.child.kill("SIGINT");
+  if (svc.terminal) Deno.kill(-svc.child.pid, "SIGINT");
+  else svc.child.kill("SIGINT");
   const status = await svc.child.status;
   await svc.readers;
   assert.equal(status.code, 0, svc.out.stderr);
   assert.match(svc.out.stderr, /Services stopped\./);
+  assert.doesNotMatch(svc.out.stderr, /SIGINT again/, "one Ctrl-C is one stop request");
   for (const p of ports) assert.equal(await portOpen(p), false, `port ${p} closed`);
   assert.deepEqual(jvms.filter(isAlive), [], "no JVM left running");
   assert.doesNotMatch(svc.out.stderr, /Exception|^\s+at /m, "no stack traces at start or stop");
@@ -105,14 +125,14 @@ async function kafkaTool(args: string[], input = ""): Promise<{ code: number; st
 }
 
 Deno.test(
-  "services task creates the standard topics, a foreign client can produce at once, SIGINT stops all",
+  "services task creates the standard topics, a foreign client can produce at once, Ctrl-C stops all in order",
   opts,
   async () => {
     const partitions = 4;
     const retentionBytes = 123_456_789;
     const svc = await startServicesTask({
-      KAFKA_PARTITIONS: String(partitions),
-      IOT_KAFKA_RETENTION_BYTES: String(retentionBytes),
+      env: { KAFKA_PARTITIONS: String(partitions), IOT_KAFKA_RETENTION_BYTES: String(retentionBytes) },
+      terminal: true,
     });
     const { child, kafkaPort, mongoPort, out } = svc;
     const brokers = `127.0.0.1:${kafkaPort}`;
@@ -200,18 +220,24 @@ Deno.test(
   },
 );
 
-Deno.test("a second SIGINT stops the services at once and the exit code says so", opts, async () => {
-  const svc = await startServicesTask();
+Deno.test("a second Ctrl-C stops the services at once and the exit code says so", opts, async () => {
+  const svc = await startServicesTask({ terminal: true });
   const { child, kafkaPort, mongoPort, out } = svc;
+  const jvms = [...(await processTree(child.pid))].filter(([, comm]) => comm === "java").map(([pid]) => pid);
+  assert.equal(jvms.length, 2);
+  const cmdline = (pid: number) => Deno.readTextFileSync(`/proc/${pid}/cmdline`);
+  const mongo = jvms.find((pid) => cmdline(pid).includes("MongoLauncher"));
+  assert.ok(mongo, "the MongoDB-protocol server's JVM");
   try {
-    const jvms = [...(await processTree(child.pid))].filter(([, comm]) => comm === "java").map(([pid]) => pid);
-    assert.equal(jvms.length, 2);
-    child.kill("SIGINT");
-    await new Promise((r) => setTimeout(r, 200)); // two separate signals, while Kafka is still shutting down
-    child.kill("SIGINT");
+    // A frozen MongoDB-protocol server holds the orderly stop, so the second Ctrl-C comes while it runs.
+    Deno.kill(mongo, "SIGSTOP");
+    Deno.kill(-child.pid, "SIGINT");
+    await new Promise((r) => setTimeout(r, SIGNAL_COPY_WINDOW_MS + 500)); // not a copy of the first
+    Deno.kill(-child.pid, "SIGINT");
     const status = await child.status;
     await svc.readers;
     assert.equal(status.code, 1, out.stderr);
+    assert.match(out.stderr, /Stopping services \(SIGINT\)/);
     assert.match(out.stderr, /SIGINT again: killing the services now/);
     assert.match(out.stderr, /Services stopped \(killed\)/);
     assert.deepEqual(jvms.filter(isAlive), [], "no JVM left running");
@@ -219,8 +245,11 @@ Deno.test("a second SIGINT stops the services at once and the exit code says so"
     assert.equal(await portOpen(mongoPort), false);
   } finally {
     try {
-      child.kill("SIGKILL");
+      Deno.kill(-child.pid, "SIGKILL");
     } catch { /* already exited */ }
+    try {
+      Deno.kill(mongo, "SIGKILL");
+    } catch { /* already gone */ }
   }
 });
 
@@ -228,7 +257,7 @@ Deno.test(
   "services --brokers 3 runs a 3-node cluster: RF 3 and min.insync.replicas 2 everywhere, SIGINT stops all",
   opts,
   async () => {
-    const svc = await startServicesTask({}, 3);
+    const svc = await startServicesTask({ brokers: 3 });
     const { child, kafkaPort, mongoPort, out } = svc;
     const ports = [kafkaPort, kafkaPort + 1, kafkaPort + 2];
     const brokers = ports.map((p) => `127.0.0.1:${p}`);

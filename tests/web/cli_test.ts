@@ -4,6 +4,7 @@
  * frozen ends at the deadline (exit 1) or at a second signal (exit 130).
  */
 import assert from "node:assert/strict";
+import { SIGNAL_COPY_WINDOW_MS } from "@iot/shared";
 import { freePort } from "../../dev/process.ts";
 import { useMongo, waitFor } from "../../dev/testing.ts";
 
@@ -150,7 +151,7 @@ Deno.test(
       Deno.kill(pid, "SIGSTOP");
       frozen = true;
       two.child.kill("SIGINT");
-      await new Promise((r) => setTimeout(r, 500));
+      await new Promise((r) => setTimeout(r, SIGNAL_COPY_WINDOW_MS + 500)); // not a copy of the first
       two.child.kill("SIGINT");
       const second = await two.child.status;
       ws2.close();
