@@ -58,6 +58,8 @@ export class Supervisor {
       // The program stops itself if this supervisor dies (see stopWithParent).
       env: { ...spec.env, [PARENT_PID_ENV]: String(Deno.pid) },
       onLine: (line) => this.options.write(this.prefix(spec.name) + line),
+      // A Ctrl-C reaches the supervisor only, which stops the programs in order (the producer first).
+      ownSession: true,
     });
     this.#procs.set(spec.name, proc);
     proc.status.then((s) => {

@@ -1,8 +1,9 @@
 /**
  * `deno task up` runs the whole stack: the dashboard comes up with live data,
  * the HTTP checker watches the built-in targets (the stack's `/healthz` and the
- * demo sites) so website windows and alerts appear, and SIGINT (Ctrl-C) stops
- * everything in order, leaving no process behind.
+ * demo sites) so website windows and alerts appear, and Ctrl-C (SIGINT to the
+ * process group of `deno task up`, as a terminal sends it) stops everything in
+ * order, leaving no process behind.
  */
 import assert from "node:assert/strict";
 import { MongoClient } from "mongodb";
@@ -49,11 +50,12 @@ Deno.test(
     const ports = { web: freePort(), metrics: freePort(), kafka: freePort(), mongo: freePort() };
     const env = { ...Deno.env.toObject() };
     for (const k of ["KAFKA_BROKERS", "MONGO_URL", "TEST_KAFKA_BROKERS"]) delete env[k];
-    const child = new Deno.Command(Deno.execPath(), {
+    // As from a terminal: `deno task up` leads a process group of its own, and Ctrl-C signals the whole group.
+    const child = new Deno.Command("setsid", {
       args: [
-        "run",
-        "-A",
-        "dev/up_main.ts",
+        Deno.execPath(),
+        "task",
+        "up",
         "--rate",
         "500",
         "--sensors",
@@ -168,10 +170,11 @@ Deno.test(
         "producer, checker, processor and web run",
       );
 
-      child.kill("SIGINT");
+      Deno.kill(-child.pid, "SIGINT"); // Ctrl-C: to the terminal's and deno task's copies
       const status = await child.status;
       await Promise.all(readers);
       assert.equal(status.code, 0, output.slice(-3000));
+      assert.doesNotMatch(output, /SIGINT again/, "one Ctrl-C is one stop request");
       const order = ["stopping producer", "stopping checker", "stopping processor", "stopping web", "stopping services"]
         .map((s) => output.indexOf(s));
       assert.ok(order.every((i) => i >= 0), "each program is stopped");
@@ -195,7 +198,7 @@ Deno.test(
     } finally {
       await client.close().catch(() => {});
       try {
-        child.kill("SIGKILL");
+        Deno.kill(-child.pid, "SIGKILL");
       } catch { /* exited */ }
     }
   },
