@@ -2,9 +2,13 @@
  * The uptime checker: checks every target on its own interval with a bound on
  * concurrent requests, and publishes each check to Kafka keyed by url. A target
  * that hangs holds one slot for at most its timeout; the others keep their pace.
+ * Checks go out through the native client (`producer/kafka`: idempotent,
+ * acks=all, leader moves followed, a delivery timeout in time), which keeps
+ * every acknowledged check through a leader failover; kafkajs 2.2.4's producer
+ * does not (tulios/kafkajs#1303).
  */
-import type { Producer } from "kafkajs";
 import { createKafka, ensureTopics, type KafkaSecurity, type Logger, TOPICS, type WebsiteCheck } from "@iot/shared";
+import { NativeProducer } from "../kafka/mod.ts";
 import { checkLine, checkTarget } from "./check.ts";
 import type { CheckerMetrics } from "./metrics.ts";
 import type { WebsiteTarget } from "./targets.ts";
@@ -24,6 +28,8 @@ export interface CheckerOptions {
   clientId?: string;
   /** TLS and SASL of the Kafka connections (default: none). */
   security?: KafkaSecurity;
+  /** A check not acknowledged within this long is counted as failed, ms (default 120 000, as the Java client). */
+  deliveryTimeoutMs?: number;
   logger: Logger;
   /** Aborting stops the checker: in-flight checks are cancelled, sent checks flushed. */
   signal?: AbortSignal;
@@ -106,8 +112,17 @@ export async function startChecker(options: CheckerOptions): Promise<CheckerHand
   } finally {
     await admin.disconnect();
   }
-  const producer: Producer = kafka.producer({ allowAutoTopicCreation: false });
-  await producer.connect();
+  const producer = await NativeProducer.connect({
+    brokers: options.brokers,
+    clientId: `${options.clientId ?? "iot-pipeline"}-checker`,
+    topic,
+    acks: -1,
+    idempotent: true,
+    compression: "none",
+    ...(options.deliveryTimeoutMs === undefined ? {} : { deliveryTimeoutMs: options.deliveryTimeoutMs }),
+    security: options.security,
+    logger: log.child("kafka"),
+  });
 
   const stop = new AbortController();
   const onOuter = () => stop.abort();
@@ -126,23 +141,34 @@ export async function startChecker(options: CheckerOptions): Promise<CheckerHand
       if (queue.length === 0) return;
       const batch = queue;
       queue = [];
-      try {
-        await producer.send({
-          topic,
-          acks: -1,
-          messages: batch.map((c) => ({ key: c.url, value: JSON.stringify(c) })),
-        });
-        for (const c of batch) {
+      // One send per check, in order (a url's checks stay in order on its partition), for an outcome per check.
+      const outcomes = await Promise.all(
+        batch.map((c) =>
+          producer.send([{ key: c.url, value: JSON.stringify(c) }], Date.now()).catch((error: Error) => ({
+            acked: 0,
+            failed: 1,
+            error,
+          }))
+        ),
+      );
+      let failed = 0;
+      let firstError: Error | undefined;
+      batch.forEach((c, i) => {
+        if (outcomes[i].acked === 1) {
           result.checks++;
           if (c.is_up) result.up++;
           else result.down++;
           options.metrics?.record(c);
           options.onCheck?.(c);
+        } else {
+          failed++;
+          firstError ??= outcomes[i].error;
         }
-      } catch (e) {
-        result.failed += batch.length;
-        options.metrics?.failed.inc(batch.length);
-        log.error("Checks not published", { count: batch.length, error: e });
+      });
+      if (failed > 0) {
+        result.failed += failed;
+        options.metrics?.failed.inc(failed);
+        log.error("Checks not published", { count: failed, error: firstError });
       }
     });
     return sending;
@@ -180,7 +206,7 @@ export async function startChecker(options: CheckerOptions): Promise<CheckerHand
     await sending;
     if (durationTimer !== undefined) clearTimeout(durationTimer);
     options.signal?.removeEventListener("abort", onOuter);
-    await producer.disconnect().catch((e) => log.warn("Producer disconnect failed", { error: e }));
+    producer.close();
     log.info("Checker stopped", { ...result });
     return result;
   })();

@@ -1,11 +1,14 @@
 /**
  * `deno task producer --source http --targets targets.json [flags]`: the HTTP
- * uptime checker. SIGINT/SIGTERM cancel in-flight checks, flush and exit 0.
+ * uptime checker. SIGINT/SIGTERM cancel in-flight checks, flush (within the
+ * delivery timeout) and exit 0, or 1 if a check was not published; a second
+ * signal exits at once with 130.
  */
 import {
   createLogger,
   EnvReader,
   type FlagSpec,
+  listenForStop,
   loadKafkaSecurity,
   LOG_LEVELS,
   parseBrokers,
@@ -15,6 +18,7 @@ import {
   usage,
   UsageError,
 } from "@iot/shared";
+import { KafkaConnectionError } from "../kafka/mod.ts";
 import { serveProducerMetrics } from "../metrics.ts";
 import { startChecker } from "./checker.ts";
 import { CheckerMetrics } from "./metrics.ts";
@@ -90,12 +94,15 @@ export async function httpMain(args: readonly string[]): Promise<number> {
     format: env.oneOf("LOG_FORMAT", ["pretty", "json"] as const),
   });
   const controller = new AbortController();
-  const onSignal = () => {
-    if (!controller.signal.aborted) logger.info("Stopping: cancelling checks and flushing");
+  const signals = listenForStop();
+  signals.first.then(() => {
+    logger.info("Stopping: cancelling checks and flushing");
     controller.abort();
-  };
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
+  });
+  signals.again.then(() => {
+    logger.error("Second signal: exiting at once");
+    Deno.exit(130);
+  });
   stopWithParent();
   const metrics = new CheckerMetrics();
   let server: Deno.HttpServer | undefined;
@@ -116,7 +123,7 @@ export async function httpMain(args: readonly string[]): Promise<number> {
         metrics,
       });
     } catch (e) {
-      if (!(e instanceof Error) || !e.name.startsWith("KafkaJS")) throw e;
+      if (!(e instanceof Error) || !(e instanceof KafkaConnectionError || e.name.startsWith("KafkaJS"))) throw e;
       logger.error("Cannot reach Kafka", { brokers: brokers.join(","), error: e.message });
       return 1;
     }
@@ -135,7 +142,6 @@ export async function httpMain(args: readonly string[]): Promise<number> {
     return result.failed > 0 ? 1 : 0;
   } finally {
     await server?.shutdown();
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
+    signals.close();
   }
 }

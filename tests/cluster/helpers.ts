@@ -71,29 +71,15 @@ export interface TopicCheck {
  * append-time gaps around `faultAt` (epoch ms).
  */
 export function checkTopic(records: TopicRecord[], sequences: Map<string, number>, faultAt: number): TopicCheck {
-  const byPartition = new Map<number, TopicRecord[]>();
-  for (const r of records) {
-    const list = byPartition.get(r.partition) ?? [];
-    list.push(r);
-    byPartition.set(r.partition, list);
-  }
+  const byPartition = inLogOrder(records);
   const seen = new Map<string, number>();
   const ids = new Map<string, number>();
   let invalid = 0;
   let reordered = 0;
   let maxDelayMs = 0;
-  const maxGapAfterFaultMs: Record<number, number> = {};
-  const firstAfterFaultMs: Record<number, number> = {};
-  for (const [partition, list] of byPartition) {
-    list.sort((a, b) => (BigInt(a.offset) < BigInt(b.offset) ? -1 : 1));
+  for (const list of byPartition.values()) {
     const lastSeq = new Map<string, number>();
-    let gap = 0;
-    for (let i = 0; i < list.length; i++) {
-      const r = list[i];
-      if (i > 0 && r.timestamp >= faultAt) gap = Math.max(gap, r.timestamp - list[i - 1].timestamp);
-      if (r.timestamp >= faultAt && firstAfterFaultMs[partition] === undefined) {
-        firstAfterFaultMs[partition] = r.timestamp - faultAt;
-      }
+    for (const r of list) {
       const d = decodeReading(r.value);
       if (!d.ok || d.reading.seq === undefined) {
         invalid++;
@@ -107,7 +93,6 @@ export function checkTopic(records: TopicRecord[], sequences: Map<string, number
       lastSeq.set(sensor, seq);
       maxDelayMs = Math.max(maxDelayMs, r.timestamp - d.eventTime);
     }
-    maxGapAfterFaultMs[partition] = gap;
   }
   let generated = 0;
   let missing = 0;
@@ -135,10 +120,41 @@ export function checkTopic(records: TopicRecord[], sequences: Map<string, number
     reordered,
     sameInstant: sameInstant - duplicated,
     readingIds: new Set(ids.keys()),
-    maxGapAfterFaultMs,
-    firstAfterFaultMs,
+    ...appendGaps(records, faultAt),
     maxDelayMs,
   };
+}
+
+/** A topic's records per partition, in offset order. */
+export function inLogOrder(records: readonly TopicRecord[]): Map<number, TopicRecord[]> {
+  const byPartition = new Map<number, TopicRecord[]>();
+  for (const r of records) {
+    const list = byPartition.get(r.partition) ?? [];
+    list.push(r);
+    byPartition.set(r.partition, list);
+  }
+  for (const list of byPartition.values()) list.sort((a, b) => (BigInt(a.offset) < BigInt(b.offset) ? -1 : 1));
+  return byPartition;
+}
+
+/** Per partition, from the append times: the longest gap that ends after `faultAt`, and the first append after it. */
+export function appendGaps(
+  records: readonly TopicRecord[],
+  faultAt: number,
+): Pick<TopicCheck, "maxGapAfterFaultMs" | "firstAfterFaultMs"> {
+  const maxGapAfterFaultMs: Record<number, number> = {};
+  const firstAfterFaultMs: Record<number, number> = {};
+  for (const [partition, list] of inLogOrder(records)) {
+    let gap = 0;
+    for (let i = 0; i < list.length; i++) {
+      const r = list[i];
+      if (r.timestamp < faultAt) continue;
+      if (i > 0) gap = Math.max(gap, r.timestamp - list[i - 1].timestamp);
+      firstAfterFaultMs[partition] ??= r.timestamp - faultAt;
+    }
+    maxGapAfterFaultMs[partition] = gap;
+  }
+  return { maxGapAfterFaultMs, firstAfterFaultMs };
 }
 
 /** Per partition, how the processor kept up after a fault, from the topic's append times and the stored readings. */

@@ -15,14 +15,20 @@
  * 2 runs of 2026-12-02 all three scenarios passed, the bootstrap kill
  * recovering in 8.9 and 9.1 s.
  *
+ * The website checker publishes through the same native client; its test
+ * SIGKILLs a partition leader while 60 targets are checked every second and
+ * finds every check it counted as published in the topic once, in order per url.
+ *
  * The file's first test checks the cluster itself (replication settings and
  * `coordinatorOf` against Kafka's own tool), the last one that it stops in order.
  */
 import assert from "node:assert/strict";
 import { ConfigResourceTypes } from "kafkajs";
 import { uniqueName, waitFor } from "../../dev/testing.ts";
+import { createLogger, type WebsiteCheck } from "@iot/shared";
+import { startChecker, type WebsiteTarget } from "../../producer/http/mod.ts";
 import { produceKnownSet, readTopic, summary, TEST_OPTIONS, testKafka } from "../reliability/harness.ts";
-import { appendTimeTopic, checkTopic, clusterOnce, sleepUntil, within } from "./helpers.ts";
+import { appendGaps, appendTimeTopic, checkTopic, clusterOnce, inLogOrder, sleepUntil, within } from "./helpers.ts";
 
 const cluster = clusterOnce();
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -205,6 +211,94 @@ Deno.test(
   TEST_OPTIONS,
   async () => {
     await producerFailover("leader-sigterm", 1403);
+  },
+);
+
+Deno.test(
+  "website checker: SIGKILL of a partition leader, restarted 10 s later: every published check in the topic once",
+  TEST_OPTIONS,
+  async () => {
+    const c = await cluster();
+    const kafka = await testKafka(c.brokerList);
+    const topic = await appendTimeTopic(kafka, "cluster-checks");
+    await c.waitInSync([topic]);
+    const victim = (await c.describe([topic])).find((p) => p.partition === 0)!.leader;
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, () => new Response("ok"));
+    const base = `http://127.0.0.1:${server.addr.port}`;
+    // 60 targets checked every second: about 60 checks a second, keyed by url over the three partitions.
+    const targets: WebsiteTarget[] = Array.from({ length: 60 }, (_, i) => ({
+      name: `t${i}`,
+      url: `${base}/t${i}`,
+      category: "cluster",
+      intervalS: 1,
+      timeoutS: 1,
+    }));
+    const published: WebsiteCheck[] = [];
+    const errors: string[] = [];
+    const logger = createLogger({
+      name: "checker",
+      level: "warn",
+      write: (line) => void (line.includes("ERROR") && errors.push(line)),
+    });
+    const checker = await startChecker({
+      targets,
+      brokers: c.brokerList,
+      topic,
+      concurrency: 20,
+      logger,
+      onCheck: (check) => published.push(check),
+    });
+    let faultAt = 0;
+    try {
+      await waitFor(() => published.length > 100, { timeoutMs: 30_000, what: "the first published checks" });
+      faultAt = Date.now();
+      await c.node(victim).kill("SIGKILL");
+      await sleepUntil(faultAt + RESTART_AFTER_MS);
+      await c.restart(victim);
+      await sleepUntil(Date.now() + 5000);
+      const result = await within(checker.stop(), 150_000, "The checker did not stop within its delivery timeout");
+      await c.waitInSync([topic]);
+      const records = await readTopic(kafka, topic);
+      const inTopic = new Map<string, number>();
+      const lastOfUrl = new Map<string, string>();
+      let reordered = 0;
+      for (const r of [...inLogOrder(records).values()].flat()) {
+        const check = JSON.parse(new TextDecoder().decode(r.value!)) as WebsiteCheck;
+        assert.equal(r.key, check.url, "each check is keyed by its url");
+        const id = `${check.url} ${check.timestamp}`;
+        inTopic.set(id, (inTopic.get(id) ?? 0) + 1);
+        if ((lastOfUrl.get(check.url) ?? "") >= check.timestamp) reordered++;
+        lastOfUrl.set(check.url, check.timestamp);
+      }
+      const ids = published.map((check) => `${check.url} ${check.timestamp}`);
+      const missing = ids.filter((id) => !inTopic.has(id));
+      const duplicated = [...inTopic.values()].filter((n) => n > 1).length;
+      const gaps = appendGaps(records, faultAt);
+      summary("cluster-checker-leader-sigkill", {
+        victim,
+        published: published.length,
+        failed: result.failed,
+        inTopic: records.length,
+        missing: missing.length,
+        duplicated,
+        reordered,
+        ...gaps,
+      });
+      assert.equal(result.failed, 0, `every check was published within the delivery timeout:\n${errors.join("\n")}`);
+      assert.equal(result.checks, published.length);
+      assert.deepEqual(missing.slice(0, 5), [], `${missing.length} published checks are not in the topic`);
+      assert.equal(records.length, published.length, "the topic holds exactly the published checks");
+      assert.equal(duplicated, 0, "no check is in the topic twice");
+      assert.equal(reordered, 0, "every url's checks are in order");
+    } finally {
+      await checker.stop().catch(() => {});
+      await server.shutdown();
+      if (!c.node(victim).running) await c.restart(victim).catch(() => {});
+      const admin = kafka.admin();
+      await admin.connect().catch(() => {});
+      await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+      await admin.disconnect().catch(() => {});
+    }
   },
 );
 
