@@ -122,15 +122,20 @@ export interface ProducerRunResult {
   /** Acknowledged records missing from the topic. */
   lost: number;
   lostExamples: string[];
+  /** Records whose send the client reported as failed that are in the topic all the same. */
+  failedButWritten: number;
   /** Generated records missing from the topic (lost, failed or unsettled). */
   missing: number;
   duplicated: number;
   reordered: number;
   invalid: number;
-  /** Longest gap between appends after the fault on the partitions the victim led, ms. */
-  recoveryMs: number;
-  /** The same on the other partitions, ms. */
-  stallOfOthersMs: number;
+  /**
+   * Longest gap between appends after the fault on the partitions the victim led, ms; null when one of them had
+   * no append after the fault at all (it never recovered within the run).
+   */
+  recoveryMs: number | null;
+  /** The same on the other partitions, ms (null: one of them had no append after the fault). */
+  stallOfOthersMs: number | null;
   maxGapAfterFaultMs: Record<number, number>;
   firstAfterFaultMs: Record<number, number>;
   /** Failed sends, and distinct error messages with their counts. */
@@ -378,6 +383,7 @@ export async function producerRun(
   const generator = new FleetGenerator({ sensors: o.sensors, seed, anomalyRate: 0.05 });
   const total = Math.round(o.rate * o.seconds);
   const acked = new Set<string>();
+  const failedKeys = new Set<string>();
   const errorMessages: Record<string, number> = {};
   let ackedCount = 0;
   let failedCount = 0;
@@ -401,6 +407,7 @@ export async function producerRun(
         for (const r of records) acked.add(`${r.key}:${r.seq}`);
         if (!firstAckAt) firstAckAt = Date.now();
       } else if (out.acked > 0) notes.push(`a send of ${records.length} was acknowledged in part (${out.acked})`);
+      else for (const r of records) failedKeys.add(`${r.key}:${r.seq}`);
       ackedCount += out.acked;
       failedCount += out.failed;
       if (out.failed > 0) {
@@ -477,6 +484,10 @@ export async function producerRun(
   }
   const lostKeys = [...acked].filter((k) => !inTopic.has(k));
   const unaffected = [0, 1, 2].filter((p) => !affected.includes(p));
+  const worstGap = (partitions: number[]) =>
+    partitions.some((p) => check.firstAfterFaultMs[p] === undefined)
+      ? null
+      : Math.max(0, ...partitions.map((p) => check.maxGapAfterFaultMs[p] ?? 0));
   await deleteTopic(kafka, topic);
   return {
     scenario,
@@ -495,12 +506,13 @@ export async function producerRun(
     inTopic: check.inTopic,
     lost: lostKeys.length,
     lostExamples: lostKeys.slice(0, 5),
+    failedButWritten: [...failedKeys].filter((k) => inTopic.has(k)).length,
     missing: check.missing,
     duplicated: check.duplicated,
     reordered: check.reordered,
     invalid: check.invalid,
-    recoveryMs: Math.max(0, ...affected.map((p) => check.maxGapAfterFaultMs[p] ?? 0)),
-    stallOfOthersMs: Math.max(0, ...unaffected.map((p) => check.maxGapAfterFaultMs[p] ?? 0)),
+    recoveryMs: worstGap(affected),
+    stallOfOthersMs: worstGap(unaffected),
     maxGapAfterFaultMs: check.maxGapAfterFaultMs,
     firstAfterFaultMs: check.firstAfterFaultMs,
     errors,
@@ -1009,7 +1021,7 @@ export async function consumerRun(
 // Output
 
 function ms(v: number | null | undefined): string {
-  return v === null || v === undefined ? "—" : (v / 1000).toFixed(1);
+  return v === null || v === undefined ? "never" : (v / 1000).toFixed(1);
 }
 
 function perPartition(r: Record<number, number | null>): string {
@@ -1023,14 +1035,14 @@ export function markdownTable(results: readonly RunResult[]): string {
   const consumers = results.filter((r): r is ConsumerRunResult => r.kind === "consumer");
   if (producers.length) {
     out.push(
-      "| Producer run | Generated | Acked | Failed | Unsettled | In topic | Lost | Dup | Reordered | Recovery (s) | Stall of others (s) | Errors | Finished |",
+      "| Producer run | Generated | Acked | Failed (of them written) | Unsettled | In topic | Lost | Dup | Reordered | Recovery (s) | Stall of others (s) | Errors | Finished |",
       "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     );
     for (const r of producers) {
       out.push(
         `| ${r.scenario} (victim ${r.victim}, led ${
           r.affectedPartitions.join(",")
-        }) | ${r.generated} | ${r.acked} | ${r.failed} | ${r.unsettled} | ${r.inTopic} | ${r.lost} | ${r.duplicated} | ${r.reordered} | ${
+        }) | ${r.generated} | ${r.acked} | ${r.failed} (${r.failedButWritten}) | ${r.unsettled} | ${r.inTopic} | ${r.lost} | ${r.duplicated} | ${r.reordered} | ${
           ms(r.recoveryMs)
         } | ${ms(r.stallOfOthersMs)} | ${r.errors} | ${r.finished ? "yes" : "**wedged**"} |`,
       );
