@@ -64,8 +64,8 @@ import { partitionForKey } from "../producer/kafka/partitioner.ts";
 import { type Source, startSource } from "../processor/source/consumer.ts";
 import { LocalKafkaCluster } from "../dev/kafka_cluster.ts";
 import { uniqueName } from "../dev/testing.ts";
-import { appendTimeTopic, checkTopic } from "../tests/cluster/helpers.ts";
-import { produceKnownSet, readTopic, testKafka, type TopicRecord } from "../tests/reliability/harness.ts";
+import { appendGaps, appendTimeTopic, checkTopic, inLogOrder, within } from "../tests/cluster/helpers.ts";
+import { produceKnownSet, readTopic, sleep, testKafka, type TopicRecord } from "../tests/reliability/harness.ts";
 
 /** Producer clients of the matrix. */
 export type ProducerClient = "native" | "kafkajs" | "platformatic";
@@ -221,14 +221,8 @@ async function settleWithin<T>(p: Promise<T>, ms: number): Promise<T | typeof TI
 }
 
 /** `p`'s value, or an error naming `what` after `ms`. */
-async function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  const v = await settleWithin(p, ms);
-  if (v === TIMED_OUT) throw new Error(`${what}: not within ${Math.round(ms / 1000)} s`);
-  return v;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return within(p, ms, `${what}: not within ${Math.round(ms / 1000)} s`);
 }
 
 /** Polls `check` every `intervalMs` until true; false after `ms`. */
@@ -715,15 +709,10 @@ function firstConsumedAfter(
   faultAt: number,
 ): Record<number, number | null> {
   const out: Record<number, number | null> = { 0: null, 1: null, 2: null };
-  const firstOffset = new Map<number, bigint>();
-  for (const r of records) {
-    if (r.timestamp < faultAt) continue;
-    const o = BigInt(r.offset);
-    const f = firstOffset.get(r.partition);
-    if (f === undefined || o < f) firstOffset.set(r.partition, o);
-  }
-  for (const [p, o] of firstOffset) {
-    const t = firstAt.get(`${p}@${o}`);
+  for (const [p, list] of inLogOrder(records)) {
+    const first = list.find((r) => r.timestamp >= faultAt);
+    if (!first) continue;
+    const t = firstAt.get(`${p}@${first.offset}`);
     out[p] = t === undefined ? null : t - faultAt;
   }
   return out;
@@ -919,7 +908,7 @@ export async function consumerRun(
   const runMs = Date.now() - start;
   await cluster.waitInSync([topic], 90_000).catch((e) => notes.push((e as Error).message));
   const records: TopicRecord[] = await readTopic(kafka, topic, 60_000);
-  const appended = checkTopic(records, new Map(), faultAt).maxGapAfterFaultMs;
+  const appended = appendGaps(records, faultAt).maxGapAfterFaultMs;
   let missing = 0;
   let redelivered = 0;
   for (const r of records) {
