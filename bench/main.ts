@@ -1,5 +1,6 @@
 /**
- * `deno task bench [producer|consumer|pipeline|poison|latency|scaling|cluster|detection|all] [--quick] [--json]`
+ * `deno task bench [producer|consumer|pipeline|poison|latency|scaling|cluster|detection|all] [--quick] [--json]`,
+ * `deno task bench failover [its flags, see --help]`
  *
  * Starts one local Kafka broker (unless KAFKA_BROKERS is set) and runs the
  * chosen measurements on it, each next to a baseline measured in the same
@@ -9,6 +10,10 @@
  * `latency --quick` adds the latency measurement at 10 s per rate.
  * `detection` runs in process on a simulated clock and needs no Kafka;
  * `cluster` starts its own local 3-node cluster (RF 3, min ISR 2).
+ * `failover` (`bench/failover/main.ts`) is the failover matrix of Kafka
+ * clients on a 3-node cluster of its own, with its own flags and results
+ * (`bench/results/failover_clients.*`). Its ten runs of 20 s, each with a
+ * restart and a read-back, take several minutes, so it is not part of `all`.
  */
 import { parseBrokers, parseFlags, runMain, usage, UsageError } from "@iot/shared";
 import { LocalKafka } from "../dev/kafka.ts";
@@ -18,6 +23,7 @@ import { benchLatency } from "./latency.ts";
 import { benchPipeline } from "./pipeline.ts";
 import { benchProducer } from "./producer.ts";
 import { benchCluster } from "./cluster.ts";
+import { failoverMain } from "./failover/main.ts";
 import { type BenchResult, markdown, writeResults } from "./result.ts";
 
 const SUITES = [
@@ -29,6 +35,7 @@ const SUITES = [
   "scaling",
   "cluster",
   "detection",
+  "failover",
   "all",
 ] as const;
 type Suite = typeof SUITES[number];
@@ -40,6 +47,10 @@ const FLAGS = {
 } as const;
 
 runMain(async () => {
+  // The failover matrix takes flags of its own: everything after its name is for it.
+  if (Deno.args[0] === "failover") {
+    return await failoverMain({ args: Deno.args.slice(1), command: "deno task bench failover" });
+  }
   const positional = Deno.args.filter((a) => !a.startsWith("--"));
   const flags = parseFlags(Deno.args.filter((a) => a.startsWith("--")), FLAGS);
   if (flags.help) {
@@ -49,6 +60,7 @@ runMain(async () => {
   if (positional.length > 1) throw new UsageError(`One suite at a time, got ${positional.join(" ")}`);
   const suite = (positional[0] ?? "all") as Suite;
   if (!SUITES.includes(suite)) throw new UsageError(`Unknown suite "${suite}"; one of ${SUITES.join(", ")}`);
+  if (suite === "failover") throw new UsageError("failover comes first: deno task bench failover [its flags]");
   const log = (l: string) => console.error(l);
   const runs = flags.runs;
   const quick = flags.quick;
