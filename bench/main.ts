@@ -12,7 +12,7 @@
  * `cluster` starts its own local 3-node cluster (RF 3, min ISR 2).
  * `failover` (`bench/failover/main.ts`) is the failover matrix of Kafka
  * clients on a 3-node cluster of its own, with its own flags and results
- * (`bench/results/failover_clients.*`). Its ten runs of 20 s, each with a
+ * (`bench/results/failover_clients.*`). Its twelve runs of 20 s, each with a
  * restart and a read-back, take several minutes, so it is not part of `all`.
  */
 import { parseBrokers, parseFlags, runMain, usage, UsageError } from "@iot/shared";

@@ -10,7 +10,9 @@
  * partitions stamped with the broker's append time (`LogAppendTime`), so that
  * stalls are read from the log itself.
  *
- * - Producer scenarios (`producer/<client>/<fault>`): clients `native` (our
+ * - Producer scenarios (`producer/<client>/<fault>`): clients `java` (Kafka's
+ *   own Java client with its defaults, the reference: `java_producer_run.ts`,
+ *   integers under repeating keys instead of readings), `native` (our
  *   `producer/kafka`, through the producer's own `nativeSender`), `kafkajs`
  *   (the producer's `kafkajsSender`: idempotent, acks all, one send at a
  *   time) and `platformatic` (`@platformatic/kafka` `Producer`, idempotent,
@@ -45,7 +47,7 @@
  * 1 when a scenario could not run at all, 2 on a bad flag.
  *
  * Modules beside this one: `scenarios.ts` (the names, `--scenarios`),
- * `producer_runs.ts` and `producer_clients.ts`, `consumer_runs.ts`,
+ * `producer_runs.ts`, `producer_clients.ts` and `java_producer_run.ts`, `consumer_runs.ts`,
  * `consumer_clients.ts` and `consume_timing.ts`, `report.ts` (the tables),
  * `common.ts` (bounded waits, log capture, topic administration), `types.ts`.
  * @module
@@ -53,6 +55,7 @@
 import { parseFlags, runMain, usage, UsageError } from "@iot/shared";
 import { LocalKafkaCluster } from "../../dev/kafka_cluster.ts";
 import { consumerRun } from "./consumer_runs.ts";
+import { javaProducerRun } from "./java_producer_run.ts";
 import { producerRun } from "./producer_runs.ts";
 import { markdownTable } from "./report.ts";
 import { SCENARIOS, selectScenarios } from "./scenarios.ts";
@@ -137,7 +140,9 @@ export async function failoverMain({ args, command }: FailoverMainOptions): Prom
       log(`failover_clients: ${name} ...`);
       const seed = 1400 + i;
       try {
-        const r = kind === "producer"
+        const r = kind === "producer" && client === "java"
+          ? await javaProducerRun({ cluster, client: "java", fault: fault as ProducerFault, matrix: o })
+          : kind === "producer"
           ? await producerRun({
             cluster,
             client: client as ProducerClient,

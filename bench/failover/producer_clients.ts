@@ -92,5 +92,6 @@ export async function openSender(
     });
     return { sender, sends: 1 };
   }
+  if (client === "java") throw new RangeError("The Java client runs as a tool of its own (java_producer_run.ts)");
   return { sender: await platformaticSender(brokers, topic), sends: 1 };
 }

@@ -3,7 +3,7 @@ import { UsageError } from "@iot/shared";
 
 /** Every scenario, in the order they run. */
 export const SCENARIOS: readonly string[] = [
-  ...(["native", "kafkajs", "platformatic"] as const).flatMap((c) =>
+  ...(["java", "native", "kafkajs", "platformatic"] as const).flatMap((c) =>
     (["leader-sigkill", "leader-sigterm"] as const).map((f) => `producer/${c}/${f}`)
   ),
   ...(["kafkajs", "platformatic"] as const).flatMap((c) =>

@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import { UsageError } from "@iot/shared";
 import { SCENARIOS, selectScenarios } from "./scenarios.ts";
 
-Deno.test("SCENARIOS: 6 producer and 4 consumer runs, producers first", () => {
-  assert.equal(SCENARIOS.length, 10);
-  assert.equal(SCENARIOS[0], "producer/native/leader-sigkill");
-  assert.equal(SCENARIOS[5], "producer/platformatic/leader-sigterm");
-  assert.deepEqual(SCENARIOS.slice(6), [
+Deno.test("SCENARIOS: 8 producer runs (the Java reference first) and 4 consumer runs", () => {
+  assert.equal(SCENARIOS.length, 12);
+  assert.equal(SCENARIOS[0], "producer/java/leader-sigkill", "the reference first");
+  assert.equal(SCENARIOS[7], "producer/platformatic/leader-sigterm");
+  assert.deepEqual(SCENARIOS.slice(8), [
     "consumer/kafkajs/coordinator-sigkill",
     "consumer/kafkajs/leader-sigkill",
     "consumer/platformatic/coordinator-sigkill",

@@ -1,8 +1,8 @@
 /** The failover matrix's vocabulary: clients, faults, the settings of a run and the figures it reports. */
 import type { LocalKafkaCluster } from "../../dev/kafka_cluster.ts";
 
-/** Producer clients of the matrix. */
-export type ProducerClient = "native" | "kafkajs" | "platformatic";
+/** Producer clients of the matrix (`java`: Kafka's own Java client, the reference). */
+export type ProducerClient = "native" | "kafkajs" | "platformatic" | "java";
 /** Consumer clients of the matrix. */
 export type ConsumerClient = "kafkajs" | "platformatic";
 /** Faults of the producer runs (the victim leads partition 0). */
