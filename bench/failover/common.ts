@@ -1,7 +1,8 @@
 /** Bounded waits, client log capture and topic administration shared by the producer and consumer runs. */
 import type { Kafka } from "kafkajs";
 import { createLogger, type Logger } from "@iot/shared";
-import { within } from "../../tests/cluster/helpers.ts";
+import type { LocalKafkaCluster } from "../../dev/kafka_cluster.ts";
+import { appendTimeTopic, type TopicCheck, within } from "../../tests/cluster/helpers.ts";
 import { sleep } from "../../tests/reliability/harness.ts";
 
 export { sleep };
@@ -114,4 +115,30 @@ export async function writeMarkers(kafka: Kafka, topic: string, perPartition: nu
   } finally {
     await producer.disconnect().catch(() => {});
   }
+}
+
+/** A producer run's topic and its victim: the leader of partition 0, and the partitions it leads. */
+export interface VictimTopic {
+  topic: string;
+  victim: number;
+  affected: number[];
+}
+
+/** Creates a fresh append-time topic of `prefix`, waits until it is in sync and names the leader of partition 0. */
+export async function victimTopic(cluster: LocalKafkaCluster, kafka: Kafka, prefix: string): Promise<VictimTopic> {
+  const topic = await appendTimeTopic(kafka, prefix);
+  await cluster.waitInSync([topic], 60_000);
+  const before = await cluster.describe([topic]);
+  const victim = before.find((p) => p.partition === 0)!.leader;
+  return { topic, victim, affected: before.filter((p) => p.leader === victim).map((p) => p.partition) };
+}
+
+/** The longest append gap after the fault over `partitions`, ms; null when one of them had no append after it. */
+export function worstGap(
+  gaps: Pick<TopicCheck, "maxGapAfterFaultMs" | "firstAfterFaultMs">,
+  partitions: readonly number[],
+): number | null {
+  return partitions.some((p) => gaps.firstAfterFaultMs[p] === undefined)
+    ? null
+    : Math.max(0, ...partitions.map((p) => gaps.maxGapAfterFaultMs[p] ?? 0));
 }

@@ -7,9 +7,19 @@
  * other producer runs, so the stall a broker imposes can be told from the stall a client adds.
  */
 import { ensureJars } from "../../dev/jars.ts";
-import { appendGaps, appendTimeTopic, inLogOrder } from "../../tests/cluster/helpers.ts";
+import { appendGaps, inLogOrder } from "../../tests/cluster/helpers.ts";
 import { readTopic, testKafka } from "../../tests/reliability/harness.ts";
-import { bounded, countMessage, deleteTopic, poll, settleWithin, sleep, TIMED_OUT } from "./common.ts";
+import {
+  bounded,
+  countMessage,
+  deleteTopic,
+  poll,
+  settleWithin,
+  sleep,
+  TIMED_OUT,
+  victimTopic,
+  worstGap,
+} from "./common.ts";
 import type { ProducerFault, ProducerRunResult, RunOptions } from "./types.ts";
 
 /** The Java client's settings for the run: its defaults, which the tool's own `retries=0` would change. */
@@ -31,11 +41,7 @@ export async function javaProducerRun(
   const scenario = `producer/java/${fault}`;
   const notes: string[] = [];
   const kafka = await testKafka(cluster.brokerList);
-  const topic = await appendTimeTopic(kafka, "fc-p-java");
-  await cluster.waitInSync([topic], 60_000);
-  const before = await cluster.describe([topic]);
-  const victim = before.find((p) => p.partition === 0)!.leader;
-  const affected = before.filter((p) => p.leader === victim).map((p) => p.partition);
+  const { topic, victim, affected } = await victimTopic(cluster, kafka, "fc-p-java");
   const total = Math.round(o.rate * o.seconds);
   const libs = await ensureJars("kafka");
   const config = await Deno.makeTempFile({ prefix: "failover-java-", suffix: ".properties" });
@@ -129,11 +135,7 @@ export async function javaProducerRun(
       last.set(r.key ?? "", Number(value));
     }
   }
-  const { maxGapAfterFaultMs, firstAfterFaultMs } = appendGaps(records, faultAt);
-  const worstGap = (partitions: number[]) =>
-    partitions.some((p) => firstAfterFaultMs[p] === undefined)
-      ? null
-      : Math.max(0, ...partitions.map((p) => maxGapAfterFaultMs[p] ?? 0));
+  const gaps = appendGaps(records, faultAt);
   const lost = [...acked].filter((v) => !seen.has(v));
   let missing = 0;
   for (let v = 0; v < total; v++) if (!seen.has(String(v))) missing++;
@@ -160,10 +162,9 @@ export async function javaProducerRun(
     duplicated: [...seen.values()].reduce((n, count) => n + count - 1, 0),
     reordered,
     invalid,
-    recoveryMs: worstGap(affected),
-    stallOfOthersMs: worstGap([0, 1, 2].filter((p) => !affected.includes(p))),
-    maxGapAfterFaultMs,
-    firstAfterFaultMs,
+    recoveryMs: worstGap(gaps, affected),
+    stallOfOthersMs: worstGap(gaps, [0, 1, 2].filter((p) => !affected.includes(p))),
+    ...gaps,
     errors: failed.size,
     errorMessages,
     logWarnings: warnings,

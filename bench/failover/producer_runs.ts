@@ -6,9 +6,20 @@ import { decodeReading } from "@iot/shared";
 import { FleetGenerator, type GeneratedRecord } from "@iot/producer";
 import type { RecordSender, SendOutcome } from "../../producer/record_sender.ts";
 import { InFlight } from "../../producer/in_flight.ts";
-import { appendTimeTopic, checkTopic } from "../../tests/cluster/helpers.ts";
+import { checkTopic } from "../../tests/cluster/helpers.ts";
 import { readTopic, testKafka } from "../../tests/reliability/harness.ts";
-import { bounded, capturingLogger, countMessage, deleteTopic, poll, settleWithin, sleep, TIMED_OUT } from "./common.ts";
+import {
+  bounded,
+  capturingLogger,
+  countMessage,
+  deleteTopic,
+  poll,
+  settleWithin,
+  sleep,
+  TIMED_OUT,
+  victimTopic,
+  worstGap,
+} from "./common.ts";
 import { openSender } from "./producer_clients.ts";
 import type { ProducerClient, ProducerFault, ProducerRunResult, RunOptions } from "./types.ts";
 
@@ -19,11 +30,7 @@ export async function producerRun(
   const scenario = `producer/${client}/${fault}`;
   const notes: string[] = [];
   const kafka = await testKafka(cluster.brokerList);
-  const topic = await appendTimeTopic(kafka, `fc-p-${client}`);
-  await cluster.waitInSync([topic], 60_000);
-  const before = await cluster.describe([topic]);
-  const victim = before.find((p) => p.partition === 0)!.leader;
-  const affected = before.filter((p) => p.leader === victim).map((p) => p.partition);
+  const { topic, victim, affected } = await victimTopic(cluster, kafka, `fc-p-${client}`);
   const { logger, lines } = capturingLogger(`bench-${client}`);
   const generator = new FleetGenerator({ sensors: o.sensors, seed, anomalyRate: 0.05 });
   const total = Math.round(o.rate * o.seconds);
@@ -129,10 +136,6 @@ export async function producerRun(
   }
   const lostKeys = [...acked].filter((k) => !inTopic.has(k));
   const unaffected = [0, 1, 2].filter((p) => !affected.includes(p));
-  const worstGap = (partitions: number[]) =>
-    partitions.some((p) => check.firstAfterFaultMs[p] === undefined)
-      ? null
-      : Math.max(0, ...partitions.map((p) => check.maxGapAfterFaultMs[p] ?? 0));
   await deleteTopic(kafka, topic);
   return {
     scenario,
@@ -156,8 +159,8 @@ export async function producerRun(
     duplicated: check.duplicated,
     reordered: check.reordered,
     invalid: check.invalid,
-    recoveryMs: worstGap(affected),
-    stallOfOthersMs: worstGap(unaffected),
+    recoveryMs: worstGap(check, affected),
+    stallOfOthersMs: worstGap(check, unaffected),
     maxGapAfterFaultMs: check.maxGapAfterFaultMs,
     firstAfterFaultMs: check.firstAfterFaultMs,
     errors,
