@@ -1,6 +1,7 @@
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.function.Predicate;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
@@ -99,9 +100,14 @@ final class CompactCollection extends MemoryCollection {
 
   @Override
   protected Stream<DocumentWithPosition<Integer>> streamAllDocumentsWithPosition() {
+    // One read per position: a document removed meanwhile (e.g. an insert rolled back on a duplicate key while an
+    // aggregation streams) is skipped, not decoded from null.
     return IntStream.range(0, documents.size())
-        .filter(position -> documents.get(position) != null)
-        .mapToObj(position -> new DocumentWithPosition<>(BsonBytes.decode(documents.get(position)), Integer.valueOf(position)));
+        .mapToObj(position -> {
+          byte[] bson = documents.get(position);
+          return bson == null ? null : new DocumentWithPosition<>(BsonBytes.decode(bson), Integer.valueOf(position));
+        })
+        .filter(Objects::nonNull);
   }
 
   @Override
