@@ -75,10 +75,18 @@ export interface PartitionState {
 /** Partitions of Kafka's consumer offsets topic on the local brokers (`offsets.topic.num.partitions`). */
 export const OFFSETS_TOPIC_PARTITIONS = 3;
 
-/** A fresh Kafka cluster id: 16 random bytes in URL-safe base64 without padding, as `kafka-storage random-uuid`. */
-export function newClusterId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+/**
+ * A fresh Kafka cluster id: 16 random bytes in URL-safe base64 without padding, as `kafka-storage random-uuid`.
+ * Like Kafka's `Uuid.randomUuid`, never one that starts with "-": `kafka-storage format -t -abc` takes it for an
+ * option and fails (1 start in 64 before).
+ */
+export function newClusterId(fill: (bytes: Uint8Array) => void = (b) => crypto.getRandomValues(b)): string {
+  for (;;) {
+    const bytes = new Uint8Array(16);
+    fill(bytes);
+    const id = btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    if (!id.startsWith("-")) return id;
+  }
 }
 
 /** Java's `String.hashCode` of a string. */

@@ -22,6 +22,17 @@ Deno.test("newClusterId gives 16 random bytes as 22 URL-safe base64 characters",
   for (const id of ids) assert.match(id, /^[A-Za-z0-9_-]{22}$/);
 });
 
+Deno.test("newClusterId never starts with '-', which kafka-storage would take for an option", () => {
+  let calls = 0;
+  const id = newClusterId((bytes) => {
+    calls++;
+    bytes.fill(0);
+    if (calls === 1) bytes[0] = 0xf8; // the first 6 bits are 62: "+", made URL-safe "-"
+  });
+  assert.equal(calls, 2, "the id that started with '-' was drawn again");
+  assert.equal(id, "A".repeat(22));
+});
+
 Deno.test("a local cluster replicates to min(n, 3) nodes with one fewer in sync, on distinct ports", async () => {
   assert.throws(() => new LocalKafkaCluster({ nodes: 1 }), ServiceStartError);
   assert.throws(() => new LocalKafkaCluster({ nodes: 3, ports: [1, 2] }), /needs 3 ports/);
