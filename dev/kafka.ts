@@ -61,6 +61,11 @@ export interface LocalKafkaOptions {
    * and ISR places (`broker.session.timeout.ms`; Kafka's default 9000). Heartbeats go every fifth of it.
    */
   brokerSessionTimeoutMs?: number;
+  /**
+   * How long a controller of the quorum goes without a fetch from the quorum's leader before it calls an election
+   * (`controller.quorum.fetch.timeout.ms`; Kafka's default 2000, and 1000 its lower bound by KIP-1236).
+   */
+  quorumFetchTimeoutMs?: number;
 }
 
 /** `broker.session.timeout.ms` and a heartbeat interval of a fifth of it, when set. */
@@ -184,6 +189,9 @@ export class LocalKafka {
       `share.coordinator.state.topic.min.isr=${minIsr}`,
       "group.initial.rebalance.delay.ms=0",
       ...sessionSettings(this.options.brokerSessionTimeoutMs),
+      ...(this.options.quorumFetchTimeoutMs === undefined
+        ? []
+        : [`controller.quorum.fetch.timeout.ms=${this.options.quorumFetchTimeoutMs}`]),
       "log.retention.hours=24",
       `log.retention.bytes=${retentionBytes}`,
       `log.segment.bytes=${segmentBytes}`,

@@ -20,6 +20,7 @@ export const KAFKA_TOOLS: Record<string, string> = {
   "producer-perf-test": "org.apache.kafka.tools.ProducerPerformance",
   "consumer-perf-test": "org.apache.kafka.tools.ConsumerPerformance",
   "e2e-latency": "org.apache.kafka.tools.EndToEndLatency",
+  "metadata-quorum": "org.apache.kafka.tools.MetadataQuorumCommand",
 };
 
 if (import.meta.main) {

@@ -42,7 +42,7 @@ const RESTART_AFTER_MS = 10_000;
 const RUN_BOUND_MS = SECONDS * 1000 + 120_000;
 
 Deno.test(
-  "the local cluster: 3 nodes, RF 3 and min.insync.replicas 2, coordinatorOf as Kafka says",
+  "the local cluster: 3 nodes, RF 3 and min.insync.replicas 2, coordinatorOf and activeController as Kafka says",
   TEST_OPTIONS,
   async () => {
     const c = await cluster();
@@ -97,6 +97,31 @@ Deno.test(
       const theirs = /127\.0\.0\.1:\d+\s+\((\d+)\)/.exec(text)?.[1];
       assert.equal(Number(theirs), ours, `coordinatorOf agrees with kafka-consumer-groups:\n${text}`);
       assert.equal(await c.leaderOf("__consumer_offsets", 0) >= 0, true);
+
+      // The active controller read from the nodes' quorum state, as Kafka's own tool says.
+      const quorum = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "dev/kafka_cli.ts",
+          "metadata-quorum",
+          "--bootstrap-server",
+          c.brokers,
+          "describe",
+          "--status",
+        ],
+        cwd: ROOT,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const status = new TextDecoder().decode(quorum.stdout);
+      assert.equal(quorum.code, 0, new TextDecoder().decode(quorum.stderr));
+      const leaderId = /LeaderId:\s+(\d+)/.exec(status)?.[1];
+      assert.equal(
+        await c.activeController(),
+        Number(leaderId),
+        `activeController agrees with kafka-metadata-quorum:\n${status}`,
+      );
       assert.throws(() => c.node(3), RangeError);
     } finally {
       await consumer.disconnect().catch(() => {});
@@ -118,15 +143,8 @@ async function producerFailover(fault: Fault, seed: number): Promise<void> {
   // The victim leads partition 0 (leader faults) or 1 (bootstrap fault, then the producer's only bootstrap broker).
   const victim = before.find((p) => p.partition === (fault === "bootstrap-sigkill" ? 1 : 0))!.leader;
   const affected = before.filter((p) => p.leader === victim).map((p) => p.partition);
-  const controller = await (async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      return (await admin.describeCluster()).controller;
-    } finally {
-      await admin.disconnect().catch(() => {});
-    }
-  })();
+  // A SIGKILL of the active controller's node adds the quorum's election to the fence (see docs/reliability.md).
+  const controller = await c.activeController();
   const brokers = fault === "bootstrap-sigkill" ? [c.node(victim).brokers] : c.brokerList;
   const run = produceKnownSet({ brokers, topic, count: RATE * SECONDS, rate: RATE, sensors: 90, seed });
   const started = Date.now();
