@@ -30,7 +30,9 @@
  *   refused with NOT_COORDINATOR_FOR_GROUP (before the pipeline sees it: it
  *   is fetched again), on which kafkajs looks the coordinator up and rejoins
  *   with the same member id, so the new coordinator completes the rebalance
- *   at once. The assignment comes again through `onAssigned`.
+ *   at once. The assignment comes again through `onAssigned`. Until then, a
+ *   heartbeat that fails on the connection does not stop fetching from the
+ *   partitions' leaders (`kafkajs_fix.ts`).
  * - commits: never on a group not joined (a commit waits for the join as
  *   long as its caller allows, then defers to the next flush), and only of
  *   the partitions of the generation the caller took its offsets in. A
