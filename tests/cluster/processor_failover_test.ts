@@ -38,18 +38,25 @@ interface Fault {
   /** The group coordinator, or the leader of a readings partition that is not the coordinator. */
   victim: "coordinator" | "leader";
   signal: "SIGKILL" | "SIGTERM";
+  /** The processor is given only the victim's address to bootstrap from (the others it learns from metadata). */
+  bootstrapOnly?: boolean;
 }
 
 const FAULTS: Fault[] = [
   { name: "coordinator-sigkill", victim: "coordinator", signal: "SIGKILL" },
   { name: "leader-sigkill", victim: "leader", signal: "SIGKILL" },
   { name: "leader-sigterm", victim: "leader", signal: "SIGTERM" },
+  { name: "bootstrap-sigkill", victim: "leader", signal: "SIGKILL", bootstrapOnly: true },
 ];
 
 for (const fault of FAULTS) {
   Deno.test({
     name: `processor: ${fault.signal} of ${
-      fault.victim === "coordinator" ? "its group coordinator" : "a partition leader"
+      fault.bootstrapOnly
+        ? "its only bootstrap broker (a partition leader)"
+        : fault.victim === "coordinator"
+        ? "its group coordinator"
+        : "a partition leader"
     } while consuming; every reading stored once`,
     ...TEST_OPTIONS,
   }, () => failoverRun(fault));
@@ -82,8 +89,21 @@ async function failoverRun(fault: Fault): Promise<void> {
         { topic: names.alerts, numPartitions: 1 },
       ]);
       await c.waitInSync([names.readings, names.deadLetters, names.alerts]);
+      // The bootstrap run's victim leads a readings partition and is not the group's coordinator (known from
+      // the group's name before the group exists; looking it up creates the offsets topic if need be). The
+      // processor starts knowing only that node.
+      let bootstrapVictim = -1;
+      if (fault.bootstrapOnly) {
+        await admin.fetchOffsets({ groupId: names.group, topics: [names.readings] });
+        const coordinatorToBe = await c.coordinatorOf(names.group);
+        const initial = await c.describe([names.readings]);
+        bootstrapVictim = (initial.find((p) => p.leader !== coordinatorToBe) ?? initial[0]).leader;
+      }
       processor = await startProcessor({
-        kafka: { brokers: c.brokerList, clientId: "cluster-test" },
+        kafka: {
+          brokers: fault.bootstrapOnly ? [c.brokerList[bootstrapVictim]] : c.brokerList,
+          clientId: "cluster-test",
+        },
         mongo: { url: mongo.url, db: names.db },
         topics: { readings: names.readings, deadLetters: names.deadLetters, alerts: names.alerts },
         partitions: 3,
@@ -101,11 +121,17 @@ async function failoverRun(fault: Fault): Promise<void> {
       await within(processor.ready, 60_000, "The processor got no partitions within 60 s");
       const coordinator = await c.coordinatorOf(names.group);
       const before = await c.describe([names.readings]);
-      victim = fault.victim === "coordinator"
+      victim = fault.bootstrapOnly
+        ? bootstrapVictim
+        : fault.victim === "coordinator"
         ? coordinator
         : (before.find((p) => p.leader !== coordinator) ?? before[0]).leader;
+      if (fault.bootstrapOnly) {
+        assert.notEqual(victim, coordinator, "the bootstrap victim is not the group's coordinator");
+      }
       const led = before.filter((p) => p.leader === victim).map((p) => p.partition);
       const alertsLeader = (await c.describe([names.alerts]))[0]?.leader ?? -1;
+      const controller = await c.activeController();
 
       run = produceKnownSet({
         brokers: c.brokerList,
@@ -193,9 +219,11 @@ async function failoverRun(fault: Fault): Promise<void> {
       }
       summary(`cluster-processor-${fault.name}`, {
         victim,
+        processorBootstrap: fault.bootstrapOnly ? [c.brokerList[victim]] : c.brokerList,
         coordinator,
         newCoordinator,
         victimLedPartitions: led,
+        victimWasController: victim === controller,
         alertsLeader,
         acknowledged: result.acknowledged,
         producerFailed: result.failed,
@@ -225,6 +253,8 @@ async function failoverRun(fault: Fault): Promise<void> {
         stageSeconds: stats.stageSeconds,
         problems: report.problems,
         processorWarnings: Object.fromEntries(messages),
+        processorErrors: logLines.filter((l) => /"level":"error"/.test(l) && !/Connection error/.test(l)).slice(0, 3)
+          .map((l) => l.slice(0, 800)),
       });
       assert.equal(result.failed, 0, "the producer had every reading acknowledged");
       assert.equal(topic.missing, 0, "every acknowledged reading is in the topic");
