@@ -2,6 +2,7 @@
 import type { Kafka } from "kafkajs";
 import { createLogger, type Logger } from "@iot/shared";
 import type { LocalKafkaCluster } from "../../dev/kafka_cluster.ts";
+import type { ProducerFault } from "./types.ts";
 import { appendTimeTopic, type TopicCheck, within } from "../../tests/cluster/helpers.ts";
 import { sleep } from "../../tests/reliability/harness.ts";
 
@@ -117,7 +118,7 @@ export async function writeMarkers(kafka: Kafka, topic: string, perPartition: nu
   }
 }
 
-/** A producer run's topic and its victim: the leader of partition 0, and the partitions it leads. */
+/** A producer run's topic and its victim (the leader of partition 0, or the active controller), and the partitions it leads. */
 export interface VictimTopic {
   topic: string;
   victim: number;
@@ -125,11 +126,19 @@ export interface VictimTopic {
 }
 
 /** Creates a fresh append-time topic of `prefix`, waits until it is in sync and names the leader of partition 0. */
-export async function victimTopic(cluster: LocalKafkaCluster, kafka: Kafka, prefix: string): Promise<VictimTopic> {
+export async function victimTopic(
+  cluster: LocalKafkaCluster,
+  kafka: Kafka,
+  prefix: string,
+  fault?: ProducerFault,
+): Promise<VictimTopic> {
   const topic = await appendTimeTopic(kafka, prefix);
   await cluster.waitInSync([topic], 60_000);
   const before = await cluster.describe([topic]);
-  const victim = before.find((p) => p.partition === 0)!.leader;
+  const victim = fault === "controller-sigkill"
+    ? await cluster.activeController()
+    : before.find((p) => p.partition === 0)!.leader;
+  if (victim < 0) throw new Error(`No active controller known for ${topic}`);
   return { topic, victim, affected: before.filter((p) => p.leader === victim).map((p) => p.partition) };
 }
 

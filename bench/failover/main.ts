@@ -17,7 +17,8 @@
  *   (the producer's `kafkajsSender`: idempotent, acks all, one send at a
  *   time) and `platformatic` (`@platformatic/kafka` `Producer`, idempotent,
  *   acks all, one send at a time, records routed to the same partitions as the
- *   others); faults: SIGKILL or SIGTERM of partition 0's leader, restarted
+ *   others); faults: SIGKILL or SIGTERM of partition 0's leader, and (Java
+ *   and native) SIGKILL of the active controller's node, restarted
  *   `--restart-after` s later. A known per-sensor seq set is produced at a
  *   fixed rate (scheduled event times, the producer's back-pressure
  *   `InFlight`), every record the client acknowledged is remembered, and the

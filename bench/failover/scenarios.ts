@@ -6,6 +6,9 @@ export const SCENARIOS: readonly string[] = [
   ...(["java", "native", "kafkajs", "platformatic"] as const).flatMap((c) =>
     (["leader-sigkill", "leader-sigterm"] as const).map((f) => `producer/${c}/${f}`)
   ),
+  // The active controller's node: the stall is the broker's, the Java client beside ours shows it.
+  "producer/java/controller-sigkill",
+  "producer/native/controller-sigkill",
   ...(["kafkajs", "platformatic"] as const).flatMap((c) =>
     (["coordinator-sigkill", "leader-sigkill"] as const).map((f) => `consumer/${c}/${f}`)
   ),

@@ -2,11 +2,12 @@ import assert from "node:assert/strict";
 import { UsageError } from "@iot/shared";
 import { SCENARIOS, selectScenarios } from "./scenarios.ts";
 
-Deno.test("SCENARIOS: 8 producer runs (the Java reference first) and 4 consumer runs", () => {
-  assert.equal(SCENARIOS.length, 12);
+Deno.test("SCENARIOS: 10 producer runs (the Java reference first) and 4 consumer runs", () => {
+  assert.equal(SCENARIOS.length, 14);
   assert.equal(SCENARIOS[0], "producer/java/leader-sigkill", "the reference first");
   assert.equal(SCENARIOS[7], "producer/platformatic/leader-sigterm");
-  assert.deepEqual(SCENARIOS.slice(8), [
+  assert.deepEqual(SCENARIOS.slice(8, 10), ["producer/java/controller-sigkill", "producer/native/controller-sigkill"]);
+  assert.deepEqual(SCENARIOS.slice(10), [
     "consumer/kafkajs/coordinator-sigkill",
     "consumer/kafkajs/leader-sigkill",
     "consumer/platformatic/coordinator-sigkill",
@@ -25,6 +26,7 @@ Deno.test("selectScenarios: all, full names, and prefixes at a / boundary, in th
   assert.deepEqual(selectScenarios("producer/native,producer/native/leader-sigkill,,"), [
     "producer/native/leader-sigkill",
     "producer/native/leader-sigterm",
+    "producer/native/controller-sigkill",
   ]);
 });
 

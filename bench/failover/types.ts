@@ -5,8 +5,11 @@ import type { LocalKafkaCluster } from "../../dev/kafka_cluster.ts";
 export type ProducerClient = "native" | "kafkajs" | "platformatic" | "java";
 /** Consumer clients of the matrix. */
 export type ConsumerClient = "kafkajs" | "platformatic";
-/** Faults of the producer runs (the victim leads partition 0). */
-export type ProducerFault = "leader-sigkill" | "leader-sigterm";
+/**
+ * Faults of the producer runs: the victim leads partition 0 (`leader-*`), or is the node of the active controller
+ * (`controller-sigkill`: the quorum elects a new controller before the dead node is fenced).
+ */
+export type ProducerFault = "leader-sigkill" | "leader-sigterm" | "controller-sigkill";
 /** Faults of the consumer runs. */
 export type ConsumerFault = "coordinator-sigkill" | "leader-sigkill";
 
