@@ -122,6 +122,8 @@ export async function writeMarkers(kafka: Kafka, topic: string, perPartition: nu
 export interface VictimTopic {
   topic: string;
   victim: number;
+  /** The node of the active controller when the victim was chosen. */
+  controller: number;
   affected: number[];
 }
 
@@ -135,11 +137,10 @@ export async function victimTopic(
   const topic = await appendTimeTopic(kafka, prefix);
   await cluster.waitInSync([topic], 60_000);
   const before = await cluster.describe([topic]);
-  const victim = fault === "controller-sigkill"
-    ? await cluster.activeController()
-    : before.find((p) => p.partition === 0)!.leader;
+  const controller = await cluster.activeController();
+  const victim = fault === "controller-sigkill" ? controller : before.find((p) => p.partition === 0)!.leader;
   if (victim < 0) throw new Error(`No active controller known for ${topic}`);
-  return { topic, victim, affected: before.filter((p) => p.leader === victim).map((p) => p.partition) };
+  return { topic, victim, controller, affected: before.filter((p) => p.leader === victim).map((p) => p.partition) };
 }
 
 /** The longest append gap after the fault over `partitions`, ms; null when one of them had no append after it. */

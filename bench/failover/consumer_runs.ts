@@ -75,6 +75,7 @@ export async function consumerRun(
   const abort = new AbortController();
   const start = Date.now();
   let victim = -1;
+  let controller = -1;
   let coordinator = -1;
   let led: number[] = [];
   let faultAt = 0;
@@ -115,6 +116,7 @@ export async function consumerRun(
       : (state.find((p) => p.leader !== coordinator) ?? state[0]).leader;
     if (fault === "leader-sigkill" && victim === coordinator) notes.push("every partition is led by the coordinator");
     led = state.filter((p) => p.leader === victim).map((p) => p.partition);
+    controller = await cluster.activeController();
     await sleep(o.faultAfterMs);
     faultAt = Date.now();
     await cluster.node(victim).kill("SIGKILL");
@@ -228,6 +230,7 @@ export async function consumerRun(
     seconds: o.seconds,
     victim,
     coordinator,
+    controller,
     victimLedPartitions: led,
     producerAcked,
     producerFailed,

@@ -41,7 +41,7 @@ export async function javaProducerRun(
   const scenario = `producer/java/${fault}`;
   const notes: string[] = [];
   const kafka = await testKafka(cluster.brokerList);
-  const { topic, victim, affected } = await victimTopic(cluster, kafka, "fc-p-java", fault);
+  const { topic, victim, controller, affected } = await victimTopic(cluster, kafka, "fc-p-java", fault);
   const total = Math.round(o.rate * o.seconds);
   const libs = await ensureJars("kafka");
   const config = await Deno.makeTempFile({ prefix: "failover-java-", suffix: ".properties" });
@@ -148,6 +148,7 @@ export async function javaProducerRun(
     rate: o.rate,
     seconds: o.seconds,
     victim,
+    controller,
     affectedPartitions: affected,
     generated: total,
     sent: acked.size + failed.size,

@@ -30,7 +30,7 @@ export async function producerRun(
   const scenario = `producer/${client}/${fault}`;
   const notes: string[] = [];
   const kafka = await testKafka(cluster.brokerList);
-  const { topic, victim, affected } = await victimTopic(cluster, kafka, `fc-p-${client}`, fault);
+  const { topic, victim, controller, affected } = await victimTopic(cluster, kafka, `fc-p-${client}`, fault);
   const { logger, lines } = capturingLogger(`bench-${client}`);
   const generator = new FleetGenerator({ sensors: o.sensors, seed, anomalyRate: 0.05 });
   const total = Math.round(o.rate * o.seconds);
@@ -145,6 +145,7 @@ export async function producerRun(
     rate: o.rate,
     seconds: o.seconds,
     victim,
+    controller,
     affectedPartitions: affected,
     generated: check.generated,
     sent,

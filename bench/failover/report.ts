@@ -23,7 +23,7 @@ export function markdownTable(results: readonly RunResult[]): string {
     );
     for (const r of producers) {
       out.push(
-        `| ${r.scenario} (victim ${r.victim}, led ${
+        `| ${r.scenario} (victim ${r.victim}${controllerNote(r)}, led ${
           r.affectedPartitions.join(",")
         }) | ${r.generated} | ${r.acked} | ${r.failed} (${r.failedButWritten}) | ${r.unsettled} | ${r.inTopic} | ${r.lost} | ${r.duplicated} | ${r.reordered} | ${
           ms(r.recoveryMs)
@@ -39,7 +39,7 @@ export function markdownTable(results: readonly RunResult[]): string {
     );
     for (const r of consumers) {
       out.push(
-        `| ${r.scenario} (victim ${r.victim}, coordinator ${r.coordinator}, led ${
+        `| ${r.scenario} (victim ${r.victim}${controllerNote(r)}, coordinator ${r.coordinator}, led ${
           r.victimLedPartitions.join(",")
         }) | ${r.inTopic} | ${r.missing} | ${r.redelivered} | ${perPartition(r.maxConsumeGapAfterFaultMs)} | ${
           perPartition(r.firstConsumedAfterFaultMs)
@@ -50,4 +50,9 @@ export function markdownTable(results: readonly RunResult[]): string {
     }
   }
   return out.join("\n");
+}
+
+/** ", the active controller" when the victim was the node of the active controller. */
+function controllerNote(r: { victim: number; controller: number }): string {
+  return r.victim === r.controller ? ", the active controller" : "";
 }

@@ -10,6 +10,7 @@ const producer: ProducerRunResult = {
   rate: 2000,
   seconds: 20,
   victim: 1,
+  controller: 1,
   affectedPartitions: [0, 2],
   generated: 40000,
   sent: 40000,
@@ -46,6 +47,7 @@ const consumer: ConsumerRunResult = {
   seconds: 20,
   victim: 2,
   coordinator: 0,
+  controller: 0,
   victimLedPartitions: [1],
   producerAcked: 40000,
   producerFailed: 0,
@@ -89,7 +91,7 @@ Deno.test("markdownTable: a producer table, a blank line, a consumer table", () 
   assert.equal(lines[1], "|---|---|---|---|---|---|---|---|---|---|---|---|---|");
   assert.equal(
     lines[2],
-    "| producer/native/leader-sigkill (victim 1, led 0,2) | 40000 | 39990 | 10 (5) | 0 | 39995 | 0 | 0 | 0 | 4.3 | never | 1 | **wedged** |",
+    "| producer/native/leader-sigkill (victim 1, the active controller, led 0,2) | 40000 | 39990 | 10 (5) | 0 | 39995 | 0 | 0 | 0 | 4.3 | never | 1 | **wedged** |",
   );
   assert.equal(lines[3], "");
   assert.match(lines[4], /^\| Consumer run \| In topic \| Missing \| Redelivered \|/);

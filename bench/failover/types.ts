@@ -46,6 +46,8 @@ export interface ProducerRunResult {
   rate: number;
   seconds: number;
   victim: number;
+  /** The node of the active controller before the fault (its loss adds the quorum's election to the fence). */
+  controller: number;
   affectedPartitions: number[];
   generated: number;
   /** Records handed to the client. */
@@ -98,6 +100,8 @@ export interface ConsumerRunResult {
   seconds: number;
   victim: number;
   coordinator: number;
+  /** The node of the active controller before the fault. */
+  controller: number;
   victimLedPartitions: number[];
   /** Records the producer acknowledged, and failed. */
   producerAcked: number;
