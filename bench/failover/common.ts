@@ -127,7 +127,10 @@ export interface VictimTopic {
   affected: number[];
 }
 
-/** Creates a fresh append-time topic of `prefix`, waits until it is in sync and names the leader of partition 0. */
+/**
+ * Creates a fresh append-time topic of `prefix`, waits until it is in sync and names the victim of `fault`: the
+ * active controller's node for `controller-sigkill`, else the leader of partition 0.
+ */
 export async function victimTopic(
   cluster: LocalKafkaCluster,
   kafka: Kafka,
