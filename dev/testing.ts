@@ -1,6 +1,6 @@
 /**
  * Test helpers: a Kafka broker and a MongoDB-protocol server for a test file,
- * unique names, and polling until a condition holds.
+ * unique names, polling until a condition holds, and Kafka's own tools.
  *
  * `deno task test` starts one broker for the run and passes it as
  * `TEST_KAFKA_BROKERS`; each test file uses fresh topic and group names on it.
@@ -146,4 +146,31 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** What one run of a Kafka tool printed, and its exit code. */
+export interface KafkaToolResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs one of Kafka's own command-line tools from the cached jars (`deno task kafka <tool> ...`, `dev/kafka_cli.ts`),
+ * with `input` on its standard input.
+ */
+export async function kafkaTool(args: string[], input = ""): Promise<KafkaToolResult> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "dev/kafka_cli.ts", ...args],
+    cwd: new URL("../", import.meta.url).pathname,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(input));
+  await writer.close();
+  const res = await child.output();
+  const dec = new TextDecoder();
+  return { code: res.code, stdout: dec.decode(res.stdout), stderr: dec.decode(res.stderr) };
 }

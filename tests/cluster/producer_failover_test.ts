@@ -24,14 +24,13 @@
  */
 import assert from "node:assert/strict";
 import { ConfigResourceTypes } from "kafkajs";
-import { uniqueName, waitFor } from "../../dev/testing.ts";
+import { kafkaTool, uniqueName, waitFor } from "../../dev/testing.ts";
 import { createLogger, type WebsiteCheck } from "@iot/shared";
 import { startChecker, type WebsiteTarget } from "../../producer/http/mod.ts";
 import { produceKnownSet, readTopic, summary, TEST_OPTIONS, testKafka } from "../reliability/harness.ts";
 import { appendGaps, appendTimeTopic, checkTopic, clusterOnce, inLogOrder, sleepUntil, within } from "./helpers.ts";
 
 const cluster = clusterOnce();
-const ROOT = new URL("../../", import.meta.url).pathname;
 
 const RATE = 2000;
 const SECONDS = 20;
@@ -75,47 +74,25 @@ Deno.test(
       await consumer.run({ eachMessage: () => Promise.resolve() });
       await waitFor(() => joined, { timeoutMs: 30_000, what: "the consumer to join its group" });
       const ours = await c.coordinatorOf(group);
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          "dev/kafka_cli.ts",
-          "consumer-groups",
-          "--bootstrap-server",
-          c.brokers,
-          "--describe",
-          "--state",
-          "--group",
-          group,
-        ],
-        cwd: ROOT,
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const text = new TextDecoder().decode(out.stdout);
-      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      const out = await kafkaTool([
+        "consumer-groups",
+        "--bootstrap-server",
+        c.brokers,
+        "--describe",
+        "--state",
+        "--group",
+        group,
+      ]);
+      const text = out.stdout;
+      assert.equal(out.code, 0, out.stderr);
       const theirs = /127\.0\.0\.1:\d+\s+\((\d+)\)/.exec(text)?.[1];
       assert.equal(Number(theirs), ours, `coordinatorOf agrees with kafka-consumer-groups:\n${text}`);
       assert.equal(await c.leaderOf("__consumer_offsets", 0) >= 0, true);
 
       // The active controller read from the nodes' quorum state, as Kafka's own tool says.
-      const quorum = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          "dev/kafka_cli.ts",
-          "metadata-quorum",
-          "--bootstrap-server",
-          c.brokers,
-          "describe",
-          "--status",
-        ],
-        cwd: ROOT,
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const status = new TextDecoder().decode(quorum.stdout);
-      assert.equal(quorum.code, 0, new TextDecoder().decode(quorum.stderr));
+      const quorum = await kafkaTool(["metadata-quorum", "--bootstrap-server", c.brokers, "describe", "--status"]);
+      const status = quorum.stdout;
+      assert.equal(quorum.code, 0, quorum.stderr);
       const leaderId = /LeaderId:\s+(\d+)/.exec(status)?.[1];
       assert.equal(
         await c.activeController(),

@@ -1,21 +1,9 @@
 /** `deno task kafka` runs Kafka's own tools from the cached jars against the broker. */
 import assert from "node:assert/strict";
 import { createKafka, createLogger, ensureTopics } from "@iot/shared";
-import { uniqueName, useKafka } from "../../dev/testing.ts";
+import { kafkaTool, uniqueName, useKafka } from "../../dev/testing.ts";
 
-const root = new URL("../../", import.meta.url).pathname;
 const opts = { sanitizeOps: false, sanitizeResources: false };
-
-async function kafkaTool(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "dev/kafka_cli.ts", ...args],
-    cwd: root,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
 
 Deno.test("kafka topics --describe shows a topic's partitions", opts, async () => {
   const broker = await useKafka();

@@ -12,7 +12,7 @@ import { ConfigResourceTypes } from "kafkajs";
 import { createKafka, createLogger, SIGNAL_COPY_WINDOW_MS, standardTopics, TOPICS } from "@iot/shared";
 import { freePort, freePortRange } from "../../dev/process.ts";
 import { createStandardTopics } from "../../dev/stack.ts";
-import { isAlive, processTree, waitFor } from "../../dev/testing.ts";
+import { isAlive, kafkaTool, processTree, waitFor } from "../../dev/testing.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const root = new URL("../../", import.meta.url).pathname;
@@ -105,23 +105,6 @@ async function assertStopsOnSigint(
   for (const p of ports) assert.equal(await portOpen(p), false, `port ${p} closed`);
   assert.deepEqual(jvms.filter(isAlive), [], "no JVM left running");
   assert.doesNotMatch(svc.out.stderr, /Exception|^\s+at /m, "no stack traces at start or stop");
-}
-
-/** Runs `deno task kafka <tool> ...` with the given standard input. */
-async function kafkaTool(args: string[], input = ""): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "dev/kafka_cli.ts", ...args],
-    cwd: root,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(input));
-  await writer.close();
-  const res = await child.output();
-  const dec = new TextDecoder();
-  return { code: res.code, stdout: dec.decode(res.stdout), stderr: dec.decode(res.stderr) };
 }
 
 Deno.test(
