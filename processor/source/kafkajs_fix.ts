@@ -64,6 +64,19 @@ export class ConsumerStoppedError extends Error {
   }
 }
 
+/** Replaces `proto[method]` by `wrap(original)` once per prototype and fix: the same `fix` again does nothing. */
+function patchOnce<P extends object, K extends keyof P>(
+  proto: P,
+  fix: symbol,
+  method: K,
+  wrap: (original: P[K]) => P[K],
+): void {
+  const marked = proto as unknown as Record<symbol, true | undefined>;
+  if (marked[fix]) return;
+  proto[method] = wrap(proto[method]);
+  marked[fix] = true;
+}
+
 interface RunnerLike {
   running: boolean;
   fetch(nodeId: number): Promise<unknown[]>;
@@ -73,14 +86,11 @@ const FIXED = Symbol.for("iot.kafkajs.fetchOnStoppedRunner");
 
 /** Makes `Runner#fetch` of `proto` throw `ConsumerStoppedError` once the runner stopped (idempotent). */
 export function fixFetchOnStoppedRunner(proto: RunnerLike): void {
-  const marked = proto as RunnerLike & { [FIXED]?: true };
-  if (marked[FIXED]) return;
-  const fetch = proto.fetch;
-  proto.fetch = function (this: RunnerLike, nodeId: number): Promise<unknown[]> {
-    if (!this.running) return Promise.reject(new ConsumerStoppedError());
-    return fetch.call(this, nodeId);
-  };
-  marked[FIXED] = true;
+  patchOnce(proto, FIXED, "fetch", (fetch) =>
+    function (this: RunnerLike, nodeId: number): Promise<unknown[]> {
+      if (!this.running) return Promise.reject(new ConsumerStoppedError());
+      return fetch.call(this, nodeId);
+    });
 }
 
 fixFetchOnStoppedRunner((Runner as unknown as { prototype: RunnerLike }).prototype);
@@ -110,21 +120,23 @@ const HEARTBEAT_FIXED = Symbol.for("iot.kafkajs.heartbeatOnLostCoordinator");
  * heartbeat interval later (kafkajs heartbeats once `lastRequest` is an interval old). Idempotent.
  */
 export function fixHeartbeatOnLostCoordinator(proto: HeartbeatRunnerLike, now: () => number = Date.now): void {
-  const marked = proto as HeartbeatRunnerLike & { [HEARTBEAT_FIXED]?: true };
-  if (marked[HEARTBEAT_FIXED]) return;
-  const heartbeat = proto.heartbeat;
-  proto.heartbeat = async function (this: HeartbeatRunnerLike): Promise<void> {
-    try {
-      await heartbeat.call(this);
-    } catch (e) {
-      if (!isConnectionError(e)) throw e;
-      this.consumerGroup.lastRequest = now();
-      this.logger?.warn("Heartbeat failed on the connection to the group coordinator: fetching goes on", {
-        error: (e as Error).message,
-      });
-    }
-  };
-  marked[HEARTBEAT_FIXED] = true;
+  patchOnce(
+    proto,
+    HEARTBEAT_FIXED,
+    "heartbeat",
+    (heartbeat) =>
+      async function (this: HeartbeatRunnerLike): Promise<void> {
+        try {
+          await heartbeat.call(this);
+        } catch (e) {
+          if (!isConnectionError(e)) throw e;
+          this.consumerGroup.lastRequest = now();
+          this.logger?.warn("Heartbeat failed on the connection to the group coordinator: fetching goes on", {
+            error: (e as Error).message,
+          });
+        }
+      },
+  );
 }
 
 fixHeartbeatOnLostCoordinator((Runner as unknown as { prototype: HeartbeatRunnerLike }).prototype);
@@ -152,29 +164,31 @@ export function fixFetchFromUnreachableLeader(
   proto: ConsumerGroupLike,
   wait: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
 ): void {
-  const marked = proto as ConsumerGroupLike & { [FETCH_RECOVERY_FIXED]?: true };
-  if (marked[FETCH_RECOVERY_FIXED]) return;
-  const recover = proto.recoverFromFetch;
-  proto.recoverFromFetch = async function (this: ConsumerGroupLike, e: unknown): Promise<void> {
-    // Exactly the refused or failed connect: a connection closed mid-request has its own recovery in kafkajs.
-    if ((e as { name?: unknown })?.name !== "KafkaJSConnectionError") return await recover.call(this, e);
-    const broker = String((e as { broker?: unknown }).broker);
-    const warned = (this as ConsumerGroupLike & { [WARNED]?: Map<string, number> })[WARNED] ??= new Map();
-    const now = Date.now();
-    if (now - (warned.get(broker) ?? Number.NEGATIVE_INFINITY) >= UNREACHABLE_WARN_EVERY_MS) {
-      warned.set(broker, now);
-      this.logger?.warn(
-        "A partition leader is unreachable: re-reading the metadata; the other brokers' fetches go on",
-        {
-          broker,
-          error: (e as Error).message,
-        },
-      );
-    }
-    await wait(UNREACHABLE_LEADER_RETRY_MS);
-    await this.cluster.refreshMetadata(); // throws when no broker answers: the runner's retries take over
-  };
-  marked[FETCH_RECOVERY_FIXED] = true;
+  patchOnce(
+    proto,
+    FETCH_RECOVERY_FIXED,
+    "recoverFromFetch",
+    (recover) =>
+      async function (this: ConsumerGroupLike, e: unknown): Promise<void> {
+        // Exactly the refused or failed connect: a connection closed mid-request has its own recovery in kafkajs.
+        if ((e as { name?: unknown })?.name !== "KafkaJSConnectionError") return await recover.call(this, e);
+        const broker = String((e as { broker?: unknown }).broker);
+        const warned = (this as ConsumerGroupLike & { [WARNED]?: Map<string, number> })[WARNED] ??= new Map();
+        const now = Date.now();
+        if (now - (warned.get(broker) ?? Number.NEGATIVE_INFINITY) >= UNREACHABLE_WARN_EVERY_MS) {
+          warned.set(broker, now);
+          this.logger?.warn(
+            "A partition leader is unreachable: re-reading the metadata; the other brokers' fetches go on",
+            {
+              broker,
+              error: (e as Error).message,
+            },
+          );
+        }
+        await wait(UNREACHABLE_LEADER_RETRY_MS);
+        await this.cluster.refreshMetadata(); // throws when no broker answers: the runner's retries take over
+      },
+  );
 }
 
 fixFetchFromUnreachableLeader((ConsumerGroup as unknown as { prototype: ConsumerGroupLike }).prototype);
